@@ -3,9 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export DAGSTER_HOME ?= $(CURDIR)/.local/dagster_home
 
-.PHONY: demo test install lock dbt-parse ui clean
+.PHONY: demo test install lock ui clean
 
 # Locked dependencies into .venv; uv (pinned, from the lock itself) makes this take seconds, not minutes.
 $(BIN)/.installed: requirements-dev.lock
@@ -16,19 +15,14 @@ $(BIN)/.installed: requirements-dev.lock
 
 install: $(BIN)/.installed
 
-# dagster-dbt reads target/manifest.json when the definitions load.
-dbt-parse: install
-	$(BIN)/python -m pipeline prepare
-
 demo: install
 	$(BIN)/python -m pipeline demo
 
 test: install
-	bash tests/install_servers.sh
 	$(BIN)/python -m pytest
 
 ui: install
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/python -m pipeline ui
 
 # Regenerate both lock files after editing pyproject.toml.
 lock:

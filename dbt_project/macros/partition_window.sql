@@ -1,0 +1,29 @@
+{#
+  The run's partition window [min_date, max_date), from the vars Dagster passes.
+  Incremental models read only the window and the replace_window strategy replaces exactly it,
+  so re-running a day any number of times gives the same table.
+#}
+{% macro window_date(name) -%}
+    {%- set value = var(name) | string -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a date YYYY-MM-DD, got " ~ value) }}
+    {%- endif -%}
+    {{ return(modules.datetime.datetime.strptime(value, '%Y-%m-%d')) }}
+{%- endmacro %}
+
+{% macro window_epoch_ms(name) -%}
+    {%- set epoch = modules.datetime.datetime(1970, 1, 1) -%}
+    {{ return(((window_date(name) - epoch).days * 86400000) | string) }}
+{%- endmacro %}
+
+{% macro window_timestamp(name) -%}
+    cast('{{ window_date(name).strftime("%Y-%m-%d") }}' as timestamp)
+{%- endmacro %}
+
+{# Custom incremental strategy: delete the window's rows, then insert the new ones, in one transaction. #}
+{% macro get_incremental_replace_window_sql(arg_dict) -%}
+    {%- set column = config.require('window_column') -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ column }} >= {{ window_timestamp('min_date') }} and {{ column }} < {{ window_timestamp('max_date') }};
+    {{ get_incremental_append_sql(arg_dict) }}
+{%- endmacro %}

@@ -1,0 +1,31 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_window',
+    window_column='start_time',
+    on_schema_change='fail',
+) }}
+
+with start_times as (
+
+    select distinct start_time
+    from {{ ref('songplays') }}
+    where start_time >= {{ window_timestamp('min_date') }}
+      and start_time < {{ window_timestamp('max_date') }}
+
+),
+
+final as (
+
+    select
+        start_time,
+        cast(extract(hour from start_time) as integer) as hour,
+        cast(extract(day from start_time) as integer) as day,
+        cast(extract(week from start_time) as integer) as week,
+        cast(extract(month from start_time) as integer) as month,
+        cast(extract(year from start_time) as integer) as year,
+        cast(extract(dow from start_time) as integer) as weekday
+    from start_times
+
+)
+
+select * from final

@@ -1,0 +1,147 @@
+"""Materializing Sparkify from the command line into the local Dagster instance, and the demo built on it.
+
+Runs go through the instance in DAGSTER_HOME, so `dagster dev` shows them afterwards with their logs.
+"""
+
+import contextlib
+import datetime as dt
+import warnings
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipeline.dbt_manifest import prepare_manifest
+from pipeline.settings import LOCAL_DIR, Settings, export_defaults
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+SUMMARY_TABLES = (
+    "staging.staging_events", "staging.staging_songs",
+    "analytics.songplays", "analytics.users", "analytics.songs", "analytics.artists", "analytics.time",
+)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    passed: bool
+    blocking: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: str
+    success: bool
+    checks: tuple[CheckOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.success and all(c.passed for c in self.checks if c.blocking)
+
+
+def ensure_dagster_home() -> None:
+    """DAGSTER_HOME exists and has a dagster.yaml; the local default keeps everything in that folder."""
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("# Local instance: runs, event logs and schedules in SQLite files in this folder.\ntelemetry:\n  enabled: false\n")
+
+
+def _load_definitions() -> dg.Definitions:
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    export_defaults()
+    ensure_dagster_home()
+    prepare_manifest()
+    from pipeline.definitions import defs
+
+    return defs
+
+
+def _days_to_run(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+    from pipeline.lake import open_lake
+    from pipeline.sparkify.lake_files import days_present
+
+    present = days_present(open_lake(Settings.from_env().data_uri))
+    if start is None and end is None and not present:
+        raise SystemExit(f"no day files under {Settings.from_env().data_uri}/log_data/: nothing to materialize")
+    first = start or (present[0] if present else end)
+    last = end or (present[-1] if present else start)
+    if last < first:
+        raise SystemExit(f"--end {last} is before --start {first}")
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def materialize_days(days: list[dt.date]) -> Outcome:
+    """One run of `sparkify_daily` over the days: unpartitioned assets once, the daily ones as one range."""
+    defs = _load_definitions()
+    job = defs.resolve_job_def("sparkify_daily")
+    tags = {ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()}
+    # dbt echoes its own log to stdout; the run's logs are in the instance (the UI shows them), so the
+    # terminal keeps only this command's summary and the console's warnings.
+    log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / "materialize.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Materializing sparkify_daily for {days[0]} .. {days[-1]} ({len(days)} days); step output in {log_path}")
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.get(), tags=tags, run_config=QUIET_LOGS, raise_on_error=False
+        )
+    asset_graph = defs.resolve_asset_graph()
+    checks = tuple(
+        CheckOutcome(
+            name=f"{e.asset_key.to_user_string()}:{e.check_name}",
+            passed=e.passed,
+            blocking=asset_graph.get_check_spec(e.asset_check_key).blocking,
+        )
+        for e in result.get_asset_check_evaluations()
+    )
+    return Outcome(run_id=result.run_id, success=result.success, checks=checks)
+
+
+def print_summary(outcome: Outcome, days: list[dt.date]) -> None:
+    from pipeline.definitions import warehouse as warehouse_definition
+
+    warehouse = warehouse_definition.process_config_and_initialize()
+
+    print(f"\nRun {outcome.run_id} over {days[0]} .. {days[-1]} ({len(days)} days): "
+          f"{'succeeded' if outcome.success else 'FAILED'}")
+    print("\nRows per table:")
+    for table in SUMMARY_TABLES:
+        try:
+            count = f"{warehouse.row_count(table):>10,}"
+        except Exception as exc:  # a table the failed run never created
+            count = f"{'-':>10}  ({type(exc).__name__})"
+        print(f"  {table:<26}{count}")
+    passed = sum(c.passed for c in outcome.checks)
+    print(f"\nAsset checks: {passed} passed, {len(outcome.checks) - passed} failed")
+    for check in outcome.checks:
+        if not check.passed:
+            print(f"  FAILED{' (blocking)' if check.blocking else ''}: {check.name}")
+
+
+def materialize_command(start: dt.date | None, end: dt.date | None) -> int:
+    export_defaults()
+    days = _days_to_run(start, end)
+    outcome = materialize_days(days)
+    print_summary(outcome, days)
+    return 0 if outcome.ok else 1
+
+
+def demo_command() -> int:
+    from pipeline.sparkify.sample_data import SampleSpec, generate_lake
+
+    lake_dir = LOCAL_DIR / "lake"
+    if os.environ.get("SPARKIFY_DATA_URI", "") not in ("", str(lake_dir)):
+        print(f"demo: using the sample lake {lake_dir}, not SPARKIFY_DATA_URI={os.environ['SPARKIFY_DATA_URI']}")
+    os.environ["SPARKIFY_DATA_URI"] = str(lake_dir)
+    lake = generate_lake(lake_dir, SampleSpec(days=7, events_per_day=800, song_files=300, users=60))
+    print(f"Sample lake: {lake.event_files} day files ({lake.events:,} events), {lake.song_files} song files in {lake_dir}")
+    status = materialize_command(None, None)
+    print(
+        "\nOpen the UI to see these runs, their logs and the asset graph:\n"
+        f"  make ui        (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={os.environ['DAGSTER_HOME']})"
+    )
+    return status

@@ -1,0 +1,61 @@
+"""Configuration from environment variables: the one place that reads them and knows their defaults.
+
+Every variable is documented in the README. Defaults put all local state under `.local/` in the
+repository (git-ignored), so a fresh clone runs with no configuration at all.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = REPO_ROOT / ".local"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+WAREHOUSES = ("duckdb",)
+
+DEFAULTS = {
+    "SPARKIFY_DATA_URI": str(LOCAL_DIR / "lake"),
+    "WAREHOUSE": "duckdb",
+    "DUCKDB_PATH": str(LOCAL_DIR / "warehouse.duckdb"),
+    "DUCKDB_EXTENSION_DIR": str(LOCAL_DIR / "duckdb_extensions"),
+    "DAGSTER_HOME": str(LOCAL_DIR / "dagster_home"),
+}
+
+
+def env(name: str) -> str:
+    """The variable's value, or its documented default."""
+    value = os.environ.get(name, "").strip()
+    return value or DEFAULTS[name]
+
+
+def export_defaults() -> None:
+    """Put the defaults into the environment of this process.
+
+    dbt runs as a subprocess and reads its connection settings (profiles.yml) from the
+    environment, so it must see the same values the Python side resolved.
+    """
+    for name in DEFAULTS:
+        os.environ[name] = env(name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_uri: str
+    warehouse: str
+    duckdb_path: str
+    duckdb_extension_dir: str
+    dagster_home: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        warehouse = env("WAREHOUSE").lower()
+        if warehouse not in WAREHOUSES:
+            raise ValueError(f"WAREHOUSE={warehouse!r} is not supported; choose one of {', '.join(WAREHOUSES)}")
+        return cls(
+            data_uri=env("SPARKIFY_DATA_URI"),
+            warehouse=warehouse,
+            duckdb_path=env("DUCKDB_PATH"),
+            duckdb_extension_dir=env("DUCKDB_EXTENSION_DIR"),
+            dagster_home=env("DAGSTER_HOME"),
+        )

@@ -1,0 +1,33 @@
+"""Sparkify's definitions: its assets, checks, jobs and resources, merged by pipeline/definitions.py."""
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from dagster_dbt import DbtCliResource
+
+from pipeline.lake import DataLakeResource
+from pipeline.sparkify import checks, dbt_assets, raw_assets, staging_assets
+from pipeline.sparkify.jobs import sparkify_daily_job
+from pipeline.sql_checks import build_asset_check, load_sql_checks
+
+QUALITY_CHECKS_FILE = Path(__file__).with_name("quality_checks.yaml")
+
+
+def sparkify_definitions() -> dg.Definitions:
+    assets = dg.load_assets_from_modules([raw_assets, staging_assets, dbt_assets])
+    asset_keys = {key for a in assets for key in a.keys}
+    sql_checks = [build_asset_check(c) for c in load_sql_checks(QUALITY_CHECKS_FILE, asset_keys)]
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=[*dg.load_asset_checks_from_modules([checks]), *sql_checks],
+        jobs=[sparkify_daily_job],
+        resources={
+            "sparkify_lake": DataLakeResource(data_uri=dg.EnvVar("SPARKIFY_DATA_URI"), s3=S3Resource()),
+            # The dbt installed beside this Python, whether or not the virtualenv is on PATH.
+            "dbt": DbtCliResource(
+                project_dir=dbt_assets.sparkify_dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+            ),
+        },
+    )

@@ -1,0 +1,41 @@
+"""Which lake objects hold which Sparkify data: a day's event file, the song files."""
+
+import datetime as dt
+
+from pipeline.lake import DataLake, LakeObject
+from pipeline.sparkify.layout import SONG_PREFIX, day_of_event_key, event_key, is_song_key, LOG_PREFIX
+
+
+class MissingDayFile(FileNotFoundError):
+    """A day has no event file: reported as missing, never loaded as an empty day."""
+
+
+def day_file(lake: DataLake, day: dt.date) -> LakeObject:
+    obj = lake.stat(event_key(day))
+    if obj is None:
+        raise MissingDayFile(f"missing day file for {day}: {lake.uri(event_key(day))} does not exist")
+    return obj
+
+
+def day_files(lake: DataLake, days: list[dt.date]) -> list[LakeObject]:
+    """The event file of every day, or MissingDayFile naming all the days that have none."""
+    found, missing = [], []
+    for day in days:
+        try:
+            found.append(day_file(lake, day))
+        except MissingDayFile:
+            missing.append(day)
+    if missing:
+        listed = ", ".join(f"{day} ({lake.uri(event_key(day))})" for day in missing)
+        raise MissingDayFile(f"missing day file(s): {listed}")
+    return found
+
+
+def days_present(lake: DataLake) -> list[dt.date]:
+    """Every day that has an event file in the layout."""
+    days = (day_of_event_key(obj.key) for obj in lake.list(LOG_PREFIX))
+    return sorted(day for day in days if day is not None)
+
+
+def song_files(lake: DataLake) -> list[LakeObject]:
+    return [obj for obj in lake.list(SONG_PREFIX) if is_song_key(obj.key)]

@@ -1,0 +1,6 @@
+"""Warehouses behind one interface: the loads and queries the pipelines need, one module per warehouse."""
+
+from pipeline.warehouse.base import Column, JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.warehouse.duckdb import DuckDBWarehouse
+
+__all__ = ["Column", "DuckDBWarehouse", "JsonBatch", "LoadError", "TableSpec", "Warehouse"]

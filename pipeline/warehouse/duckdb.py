@@ -1,0 +1,134 @@
+"""DuckDB, the embedded default warehouse: one database file, loads read by DuckDB's own JSON reader.
+
+The JSON files are read by the engine (local paths, or s3:// through the httpfs extension that the
+`duckdb-extension-httpfs` package ships), so a day's file is streamed and never held as Python objects.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+import duckdb_extension_httpfs
+
+from pipeline.lake import DataLake, S3Access
+from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.warehouse.identifiers import quote
+
+DUCKDB_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def create_table_sql(table: TableSpec) -> list[str]:
+    columns = ", ".join(f"{quote(c.name)} {DUCKDB_TYPES[c.type]}" for c in table.columns)
+    return [
+        f"create schema if not exists {quote(table.schema)}",
+        f"create table if not exists {quote(table.schema)}.{quote(table.name)} ({columns})",
+    ]
+
+
+def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
+    """One INSERT ... SELECT from read_json; rows outside the batch's window raise inside the query."""
+    json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in table.columns)
+    select = []
+    for c in table.columns:
+        expr = quote(c.source)
+        if c.name == batch.window_column:
+            message = _literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
+            expr = f"case when {expr} >= {int(batch.low)} and {expr} < {int(batch.high)} then {expr} else error({message}) end"
+        select.append(f"{expr} as {quote(c.name)}")
+    files = "[" + ", ".join(_literal(u) for u in uris) + "]"
+    return (
+        f"insert into {quote(table.schema)}.{quote(table.name)} ({', '.join(quote(c.name) for c in table.columns)}) "
+        f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
+    )
+
+
+def delete_sql(table: TableSpec, batch: JsonBatch) -> str:
+    target = f"{quote(table.schema)}.{quote(table.name)}"
+    if batch.window_column is None:
+        return f"delete from {target}"
+    column = quote(batch.window_column)
+    return f"delete from {target} where {column} >= {int(batch.low)} and {column} < {int(batch.high)}"
+
+
+def s3_secret_sql(access: S3Access) -> str:
+    options = ["type s3"]
+    if access.access_key_id:
+        options += [f"key_id {_literal(access.access_key_id)}", f"secret {_literal(access.secret_access_key or '')}"]
+    if access.session_token:
+        options.append(f"session_token {_literal(access.session_token)}")
+    if access.region:
+        options.append(f"region {_literal(access.region)}")
+    if access.endpoint_url:
+        endpoint = urlparse(access.endpoint_url)
+        # S3-compatible endpoints (MinIO, moto) serve path-style URLs; plain http only if asked for.
+        options += [f"endpoint {_literal(endpoint.netloc)}", "url_style 'path'",
+                    f"use_ssl {'true' if endpoint.scheme == 'https' else 'false'}"]
+    return f"create or replace temporary secret lake_s3 ({', '.join(options)})"
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file (`DUCKDB_PATH`)."""
+
+    path: str
+    extension_dir: str
+
+    @property
+    def dbt_target(self) -> str:
+        return "duckdb"
+
+    @property
+    def allows_concurrent_writers(self) -> bool:
+        return False
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(self.path, config={"extension_directory": self.extension_dir})
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _reach_lake(self, connection: duckdb.DuckDBPyConnection, lake: DataLake) -> None:
+        access = lake.s3_access()
+        if access is None:
+            return
+        try:
+            connection.execute("load httpfs")
+        except duckdb.IOException:
+            # No downloads at run time: install the extension shipped in the Python package.
+            shipped = next(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
+            connection.execute(f"install {_literal(str(shipped))}")
+            connection.execute("load httpfs")
+        connection.execute(s3_secret_sql(access))
+
+    def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
+        counts = []
+        with self.connect() as connection:
+            for statement in create_table_sql(table):
+                connection.execute(statement)
+            self._reach_lake(connection, lake)
+            connection.begin()
+            for batch in batches:
+                try:
+                    connection.execute(delete_sql(table, batch))
+                    if batch.keys:
+                        uris = [lake.uri(key) for key in batch.keys]
+                        counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
+                    else:
+                        counts.append(0)
+                except duckdb.Error as exc:
+                    connection.rollback()
+                    raise LoadError(batch, f"{batch.label}: {exc}") from exc
+            connection.commit()
+        return counts
+
+    def query(self, sql: str) -> list[tuple]:
+        with self.connect() as connection:
+            return connection.execute(sql).fetchall()
