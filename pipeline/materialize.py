@@ -35,6 +35,7 @@ class Outcome:
     run_id: str
     success: bool
     checks: tuple[CheckOutcome, ...]
+    errors: tuple[str, ...]  # why each failed step failed
 
     @property
     def ok(self) -> bool:
@@ -98,7 +99,21 @@ def materialize_days(days: list[dt.date]) -> Outcome:
         )
         for e in result.get_asset_check_evaluations()
     )
-    return Outcome(run_id=result.run_id, success=result.success, checks=checks)
+    return Outcome(run_id=result.run_id, success=result.success, checks=checks, errors=_step_errors(result))
+
+
+def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
+    errors = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            user = data.user_failure_data
+            error = data.error
+            while error.cause is not None:  # the user's own exception, not Dagster's wrapper around it
+                error = error.cause
+            message = user.description if user and user.description else error.message.strip()
+            errors.append(f"{event.step_key}: {message}")
+    return tuple(errors)
 
 
 def print_summary(outcome: Outcome, days: list[dt.date]) -> None:
@@ -108,6 +123,8 @@ def print_summary(outcome: Outcome, days: list[dt.date]) -> None:
 
     print(f"\nRun {outcome.run_id} over {days[0]} .. {days[-1]} ({len(days)} days): "
           f"{'succeeded' if outcome.success else 'FAILED'}")
+    for error in outcome.errors:
+        print(f"  failed step {error}")
     print("\nRows per table:")
     for table in SUMMARY_TABLES:
         try:

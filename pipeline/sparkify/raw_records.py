@@ -47,7 +47,10 @@ def iter_objects(stream: BinaryIO, uri: str) -> Iterator[tuple[int, dict]]:
                 buffer += reader.read()
                 exhausted = reader.done
                 continue
-            raise RawDataError(uri, line + exc.lineno - 1, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+            # Name the line the broken object starts on: in JSON Lines that is the bad line, even when
+            # the parser only notices the damage further on.
+            where = f"column {exc.colno}" if exc.lineno == 1 else f"line {line + exc.lineno - 1}, column {exc.colno}"
+            raise RawDataError(uri, line, f"malformed JSON: {exc.msg} at {where}") from None
         if not isinstance(obj, dict):
             raise RawDataError(uri, line, f"expected a JSON object, found {type(obj).__name__}")
         yield line, obj

@@ -1,0 +1,90 @@
+"""Shared fixtures: a generated sample lake, an isolated warehouse/instance per test, a real S3 endpoint on loopback."""
+
+import logging
+import os
+import shutil
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from pipeline.sparkify.sample_data import SampleSpec, generate_lake
+
+SAMPLE = SampleSpec(days=3, events_per_day=250, song_files=60, users=20, seed=7)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest(tmp_path_factory):
+    """Definitions load only with a current dbt manifest; parse once for the session."""
+    from pipeline.dbt_manifest import prepare_manifest
+    from pipeline.settings import export_defaults
+
+    os.environ.setdefault("DUCKDB_PATH", str(tmp_path_factory.mktemp("parse") / "parse.duckdb"))
+    export_defaults()
+    prepare_manifest()
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory):
+    """A 3-day lake generated once; tests that change files copy it first."""
+    return generate_lake(tmp_path_factory.mktemp("lake"), SAMPLE, progress=False)
+
+
+@pytest.fixture(scope="session")
+def extension_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("duckdb_extensions")
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, monkeypatch, sample_lake, extension_dir):
+    """Environment of one isolated platform: own warehouse file and Dagster instance, the sample lake."""
+    values = {
+        "SPARKIFY_DATA_URI": str(sample_lake.root),
+        "WAREHOUSE": "duckdb",
+        "DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DUCKDB_EXTENSION_DIR": str(extension_dir),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def copied_lake(tmp_path, sample_lake, monkeypatch, pipeline_env):
+    """A private copy of the sample lake that a test may damage; SPARKIFY_DATA_URI points at it."""
+    root = tmp_path / "lake"
+    shutil.copytree(sample_lake.root, root)
+    monkeypatch.setenv("SPARKIFY_DATA_URI", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on 127.0.0.1 (a real HTTP endpoint), for the session."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch):
+    """AWS settings that reach the loopback S3 server; returns a boto3 client for it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return boto3.client("s3")
+
+
+def upload_tree(client, root, bucket: str, prefix: str) -> None:
+    if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=bucket)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(root).as_posix()}")

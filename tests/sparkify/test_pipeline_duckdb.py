@@ -1,0 +1,141 @@
+"""End to end on DuckDB: generated days materialized through Dagster, compared with the contract computed independently."""
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+
+from pipeline.materialize import materialize_days
+from pipeline.sparkify.layout import event_key
+from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
+
+DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]
+TABLES = ("staging.staging_events", "staging.staging_songs", "analytics.songplays", "analytics.users",
+          "analytics.songs", "analytics.artists", "analytics.time")
+
+
+def rows(path: str, sql: str) -> list[tuple]:
+    with duckdb.connect(path, read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def snapshot(path: str) -> dict[str, list[tuple]]:
+    return {table: rows(path, f"select * from {table} order by all") for table in TABLES}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, sample_lake, extension_dir):
+    """The three days materialized once; tests start from copies of its warehouse and instance."""
+    root = tmp_path_factory.mktemp("baseline")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPARKIFY_DATA_URI", str(sample_lake.root))
+        patch.setenv("DUCKDB_PATH", str(root / "warehouse.duckdb"))
+        patch.setenv("DUCKDB_EXTENSION_DIR", str(extension_dir))
+        patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        outcome = materialize_days(DAYS)
+    assert outcome.ok, outcome.errors
+    return root
+
+
+@pytest.fixture
+def loaded(pipeline_env, baseline):
+    shutil.copy(baseline / "warehouse.duckdb", pipeline_env["DUCKDB_PATH"])
+    shutil.copytree(baseline / "dagster_home", pipeline_env["DAGSTER_HOME"])
+    return pipeline_env
+
+
+def test_three_days_give_the_star_schema_the_contract_implies(loaded, sample_lake):
+    db = loaded["DUCKDB_PATH"]
+    expected = expected_star(sample_lake.root)
+    by_day = events_by_day(sample_lake.root)
+
+    assert rows(db, "select count(*) from staging.staging_events") == [(sum(len(e) for e in by_day.values()),)]
+    assert rows(db, "select count(*) from staging.staging_songs") == [(len(song_objects(sample_lake.root)),)]
+    assert rows(db, "select * from analytics.songplays order by songplay_id") == expected["songplays"]
+    assert rows(db, "select * from analytics.users order by all") == expected["users"]
+    assert rows(db, "select * from analytics.songs order by all") == expected["songs"]
+    assert rows(db, "select artist_id from analytics.artists order by 1") == [(a,) for a in expected["artist_ids"]]
+    assert rows(db, "select * from analytics.time order by all") == expected["time"]
+    # The generated data exercises the join both ways: matched plays carry ids, unmatched ones keep NULLs.
+    matched, unmatched = rows(db, "select count(song_id), count(*) - count(song_id) from analytics.songplays")[0]
+    assert matched > 0 and unmatched > 0
+
+
+def test_raw_quirks_survive_staging(loaded):
+    db = loaded["DUCKDB_PATH"]
+    # "" stays as loaded for logged-out events; registration keeps its fraction type; ts stays epoch ms.
+    assert rows(db, "select count(*) > 0 from staging.staging_events where user_id = '' and auth = 'Logged Out'") == [(True,)]
+    assert rows(db, "select typeof(ts), typeof(registration), typeof(length) from staging.staging_events limit 1") == [
+        ("BIGINT", "DOUBLE", "DOUBLE")
+    ]
+    assert rows(db, "select count(*) from staging.staging_events where user_agent like '\"Mozilla/%'")[0][0] > 0
+
+
+def test_every_check_passed_and_was_recorded(loaded):
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    [run] = instance.get_runs()
+    assert run.job_name == "sparkify_daily"
+    assert instance.get_run_stats(run.run_id).steps_failed == 0
+    records = instance.get_asset_records([dg.AssetKey(["analytics", "songplays"])])
+    assert records and records[0].asset_entry.last_materialization is not None
+    materialized = instance.get_materialized_partitions(dg.AssetKey(["staging", "staging_events"]))
+    assert materialized == {d.isoformat() for d in DAYS}
+
+
+def test_rerunning_a_day_changes_nothing(loaded):
+    before = snapshot(loaded["DUCKDB_PATH"])
+    for _ in range(2):
+        assert materialize_days([DAYS[1]]).ok
+    assert snapshot(loaded["DUCKDB_PATH"]) == before
+
+
+def test_days_can_arrive_one_at_a_time(pipeline_env, sample_lake):
+    for day in DAYS:
+        assert materialize_days([day]).ok
+    db = pipeline_env["DUCKDB_PATH"]
+    expected = expected_star(sample_lake.root)
+    assert rows(db, "select * from analytics.songplays order by songplay_id") == expected["songplays"]
+    assert rows(db, "select * from analytics.time order by all") == expected["time"]
+
+
+def _replace_line(path, number: int, new_line: str) -> str:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    old = lines[number - 1]
+    lines[number - 1] = new_line
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return old
+
+
+@pytest.mark.parametrize(
+    "damage, expected_message",
+    [
+        (lambda line: line[: len(line) // 2], "line 5: malformed JSON"),
+        (lambda line: line.replace('"ts":', '"ts":"soon",'"\"x\":", 1), "line 5, field 'ts': expected a bigint"),
+        (lambda line: line.replace('"sessionId":', '"sessionId":"abc","x":', 1), "line 5, field 'sessionId'"),
+        (lambda line: line.replace('"ts":15', '"ts":14', 1), "line 5, field 'ts': 14"),
+    ],
+    ids=["cut-line", "ts-not-a-number", "session-not-a-number", "ts-outside-day"],
+)
+def test_a_bad_line_fails_the_day_and_leaves_the_table_as_it_was(copied_lake, loaded, damage, expected_message):
+    before = snapshot(loaded["DUCKDB_PATH"])
+    key = event_key(DAYS[1])
+    path = copied_lake / key
+    _replace_line(path, 5, damage(path.read_text(encoding="utf-8").split("\n")[4]))
+
+    outcome = materialize_days([DAYS[1]])
+
+    assert not outcome.ok
+    [error] = outcome.errors
+    assert error.startswith("staging__staging_events: staging.staging_events not loaded, nothing changed: ")
+    assert f"{copied_lake / key}, {expected_message}" in error
+    assert snapshot(loaded["DUCKDB_PATH"]) == before
+
+
+def test_a_missing_day_is_reported_as_missing_not_empty(pipeline_env):
+    outcome = materialize_days([DAYS[0], DAYS[-1] + dt.timedelta(days=1)])
+    assert not outcome.ok
+    assert any("missing day file" in e and "2018-11-04-events.json" in e for e in outcome.errors)
+    assert not any("staging_events" in e for e in outcome.errors)  # the load never started
