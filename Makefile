@@ -19,6 +19,7 @@ demo: install
 	$(BIN)/python -m pipeline demo
 
 test: install
+	bash tests/install_servers.sh
 	$(BIN)/python -m pytest
 
 ui: install

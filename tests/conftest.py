@@ -47,6 +47,7 @@ def pipeline_env(tmp_path, monkeypatch, sample_lake, extension_dir):
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
+    (tmp_path / "dagster_home").mkdir()  # the dagster CLI requires it to exist
     return values
 
 

@@ -22,6 +22,9 @@ sparkify_dbt_project = DbtProject(
 sparkify_dbt_project.prepare_if_dev()
 
 INCREMENTAL_MODELS = "config.materialized:incremental"
+# A test runs with the models it tests once all of its models are built or upstream of the selection:
+# building the dimensions alone must not run the fact's relationship tests before the fact exists.
+DBT_BUILD = ["build", "--indirect-selection", "buildable"]
 
 
 class SparkifyDbtTranslator(DagsterDbtTranslator):
@@ -51,7 +54,7 @@ def partition_window_vars(days: list[dt.date]) -> dict[str, str]:
 )
 def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dbt_vars = partition_window_vars(days_of(context))
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from dbt.cli([*DBT_BUILD, "--vars", json.dumps(dbt_vars)], context=context).stream()
 
 
 @dbt_assets(
@@ -61,4 +64,4 @@ def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource
     dagster_dbt_translator=SparkifyDbtTranslator(),
 )
 def sparkify_dimension_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(DBT_BUILD, context=context).stream()

@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.materialize import materialize_days
 from pipeline.sparkify.layout import event_key
+from tests.conftest import upload_tree
 from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]
@@ -41,7 +42,7 @@ def baseline(tmp_path_factory, sample_lake, extension_dir):
 @pytest.fixture
 def loaded(pipeline_env, baseline):
     shutil.copy(baseline / "warehouse.duckdb", pipeline_env["DUCKDB_PATH"])
-    shutil.copytree(baseline / "dagster_home", pipeline_env["DAGSTER_HOME"])
+    shutil.copytree(baseline / "dagster_home", pipeline_env["DAGSTER_HOME"], dirs_exist_ok=True)
     return pipeline_env
 
 
@@ -139,3 +140,15 @@ def test_a_missing_day_is_reported_as_missing_not_empty(pipeline_env):
     assert not outcome.ok
     assert any("missing day file" in e and "2018-11-04-events.json" in e for e in outcome.errors)
     assert not any("staging_events" in e for e in outcome.errors)  # the load never started
+
+
+def test_a_lake_on_s3_gives_the_same_tables_as_the_local_folder(loaded, sample_lake, s3_env, monkeypatch, tmp_path):
+    upload_tree(s3_env, sample_lake.root, "sparkify-lake", "udacity/raw")
+    local = snapshot(loaded["DUCKDB_PATH"])
+    monkeypatch.setenv("SPARKIFY_DATA_URI", "s3://sparkify-lake/udacity/raw")
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "from_s3.duckdb"))
+
+    outcome = materialize_days(DAYS)
+
+    assert outcome.ok, outcome.errors
+    assert snapshot(str(tmp_path / "from_s3.duckdb")) == local

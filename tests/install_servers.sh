@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the servers the test suite needs outside Python: PostgreSQL (Debian's `postgresql`).
+# The tests start their own throw-away clusters (tests/postgres_server.py); the packaged "main"
+# cluster is stopped so nothing we don't own listens on 5432. Idempotent; fast when installed.
+set -euo pipefail
+
+have_postgres() {
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+
+if ! have_postgres; then
+    if [[ "$(id -u)" -ne 0 ]]; then
+        echo "install_servers.sh: PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb)." >&2
+        echo "Install them as root, e.g.: sudo apt-get install -y postgresql" >&2
+        exit 1
+    fi
+    echo "install_servers.sh: installing postgresql..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    have_postgres || { echo "install_servers.sh: postgresql installed but initdb still missing" >&2; exit 1; }
+fi
+
+# Debian creates and starts a "main" cluster on install; stop every packaged cluster that runs.
+if [[ "$(id -u)" -eq 0 ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+    while read -r version cluster _port status _rest; do
+        if [[ "$status" == online* ]]; then
+            pg_ctlcluster "$version" "$cluster" stop -m fast || true
+        fi
+    done < <(pg_lsclusters --no-header 2>/dev/null || true)
+fi
+
+echo "install_servers.sh: PostgreSQL $(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1 | cut -d/ -f5) ready."

@@ -1,0 +1,71 @@
+"""The Python reader of raw JSON: object boundaries, line numbers, and the contract breaks it names."""
+
+import io
+
+import pytest
+
+import pipeline.sparkify.raw_records as raw_records
+from pipeline.sparkify.raw_records import RawDataError, count_objects, find_problem, iter_objects
+from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+
+MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n  "d": "Sigur R\u00f3s"\n}'.encode()
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_objects_and_their_first_lines_whatever_the_chunking(monkeypatch, chunk):
+    monkeypatch.setattr(raw_records, "_CHUNK", chunk)
+    assert list(iter_objects(io.BytesIO(MIXED), "f")) == [
+        (1, {"a": 1}), (2, {"a": 2}), (2, {"b": 3}), (5, {"c": 'Björk / "x"', "d": "Sigur Rós"}),
+    ]
+
+
+def test_no_trailing_newline_and_empty_files_count_right():
+    assert count_objects(io.BytesIO(b'{"a":1}\n{"a":2}'), "f") == 2
+    assert count_objects(io.BytesIO(b""), "f") == 0
+    assert count_objects(io.BytesIO(b"\n \n"), "f") == 0
+
+
+def test_a_broken_line_is_named_by_the_line_it_starts_on():
+    with pytest.raises(RawDataError) as error:
+        list(iter_objects(io.BytesIO(b'{"a":1}\n{"a":2}\n{"a": 3, "b\n{"a":4}'), "s3://b/k.json"))
+    assert str(error.value).startswith("s3://b/k.json, line 3: malformed JSON")
+    assert error.value.line == 3
+
+
+def test_top_level_values_must_be_objects():
+    with pytest.raises(RawDataError, match=r"line 2: expected a JSON object, found list"):
+        list(iter_objects(io.BytesIO(b'{"a":1}\n[1, 2]'), "f"))
+
+
+def test_invalid_utf8_is_reported():
+    with pytest.raises(RawDataError, match="not UTF-8"):
+        list(iter_objects(io.BytesIO(b'{"a": "\xff"}'), "f"))
+
+
+@pytest.mark.parametrize(
+    "line, field, problem",
+    [
+        (b'{"ts": "later", "userId": "1"}', "ts", 'expected a bigint, found "later"'),
+        (b'{"ts": 1.5}', "ts", "expected a whole number, found 1.5"),
+        (b'{"ts": 5, "sessionId": 99999999999}', "sessionId", "out of range for an integer"),
+        (b'{"ts": 5, "userAgent": {"x": 1}}', "userAgent", "found a JSON object"),
+        (b'{"ts": 5, "length": true}', "length", "expected a double, found true"),
+    ],
+)
+def test_type_problems_name_the_field(line, field, problem):
+    found = find_problem(io.BytesIO(b'{"ts": 5}\n' + line), "k", STAGING_EVENTS)
+    assert (found.line, found.field) == (2, field) and problem in found.problem
+
+
+def test_the_window_catches_events_outside_their_day():
+    found = find_problem(io.BytesIO(b'{"ts": 5}\n{"ts": 10}'), "k", STAGING_EVENTS, ("ts", 0, 10, "the day"))
+    assert str(found) == "k, line 2, field 'ts': 10 is not in the day"
+    assert find_problem(io.BytesIO(b'{"ts": 5}\n{"ts": 9}'), "k", STAGING_EVENTS, ("ts", 0, 10, "the day")) is None
+
+
+def test_real_quirks_are_not_problems():
+    song = b'{"artist_id": "AR1", "artist_latitude": null, "artist_location": "", "duration": 218.93179, "year": 0}'
+    event = (b'{"artist":null,"registration":1540919166796.0,"sessionId":38,"ts":1541105830796,'
+             b'"userAgent":"\\"Mozilla\\/5.0\\"","userId":"","length":null}')
+    assert find_problem(io.BytesIO(song + song), "k", STAGING_SONGS) is None
+    assert find_problem(io.BytesIO(event), "k", STAGING_EVENTS) is None

@@ -1,0 +1,50 @@
+"""The whole code location loads, with the asset keys, checks, jobs and partitions the product promises."""
+
+import dagster as dg
+
+from pipeline.definitions import defs
+
+STAR = ["songplays", "users", "songs", "artists", "time"]
+
+
+def test_asset_graph_has_raw_staging_and_star_schema():
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {
+        "raw/log_data", "raw/song_data", "staging/staging_events", "staging/staging_songs",
+        *(f"analytics/{model}" for model in STAR),
+    }
+
+
+def test_every_daily_asset_backfills_in_a_single_run():
+    graph = defs.resolve_asset_graph()
+    daily = {"raw/log_data", "staging/staging_events", "analytics/songplays", "analytics/time"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key.to_user_string() in daily:
+            assert node.partitions_def is not None and node.backfill_policy == dg.BackfillPolicy.single_run()
+        else:
+            assert node.partitions_def is None, key
+
+
+def test_checks_cover_keys_relationships_reconciliation_and_yaml():
+    checks = {key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys}
+    for model in STAR:
+        assert any(c.startswith(f"analytics/{model}:unique_") for c in checks), model
+        assert any(c.startswith(f"analytics/{model}:not_null_") for c in checks), model
+    for dimension in ("users", "songs", "artists", "time"):
+        assert any(c.startswith("analytics/songplays:relationships_") and dimension in c for c in checks), dimension
+    assert "analytics/songplays:accepted_values_songplays_level__free__paid" in checks
+    assert "staging/staging_events:staging_events_match_raw_files" in checks
+    assert "analytics/songplays:songplays_has_rows" in checks  # from quality_checks.yaml
+
+
+def test_dbt_error_tests_are_blocking():
+    graph = defs.resolve_asset_graph()
+    spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(["analytics", "songplays"]), "unique_songplays_songplay_id"))
+    assert spec.blocking
+
+
+def test_sparkify_daily_job_is_daily_partitioned_over_every_asset():
+    job = defs.resolve_job_def("sparkify_daily")
+    assert job.partitions_def.get_partition_keys()[0] == "2018-11-01"
+    assert len(job.asset_layer.executable_asset_keys) == 9
