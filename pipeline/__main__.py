@@ -52,13 +52,11 @@ def _dagster_dev() -> int:
     import os
     from pathlib import Path
 
-    from pipeline.dbt_manifest import prepare_manifest
     from pipeline.materialize import ensure_dagster_home
     from pipeline.settings import REPO_ROOT, export_defaults
 
     export_defaults()
     ensure_dagster_home()
-    prepare_manifest()
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000"]
     os.chdir(REPO_ROOT)

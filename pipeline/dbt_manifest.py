@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.settings import DBT_PROJECT_DIR, env
+from pipeline.settings import DBT_PROJECT_DIR, DEFAULTS, env
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
@@ -25,7 +25,9 @@ def prepare_manifest(force: bool = False) -> None:
         return
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-               "--target", env("WAREHOUSE")]
-    completed = subprocess.run(command, env=os.environ, capture_output=True, text=True)
+                      "--target", env("WAREHOUSE")]
+    # profiles.yml reads the settings from the environment: give dbt the resolved defaults too.
+    dbt_env = {**os.environ, **{name: env(name) for name in DEFAULTS}}
+    completed = subprocess.run(command, env=dbt_env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")

@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from pipeline.dbt_manifest import prepare_manifest
 from pipeline.settings import LOCAL_DIR, Settings, export_defaults
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -56,7 +55,6 @@ def _load_definitions() -> dg.Definitions:
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     export_defaults()
     ensure_dagster_home()
-    prepare_manifest()
     from pipeline.definitions import defs
 
     return defs

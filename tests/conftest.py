@@ -1,7 +1,6 @@
 """Shared fixtures: a generated sample lake, an isolated warehouse/instance per test, a real S3 endpoint on loopback."""
 
 import logging
-import os
 import shutil
 
 import boto3
@@ -11,17 +10,6 @@ from moto.server import ThreadedMotoServer
 from pipeline.sparkify.sample_data import SampleSpec, generate_lake
 
 SAMPLE = SampleSpec(days=3, events_per_day=250, song_files=60, users=20, seed=7)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest(tmp_path_factory):
-    """Definitions load only with a current dbt manifest; parse once for the session."""
-    from pipeline.dbt_manifest import prepare_manifest
-    from pipeline.settings import export_defaults
-
-    os.environ.setdefault("DUCKDB_PATH", str(tmp_path_factory.mktemp("parse") / "parse.duckdb"))
-    export_defaults()
-    prepare_manifest()
 
 
 @pytest.fixture(scope="session")

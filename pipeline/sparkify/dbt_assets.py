@@ -12,14 +12,17 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipeline.dbt_manifest import prepare_manifest
 from pipeline.settings import DBT_PROJECT_DIR, Settings
 from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 from pipeline.sparkify.raw_assets import GROUP
 
+# The manifest is parsed here if it is missing or older than the project (a fresh clone, an edited
+# model); in the image it was parsed at build time and this does nothing.
+prepare_manifest()
 sparkify_dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=Settings.from_env().warehouse
 )
-sparkify_dbt_project.prepare_if_dev()
 
 INCREMENTAL_MODELS = "config.materialized:incremental"
 # A test runs with the models it tests once all of its models are built or upstream of the selection:
