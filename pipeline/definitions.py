@@ -6,13 +6,16 @@ from pipeline.resources import executor_for, warehouse_resource
 from pipeline.settings import Settings, export_defaults
 
 export_defaults()
-settings = Settings.from_env()
 
-from pipeline.sparkify.definitions import sparkify_definitions  # noqa: E402  (needs the exported defaults)
+from pipeline.sparkify.definitions import sparkify_definitions  # noqa: E402  (reads the exported defaults)
 
-warehouse = warehouse_resource(settings)
 
-defs = dg.Definitions.merge(
-    sparkify_definitions(),
-    dg.Definitions(resources={"warehouse": warehouse}, executor=executor_for(warehouse)),
-)
+def build_definitions(settings: Settings) -> dg.Definitions:
+    warehouse = warehouse_resource(settings)
+    return dg.Definitions.merge(
+        sparkify_definitions(),
+        dg.Definitions(resources={"warehouse": warehouse}, executor=executor_for(warehouse)),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -13,13 +13,18 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from pipeline.resources import warehouse_resource
 from pipeline.settings import LOCAL_DIR, Settings, export_defaults
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-SUMMARY_TABLES = (
-    "staging.staging_events", "staging.staging_songs",
-    "analytics.songplays", "analytics.users", "analytics.songs", "analytics.artists", "analytics.time",
-)
+STAGING_TABLES = ("staging_events", "staging_songs")
+ANALYTICS_TABLES = ("songplays", "users", "songs", "artists", "time")
+
+
+def summary_tables(settings: Settings) -> list[str]:
+    return [f"{settings.staging_schema}.{t}" for t in STAGING_TABLES] + [
+        f"{settings.analytics_schema}.{t}" for t in ANALYTICS_TABLES
+    ]
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,9 @@ def _load_definitions() -> dg.Definitions:
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     export_defaults()
     ensure_dagster_home()
-    from pipeline.definitions import defs
+    from pipeline.definitions import build_definitions
 
-    return defs
+    return build_definitions(Settings.from_env())
 
 
 def _days_to_run(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
@@ -115,16 +120,15 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
 
 
 def print_summary(outcome: Outcome, days: list[dt.date]) -> None:
-    from pipeline.definitions import warehouse as warehouse_definition
-
-    warehouse = warehouse_definition.process_config_and_initialize()
+    settings = Settings.from_env()
+    warehouse = warehouse_resource(settings).process_config_and_initialize()
 
     print(f"\nRun {outcome.run_id} over {days[0]} .. {days[-1]} ({len(days)} days): "
           f"{'succeeded' if outcome.success else 'FAILED'}")
     for error in outcome.errors:
         print(f"  failed step {error}")
     print("\nRows per table:")
-    for table in SUMMARY_TABLES:
+    for table in summary_tables(settings):
         try:
             count = f"{warehouse.row_count(table):>10,}"
         except Exception as exc:  # a table the failed run never created

@@ -1,12 +1,24 @@
 """Resources per environment, in one table: the warehouse named by `WAREHOUSE` and how runs execute against it."""
 
+import os
+
 import dagster as dg
 
 from pipeline.settings import Settings
-from pipeline.warehouse import DuckDBWarehouse, Warehouse
+from pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    """A password by reference: Dagster reads it from the environment when the resource is used."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
 
 WAREHOUSE_RESOURCES = {
     "duckdb": lambda: DuckDBWarehouse(path=dg.EnvVar("DUCKDB_PATH"), extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR")),
+    "postgres": lambda: PostgresWarehouse(
+        host=dg.EnvVar("POSTGRES_HOST"), port=dg.EnvVar.int("POSTGRES_PORT"), user=dg.EnvVar("POSTGRES_USER"),
+        password=_secret("POSTGRES_PASSWORD"), database=dg.EnvVar("POSTGRES_DB"),
+    ),
 }
 
 

@@ -1,25 +1,36 @@
 """Configuration from environment variables: the one place that reads them and knows their defaults.
 
 Every variable is documented in the README. Defaults put all local state under `.local/` in the
-repository (git-ignored), so a fresh clone runs with no configuration at all.
+repository (git-ignored), so a fresh clone runs with no configuration at all. Secrets (passwords)
+have no default here: resources take them through `dg.EnvVar`, so they never sit in code or config.
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.warehouse.identifiers import checked_identifier
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
-WAREHOUSES = ("duckdb",)
+WAREHOUSES = ("duckdb", "postgres", "redshift")
 
 DEFAULTS = {
     "SPARKIFY_DATA_URI": str(LOCAL_DIR / "lake"),
+    "SPARKIFY_STAGING_SCHEMA": "staging",
+    "SPARKIFY_ANALYTICS_SCHEMA": "analytics",
     "WAREHOUSE": "duckdb",
     "DUCKDB_PATH": str(LOCAL_DIR / "warehouse.duckdb"),
     "DUCKDB_EXTENSION_DIR": str(LOCAL_DIR / "duckdb_extensions"),
     "DAGSTER_HOME": str(LOCAL_DIR / "dagster_home"),
+    "POSTGRES_HOST": "127.0.0.1",
+    "POSTGRES_PORT": "5432",
+    "POSTGRES_USER": "postgres",
+    "POSTGRES_DB": "sparkify",
+    "REDSHIFT_PORT": "5439",
+    "REDSHIFT_DATABASE": "dev",
 }
 
 
@@ -43,9 +54,8 @@ def export_defaults() -> None:
 class Settings:
     data_uri: str
     warehouse: str
-    duckdb_path: str
-    duckdb_extension_dir: str
-    dagster_home: str
+    staging_schema: str
+    analytics_schema: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -55,7 +65,6 @@ class Settings:
         return cls(
             data_uri=env("SPARKIFY_DATA_URI"),
             warehouse=warehouse,
-            duckdb_path=env("DUCKDB_PATH"),
-            duckdb_extension_dir=env("DUCKDB_EXTENSION_DIR"),
-            dagster_home=env("DAGSTER_HOME"),
+            staging_schema=checked_identifier(env("SPARKIFY_STAGING_SCHEMA"), "schema name (SPARKIFY_STAGING_SCHEMA)"),
+            analytics_schema=checked_identifier(env("SPARKIFY_ANALYTICS_SCHEMA"), "schema name (SPARKIFY_ANALYTICS_SCHEMA)"),
         )

@@ -4,12 +4,14 @@ Users add a check by adding an entry to a pipeline's checks file, no Python need
 
     - name: songplays_has_rows          # unique, letters/digits/underscores
       asset: analytics/songplays        # the asset key it checks, parts joined by "/"
-      sql: select count(*) > 0 from analytics.songplays
+      sql: select count(*) > 0 from {analytics}.songplays
       expected: true                    # compared with the first column of the first row
       blocking: true                    # optional (default true): a failure stops downstream assets
       description: ...                  # optional
 
-A malformed file fails when the definitions load, with the file, line and field at fault.
+`{staging}` and `{analytics}` in the SQL stand for the configured schema names
+(SPARKIFY_STAGING_SCHEMA, SPARKIFY_ANALYTICS_SCHEMA). A malformed file fails when the definitions
+load, with the file, line and field at fault.
 """
 
 import decimal
@@ -23,6 +25,7 @@ import yaml
 from pipeline.warehouse import Warehouse
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _FIELDS = {"name", "asset", "sql", "expected", "blocking", "description"}
 
 
@@ -40,8 +43,10 @@ class SqlCheckFileError(ValueError):
     pass
 
 
-def load_sql_checks(path: Path, known_assets: set[dg.AssetKey]) -> list[SqlCheck]:
-    """The checks of a YAML file, each validated against the known asset keys."""
+def load_sql_checks(
+    path: Path, known_assets: set[dg.AssetKey], placeholders: dict[str, str] | None = None
+) -> list[SqlCheck]:
+    """The checks of a YAML file, each validated against the known asset keys, placeholders filled in."""
     try:
         root = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -52,7 +57,7 @@ def load_sql_checks(path: Path, known_assets: set[dg.AssetKey]) -> list[SqlCheck
         raise SqlCheckFileError(f"{path}, line {root.start_mark.line + 1}: expected a list of checks")
     checks, names = [], set()
     for node in root.value:
-        check = _parse_entry(path, node, known_assets)
+        check = _parse_entry(path, node, known_assets, placeholders or {})
         if check.name in names:
             raise SqlCheckFileError(f"{path}, line {node.start_mark.line + 1}, field 'name': {check.name!r} is used twice")
         names.add(check.name)
@@ -60,7 +65,7 @@ def load_sql_checks(path: Path, known_assets: set[dg.AssetKey]) -> list[SqlCheck
     return checks
 
 
-def _parse_entry(path: Path, node: yaml.Node, known_assets: set[dg.AssetKey]) -> SqlCheck:
+def _parse_entry(path: Path, node: yaml.Node, known_assets: set[dg.AssetKey], placeholders: dict[str, str]) -> SqlCheck:
     line = node.start_mark.line + 1
 
     def fail(field: str, problem: str):
@@ -82,12 +87,17 @@ def _parse_entry(path: Path, node: yaml.Node, known_assets: set[dg.AssetKey]) ->
         fail("expected", "must be a single value (number, text, true/false or null)")
     if not isinstance(entry.get("blocking", True), bool):
         fail("blocking", "must be true or false")
+    sql = _PLACEHOLDER.sub(lambda m: placeholders.get(m.group(1), m.group(0)), entry["sql"].strip())
+    unknown = sorted(set(_PLACEHOLDER.findall(sql)))
+    if unknown:
+        fail("sql", f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; known: "
+                    f"{', '.join('{' + k + '}' for k in sorted(placeholders))}")
     asset = dg.AssetKey(str(entry["asset"]).split("/"))
     if asset not in known_assets:
         known = ", ".join(sorted(k.to_user_string() for k in known_assets))
         fail("asset", f"unknown asset {entry['asset']!r}; known assets: {known}")
     return SqlCheck(
-        name=entry["name"], asset=asset, sql=entry["sql"].strip(), expected=entry["expected"],
+        name=entry["name"], asset=asset, sql=sql, expected=entry["expected"],
         blocking=entry.get("blocking", True), description=str(entry.get("description", "")),
     )
 

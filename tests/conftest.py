@@ -49,6 +49,29 @@ def copied_lake(tmp_path, sample_lake, monkeypatch, pipeline_env):
 
 
 @pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL server (Debian's package) on a free loopback port, for the session."""
+    from tests.postgres_server import PostgresServer
+
+    with PostgresServer(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_env(postgres_server, pipeline_env, monkeypatch, request):
+    """WAREHOUSE=postgres on a fresh database of the session's server."""
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:50]
+    postgres_server.create_database(name)
+    values = {
+        "WAREHOUSE": "postgres", "POSTGRES_HOST": postgres_server.host, "POSTGRES_PORT": str(postgres_server.port),
+        "POSTGRES_USER": postgres_server.user, "POSTGRES_PASSWORD": postgres_server.password, "POSTGRES_DB": name,
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return {**pipeline_env, **values}
+
+
+@pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's S3 server on 127.0.0.1 (a real HTTP endpoint), for the session."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

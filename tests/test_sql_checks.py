@@ -69,8 +69,11 @@ def test_the_shipped_sparkify_checks_load():
     from pipeline.definitions import defs
 
     keys = set(defs.resolve_asset_graph().get_all_asset_keys())
-    names = {check.name for check in load_sql_checks(QUALITY_CHECKS_FILE, keys)}
-    assert {"songplays_has_rows", "every_staged_play_is_a_songplay"} <= names
+    checks = {c.name: c for c in load_sql_checks(QUALITY_CHECKS_FILE, keys, {"staging": "stg", "analytics": "mart"})}
+    assert {"songplays_has_rows", "every_staged_play_is_a_songplay"} <= set(checks)
+    assert checks["songplays_has_rows"].sql == "select count(*) > 0 from mart.songplays"
+    with pytest.raises(SqlCheckFileError, match="unknown placeholder"):
+        load_sql_checks(QUALITY_CHECKS_FILE, keys, {"staging": "stg"})
 
 
 def test_a_check_runs_its_sql_on_the_warehouse_and_fails_on_a_different_result(tmp_path):

@@ -9,7 +9,7 @@ import dagster as dg
 from pipeline.lake import DataLakeResource
 from pipeline.sparkify.layout import event_key
 from pipeline.sparkify.partitions import day_epoch_ms, daily_partitions, days_of
-from pipeline.sparkify.raw_records import count_objects
+from pipeline.json_records import count_objects
 from pipeline.sparkify.staging_assets import staging_events
 from pipeline.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS
 from pipeline.warehouse import Warehouse

@@ -8,6 +8,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 
 from pipeline.lake import DataLakeResource
+from pipeline.settings import Settings
 from pipeline.sparkify import checks, dbt_assets, raw_assets, staging_assets
 from pipeline.sparkify.jobs import sparkify_daily_job
 from pipeline.sql_checks import build_asset_check, load_sql_checks
@@ -18,7 +19,9 @@ QUALITY_CHECKS_FILE = Path(__file__).with_name("quality_checks.yaml")
 def sparkify_definitions() -> dg.Definitions:
     assets = dg.load_assets_from_modules([raw_assets, staging_assets, dbt_assets])
     asset_keys = {key for a in assets for key in a.keys}
-    sql_checks = [build_asset_check(c) for c in load_sql_checks(QUALITY_CHECKS_FILE, asset_keys)]
+    settings = Settings.from_env()
+    schemas = {"staging": settings.staging_schema, "analytics": settings.analytics_schema}
+    sql_checks = [build_asset_check(c) for c in load_sql_checks(QUALITY_CHECKS_FILE, asset_keys, schemas)]
     return dg.Definitions(
         assets=assets,
         asset_checks=[*dg.load_asset_checks_from_modules([checks]), *sql_checks],
@@ -27,7 +30,9 @@ def sparkify_definitions() -> dg.Definitions:
             "sparkify_lake": DataLakeResource(data_uri=dg.EnvVar("SPARKIFY_DATA_URI"), s3=S3Resource()),
             # The dbt installed beside this Python, whether or not the virtualenv is on PATH.
             "dbt": DbtCliResource(
-                project_dir=dbt_assets.sparkify_dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+                project_dir=dbt_assets.sparkify_dbt_project,
+                target=settings.warehouse,
+                dbt_executable=str(Path(sys.executable).with_name("dbt")),
             ),
         },
     )

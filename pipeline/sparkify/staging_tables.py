@@ -3,10 +3,11 @@
 Staging keeps the raw values (ts in epoch milliseconds, user_id as text, doubles never rounded).
 """
 
+from pipeline.settings import Settings
 from pipeline.sparkify.layout import EVENT_FIELDS, SONG_FIELDS, snake_case
 from pipeline.warehouse import Column, TableSpec
 
-STAGING_SCHEMA = "staging"
+STAGING_SCHEMA = Settings.from_env().staging_schema  # SPARKIFY_STAGING_SCHEMA; dbt's sources.yml reads it too
 
 _EVENT_TYPES = {
     "itemInSession": "integer", "length": "double", "registration": "double",

@@ -2,5 +2,6 @@
 
 from pipeline.warehouse.base import Column, JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.warehouse.duckdb import DuckDBWarehouse
+from pipeline.warehouse.postgres import PostgresWarehouse
 
-__all__ = ["Column", "DuckDBWarehouse", "JsonBatch", "LoadError", "TableSpec", "Warehouse"]
+__all__ = ["Column", "DuckDBWarehouse", "JsonBatch", "LoadError", "PostgresWarehouse", "TableSpec", "Warehouse"]

@@ -16,6 +16,9 @@ from pipeline.lake import DataLake, S3Access
 from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.warehouse.identifiers import quote
 
+# Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.
+DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
+
 DUCKDB_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
@@ -123,7 +126,7 @@ class DuckDBWarehouse(Warehouse):
                         counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
                     else:
                         counts.append(0)
-                except duckdb.Error as exc:
+                except DATA_ERRORS as exc:
                     connection.rollback()
                     raise LoadError(batch, f"{batch.label}: {exc}") from exc
             connection.commit()

@@ -1,15 +1,15 @@
-"""Reading raw JSON files object by object in Python: counting them, and finding what is wrong in a bad one.
+"""Reading raw JSON files object by object in Python, with the line each object starts on.
 
-Loads are done by the warehouse engine. This reader is the independent second opinion: the
-reconciliation check counts objects with it, and when a load fails it names the file, the line and
-the field that broke it, which engines report vaguely or not at all.
+Engines that read JSON themselves (DuckDB, Redshift) load the files; this reader is the second
+opinion: it counts objects for reconciliation and, when a load fails, names the file, line and field
+that broke it. Warehouses with no JSON reader of their own (Postgres) stream their loads through it.
 """
 
 import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from pipeline.warehouse import TableSpec
+from pipeline.warehouse.base import TableSpec
 
 _CHUNK = 1 << 20
 # An object larger than this is taken as malformed rather than read on (DuckDB's own default limit).
@@ -89,19 +89,23 @@ def count_objects(stream: BinaryIO, uri: str) -> int:
     return sum(1 for _ in iter_objects(stream, uri))
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 def _type_problem(value, logical_type: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, (dict, list)):
-        return f"expected a {logical_type} value, found a JSON {'object' if isinstance(value, dict) else 'array'}"
+        return f"expected {_a(logical_type)} value, found a JSON {'object' if isinstance(value, dict) else 'array'}"
     if logical_type == "text":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return f"expected a {logical_type}, found {json.dumps(value)}"
+        return f"expected {_a(logical_type)}, found {json.dumps(value)}"
     try:
         number = float(value)
     except ValueError:
-        return f"expected a {logical_type}, found {json.dumps(value)}"
+        return f"expected {_a(logical_type)}, found {json.dumps(value)}"
     if logical_type in ("integer", "bigint") and not number.is_integer():
         return f"expected a whole number, found {json.dumps(value)}"
     if logical_type == "integer" and not -(2**31) <= number < 2**31:
@@ -109,24 +113,30 @@ def _type_problem(value, logical_type: str) -> str | None:
     return None
 
 
-def find_problem(
-    stream: BinaryIO, uri: str, table: TableSpec, window: tuple[str, int, int, str] | None = None
-) -> RawDataError | None:
-    """The first place the file breaks the table's contract, or None if this reader finds none.
+Window = tuple[str, int, int, str]  # (column, low, high, what): the column's value must lie in [low, high)
 
-    `window` is (column, low, high, what): every object's column value must lie in [low, high).
-    """
+
+def object_problem(obj: dict, table: TableSpec, window: Window | None = None) -> tuple[str, str] | None:
+    """(field, problem) for the first way the object breaks the table's contract, or None."""
+    for column in table.columns:
+        value = obj.get(column.source)
+        problem = _type_problem(value, column.type)
+        if problem:
+            return column.source, problem
+        if window and column.name == window[0]:
+            low, high, what = window[1:]
+            if value is None or not low <= float(value) < high:
+                return column.source, f"{json.dumps(value)} is not in {what}"
+    return None
+
+
+def find_problem(stream: BinaryIO, uri: str, table: TableSpec, window: Window | None = None) -> RawDataError | None:
+    """The first place the file breaks the table's contract, or None if this reader finds none."""
     try:
         for line, obj in iter_objects(stream, uri):
-            for column in table.columns:
-                value = obj.get(column.source)
-                problem = _type_problem(value, column.type)
-                if problem:
-                    return RawDataError(uri, line, problem, column.source)
-                if window and column.name == window[0]:
-                    low, high, what = window[1:]
-                    if value is None or not low <= float(value) < high:
-                        return RawDataError(uri, line, f"{json.dumps(value)} is not in {what}", column.source)
+            problem = object_problem(obj, table, window)
+            if problem:
+                return RawDataError(uri, line, problem[1], problem[0])
     except RawDataError as exc:
         return exc
     return None

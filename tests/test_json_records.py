@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-import pipeline.sparkify.raw_records as raw_records
-from pipeline.sparkify.raw_records import RawDataError, count_objects, find_problem, iter_objects
+import pipeline.json_records as json_records
+from pipeline.json_records import RawDataError, count_objects, find_problem, iter_objects
 from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 
 MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n  "d": "Sigur R\u00f3s"\n}'.encode()
@@ -13,7 +13,7 @@ MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
 def test_objects_and_their_first_lines_whatever_the_chunking(monkeypatch, chunk):
-    monkeypatch.setattr(raw_records, "_CHUNK", chunk)
+    monkeypatch.setattr(json_records, "_CHUNK", chunk)
     assert list(iter_objects(io.BytesIO(MIXED), "f")) == [
         (1, {"a": 1}), (2, {"a": 2}), (2, {"b": 3}), (5, {"c": 'Björk / "x"', "d": "Sigur Rós"}),
     ]
