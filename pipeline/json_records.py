@@ -5,11 +5,14 @@ opinion: it counts objects for reconciliation and, when a load fails, names the 
 that broke it. Warehouses with no JSON reader of their own (Postgres) stream their loads through it.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from pipeline.warehouse.base import TableSpec
+if TYPE_CHECKING:  # the warehouse package reads files through this module: no import back at run time
+    from pipeline.warehouse.base import TableSpec
 
 _CHUNK = 1 << 20
 # An object larger than this is taken as malformed rather than read on (DuckDB's own default limit).

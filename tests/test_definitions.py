@@ -48,3 +48,31 @@ def test_sparkify_daily_job_is_daily_partitioned_over_every_asset():
     job = defs.resolve_job_def("sparkify_daily")
     assert job.partitions_def.get_partition_keys()[0] == "2018-11-01"
     assert len(job.asset_layer.executable_asset_keys) == 9
+
+
+def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):
+    from pipeline.definitions import build_definitions
+    from pipeline.settings import Settings
+    from pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
+
+    expected = {"duckdb": (DuckDBWarehouse, "in_process"), "postgres": (PostgresWarehouse, "multiprocess"),
+                "redshift": (RedshiftWarehouse, "multiprocess")}
+    for name, (resource_type, executor) in expected.items():
+        monkeypatch.setenv("WAREHOUSE", name)
+        built = build_definitions(Settings.from_env())
+        assert type(built.resources["warehouse"]) is resource_type
+        assert built.executor.name == executor
+
+
+def test_a_bad_schema_name_is_refused_before_any_sql(monkeypatch):
+    import pytest
+
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("SPARKIFY_STAGING_SCHEMA", "staging; drop table x")
+    with pytest.raises(ValueError, match=r"invalid SQL schema name \(SPARKIFY_STAGING_SCHEMA\)"):
+        Settings.from_env()
+    monkeypatch.setenv("SPARKIFY_STAGING_SCHEMA", "staging")
+    monkeypatch.setenv("WAREHOUSE", "oracle")
+    with pytest.raises(ValueError, match="WAREHOUSE='oracle' is not supported"):
+        Settings.from_env()

@@ -22,7 +22,7 @@
 
 {# Custom incremental strategy: delete the window's rows, then insert the new ones, in one transaction. #}
 {% macro get_incremental_replace_window_sql(arg_dict) -%}
-    {%- set column = config.require('window_column') -%}
+    {%- set column = config.require('meta')['window_column'] -%}
     delete from {{ arg_dict['target_relation'] }}
     where {{ column }} >= {{ window_timestamp('min_date') }} and {{ column }} < {{ window_timestamp('max_date') }};
     {{ get_incremental_append_sql(arg_dict) }}

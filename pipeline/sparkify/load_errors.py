@@ -6,7 +6,7 @@ from pipeline.warehouse import LoadError, TableSpec
 
 
 def explain_load_error(lake: DataLake, table: TableSpec, error: LoadError) -> str:
-    """The first contract break in the batch's files, found by reading them again; the engine's words otherwise.
+    """The first contract break in the batch's files, found by reading them again, then the engine's own words.
 
     Only files the engine's message names are read again when the batch has many, so explaining a
     failure over thousands of song files stays cheap.
@@ -20,5 +20,5 @@ def explain_load_error(lake: DataLake, table: TableSpec, error: LoadError) -> st
         with lake.open(key) as stream:
             problem = find_problem(stream, lake.uri(key), table, window)
         if problem is not None:
-            return f"{table.qualified} not loaded, nothing changed: {problem}"
+            return f"{table.qualified} not loaded, nothing changed: {problem}\nThe warehouse reported: {error}"
     return f"{table.qualified} not loaded, nothing changed: {error}"

@@ -8,6 +8,7 @@ import dagster as dg
 
 from pipeline.lake import DataLakeResource
 from pipeline.sparkify.lake_files import day_files, song_files
+from pipeline.sparkify.layout import JSONPATHS_KEY
 from pipeline.sparkify.load_errors import explain_load_error
 from pipeline.sparkify.partitions import day_epoch_ms, daily_backfill_policy, daily_partitions, days_of
 from pipeline.sparkify.raw_assets import GROUP, raw_log_files, raw_song_files
@@ -38,7 +39,10 @@ def staging_events(
     lake = sparkify_lake.get_lake()
     days = days_of(context)
     batches = [
-        JsonBatch(keys=(obj.key,), window_column=EVENT_TIME_COLUMN, low=low, high=high, label=f"{day} ({lake.uri(obj.key)})")
+        JsonBatch(
+            keys=(obj.key,), window_column=EVENT_TIME_COLUMN, low=low, high=high,
+            label=f"{day} ({lake.uri(obj.key)})", jsonpaths_key=JSONPATHS_KEY,
+        )
         for day, obj in zip(days, day_files(lake, days))
         for low, high in [day_epoch_ms(day)]
     ]

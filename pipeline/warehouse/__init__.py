@@ -3,5 +3,6 @@
 from pipeline.warehouse.base import Column, JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.warehouse.duckdb import DuckDBWarehouse
 from pipeline.warehouse.postgres import PostgresWarehouse
+from pipeline.warehouse.redshift import RedshiftWarehouse
 
-__all__ = ["Column", "DuckDBWarehouse", "JsonBatch", "LoadError", "PostgresWarehouse", "TableSpec", "Warehouse"]
+__all__ = ["Column", "DuckDBWarehouse", "JsonBatch", "LoadError", "PostgresWarehouse", "RedshiftWarehouse", "TableSpec", "Warehouse"]

@@ -59,6 +59,9 @@ class JsonBatch:
     low: int | None = None
     high: int | None = None
     label: str = ""  # what the batch is, for messages and metadata (a day, "all songs")
+    # A lake object mapping the JSON fields to the columns (Redshift's JSONPaths), for engines that
+    # want one where field names are not the column names.
+    jsonpaths_key: str | None = None
 
 
 class LoadError(Exception):

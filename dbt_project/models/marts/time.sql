@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_window',
-    window_column='start_time',
+    meta={'window_column': 'start_time'},
     on_schema_change='fail',
 ) }}
 

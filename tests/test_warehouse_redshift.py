@@ -1,0 +1,152 @@
+"""The Redshift loader end to end on a real Postgres server, with only the COPY-from-S3 statement swapped.
+
+`PostgresBackedRedshift.run_copy` is the one seam (see pipeline/warehouse/redshift.py): it fills the
+scratch table the way Redshift's COPY would (every object under the COPY's S3 source, fields mapped
+by the JSONPaths file) and, on a bad object, records the failure in a `sys_load_error_detail` table
+and fails like Redshift. Scratch tables, the window check, delete + insert, the transaction and the
+load-error lookup all run for real.
+"""
+
+import datetime as dt
+import json
+
+import psycopg2
+import pytest
+
+from pipeline.json_records import RawDataError, iter_objects
+from pipeline.lake import open_lake
+from pipeline.sparkify.layout import JSONPATHS_KEY, event_key
+from pipeline.sparkify.partitions import day_epoch_ms
+from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.warehouse import JsonBatch, LoadError
+from pipeline.warehouse.postgres import csv_field, _LineReader
+from pipeline.warehouse.redshift import CopyJob, RedshiftWarehouse
+from tests.conftest import upload_tree
+
+ROLE = "arn:aws:iam::123456789012:role/sparkify-copy"
+COPY_ID = 4242
+
+
+class PostgresBackedRedshift(RedshiftWarehouse):
+    sent: list = []
+
+    def run_copy(self, cursor, job: CopyJob) -> None:
+        self.sent.append(str(job.statement))
+        assert job.statement.sql.startswith(f'copy "{job.scratch}"')
+        source = job.statement.sql.split(" from '", 1)[1].split("'", 1)[0]
+        prefix = source.removeprefix(job.lake.uri(""))
+        paths = None
+        if " format as json 's3://" in job.statement.sql:
+            with job.lake.open(JSONPATHS_KEY) as stream:
+                paths = json.load(stream)["jsonpaths"]
+        rows = _LineReader(self._rows(job, prefix, paths))
+        try:
+            cursor.copy_expert(f'copy "{job.scratch}" from stdin with (format csv)', rows)
+        except psycopg2.Error:
+            if rows.error is None:
+                raise
+            self._record_load_error(rows.error)
+            raise psycopg2.errors.InternalError_(
+                "Load into table 'x' failed. Check 'sys_load_error_detail' system table for details.") from None
+
+    def _rows(self, job, prefix, paths):
+        for obj in job.lake.list(prefix):
+            uri = job.lake.uri(obj.key)
+            with job.lake.open(obj.key) as stream:
+                for line, record in iter_objects(stream, uri):
+                    values = [record.get(p[3:-2]) for p in paths] if paths else [record.get(c.name) for c in job.table.columns]
+                    for column, value in zip(job.table.columns, values):
+                        if column.type != "text" and isinstance(value, str):
+                            raise RawDataError(uri, line, f"Invalid digit, Value '{value[:1]}', Pos 0, Type: Long", column.name)
+                    yield ",".join(csv_field(v) for v in values) + "\n"
+
+    def _record_load_error(self, error: RawDataError) -> None:
+        # Redshift writes load errors outside the failed transaction: so does this, on its own connection.
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("insert into sys_load_error_detail values (%s, %s, %s, %s, %s)",
+                           (COPY_ID, error.uri + "   ", error.line, error.field.ljust(127), error.problem.ljust(512)))
+            connection.commit()
+
+
+@pytest.fixture
+def redshift(postgres_server, request, s3_env, sample_lake):
+    name = "r_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    postgres_server.create_database(name)
+    with postgres_server.connect(name) as connection, connection.cursor() as cursor:
+        cursor.execute("create table sys_load_error_detail (query_id int, file_name char(256), line_number bigint, "
+                       "column_name char(127), error_message char(512))")
+        cursor.execute(f"create function pg_last_copy_id() returns int language sql as 'select {COPY_ID}'")
+    upload_tree(s3_env, sample_lake.root, "redshift-lake", "udacity")
+    PostgresBackedRedshift.sent = []
+    return PostgresBackedRedshift(host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
+                                  password=postgres_server.password, database=name, sslmode="disable", iam_role=ROLE)
+
+
+def _day_batch(lake, day: dt.date) -> JsonBatch:
+    low, high = day_epoch_ms(day)
+    return JsonBatch(keys=(event_key(day),), window_column="ts", low=low, high=high, label=str(day),
+                     jsonpaths_key=JSONPATHS_KEY)
+
+
+DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2)]
+
+
+def test_days_load_by_copy_with_jsonpaths_and_replace_their_rows(redshift, sample_lake):
+    lake = open_lake("s3://redshift-lake/udacity")
+    counts = redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, d) for d in DAYS])
+    expected = [sum(1 for _ in iter_objects(open(sample_lake.root / event_key(d), "rb"), "x")) for d in DAYS]
+    assert counts == expected
+    assert redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[1])]) == expected[1:]
+    assert redshift.row_count("staging.staging_events") == sum(expected)
+    assert redshift.sent[0] == (
+        f'copy "staging_events_load" ({", ".join(chr(34) + c.name + chr(34) for c in STAGING_EVENTS.columns)}) '
+        f"from 's3://redshift-lake/udacity/log_data/2018/11/2018-11-01-events.json' iam_role '{ROLE}' "
+        "format as json 's3://redshift-lake/udacity/log_json_path.json' maxerror 0 compupdate off statupdate off"
+    )
+
+
+def test_songs_load_by_copy_auto_over_the_song_prefix(redshift, sample_lake):
+    lake = open_lake("s3://redshift-lake/udacity")
+    keys = tuple(o.key for o in lake.list("song_data/"))
+    [count] = redshift.replace_from_json(lake, STAGING_SONGS, [JsonBatch(keys=keys, label="songs")])
+    assert count == redshift.row_count("staging.staging_songs") == sample_lake.song_objects
+    assert "from 's3://redshift-lake/udacity/song_data/' iam_role" in redshift.sent[0]
+    assert "format as json 'auto'" in redshift.sent[0]
+
+
+def test_a_failed_copy_quotes_the_load_error_table_and_changes_nothing(redshift, sample_lake, s3_env):
+    lake = open_lake("s3://redshift-lake/udacity")
+    redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, d) for d in DAYS])
+    lines = (sample_lake.root / event_key(DAYS[1])).read_text(encoding="utf-8").split("\n")
+    lines[6] = lines[6].replace('"sessionId":', '"sessionId":"x","was":', 1)
+    s3_env.put_object(Bucket="redshift-lake", Key=f"udacity/{event_key(DAYS[1])}", Body="\n".join(lines).encode())
+
+    with pytest.raises(LoadError) as error:
+        redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[0]), _day_batch(lake, DAYS[1])])
+
+    assert str(error.value) == (
+        f"2018-11-02: Redshift COPY failed: s3://redshift-lake/udacity/{event_key(DAYS[1])}, line 7, "
+        "column session_id: Invalid digit, Value 'x', Pos 0, Type: Long"
+    )
+    assert redshift.row_count("staging.staging_events", "ts >= 1541116800000") == len(lines)  # day 2 as it was
+
+
+def test_rows_outside_the_day_fail_the_batch(redshift, sample_lake, s3_env):
+    lake = open_lake("s3://redshift-lake/udacity")
+    s3_env.put_object(Bucket="redshift-lake", Key=f"udacity/{event_key(DAYS[0])}",
+                      Body=(sample_lake.root / event_key(DAYS[1])).read_bytes())
+    with pytest.raises(LoadError, match=r"2018-11-01: \d+ row\(s\) with ts outside \[1541030400000, 1541116800000\)"):
+        redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[0])])
+    assert redshift.query("select count(*) from pg_tables where tablename = 'staging_events'") == [(1,)]
+    assert redshift.row_count("staging.staging_events") == 0
+
+
+def test_redshift_only_loads_from_s3(redshift, sample_lake):
+    with pytest.raises(ValueError, match="COPY from S3"):
+        redshift.replace_from_json(open_lake(str(sample_lake.root)), STAGING_SONGS, [])
+
+
+def test_copy_without_role_is_refused_with_the_variables_to_set():
+    warehouse = RedshiftWarehouse(host="h", port=5439, user="u", database="d")
+    with pytest.raises(ValueError, match="REDSHIFT_IAM_ROLE .* or REDSHIFT_COPY_ROLE_ARN"):
+        warehouse.copy_auth()
