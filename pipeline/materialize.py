@@ -5,8 +5,8 @@ Runs go through the instance in DAGSTER_HOME, so `dagster dev` shows them afterw
 
 import contextlib
 import datetime as dt
-import warnings
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 

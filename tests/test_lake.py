@@ -1,12 +1,12 @@
 """The data lake interface over a local folder and over a real S3 endpoint (moto's server on loopback)."""
 
+import datetime as dt
+
 import pytest
 
 from pipeline.lake import LocalLake, S3Lake, open_lake
 from pipeline.sparkify.lake_files import MissingDayFile, day_files, days_present, song_files
 from tests.conftest import upload_tree
-
-import datetime as dt
 
 
 def test_open_lake_understands_folders_file_uris_and_s3(tmp_path, s3_env):

@@ -9,9 +9,22 @@ from moto import mock_aws
 from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.warehouse import Column, TableSpec
 from pipeline.warehouse.redshift_sql import (
-    LEGACY_LOAD_ERRORS_SQL, LOAD_ERRORS_SQL, REDSHIFT_TYPES, CopyAuth, Statement, copy_json_sql, count_sql,
-    create_scratch_sql, create_table_sql, delete_sql, describe_load_errors, drop_scratch_sql,
-    insert_from_scratch_sql, literal, s3_uri, window_violations_sql,
+    LEGACY_LOAD_ERRORS_SQL,
+    LOAD_ERRORS_SQL,
+    REDSHIFT_TYPES,
+    CopyAuth,
+    Statement,
+    copy_json_sql,
+    count_sql,
+    create_scratch_sql,
+    create_table_sql,
+    delete_sql,
+    describe_load_errors,
+    drop_scratch_sql,
+    insert_from_scratch_sql,
+    literal,
+    s3_uri,
+    window_violations_sql,
 )
 
 # Written out by hand, not derived from the table spec: the contract's column order.

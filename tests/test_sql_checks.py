@@ -5,8 +5,8 @@ import decimal
 import dagster as dg
 import pytest
 
-from pipeline.sql_checks import SqlCheckFileError, load_sql_checks, result_matches
 from pipeline.sparkify.definitions import QUALITY_CHECKS_FILE
+from pipeline.sql_checks import SqlCheckFileError, load_sql_checks, result_matches
 
 ASSETS = {dg.AssetKey(["analytics", "songplays"]), dg.AssetKey(["analytics", "users"])}
 GOOD = """

@@ -19,7 +19,7 @@ from pipeline.sparkify.layout import JSONPATHS_KEY, event_key
 from pipeline.sparkify.partitions import day_epoch_ms
 from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.warehouse import JsonBatch, LoadError
-from pipeline.warehouse.postgres import csv_field, _LineReader
+from pipeline.warehouse.postgres import _LineReader, csv_field
 from pipeline.warehouse.redshift import CopyJob, RedshiftWarehouse
 from tests.conftest import upload_tree
 

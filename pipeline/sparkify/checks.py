@@ -6,10 +6,10 @@ read twice or cut short by the loader cannot pass: nothing lost, nothing doubled
 
 import dagster as dg
 
+from pipeline.json_records import count_objects
 from pipeline.lake import DataLakeResource
 from pipeline.sparkify.layout import event_key
-from pipeline.sparkify.partitions import day_epoch_ms, daily_partitions, days_of
-from pipeline.json_records import count_objects
+from pipeline.sparkify.partitions import daily_partitions, day_epoch_ms, days_of
 from pipeline.sparkify.staging_assets import staging_events
 from pipeline.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS
 from pipeline.warehouse import Warehouse

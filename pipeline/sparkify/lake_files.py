@@ -3,7 +3,7 @@
 import datetime as dt
 
 from pipeline.lake import DataLake, LakeObject
-from pipeline.sparkify.layout import SONG_PREFIX, day_of_event_key, event_key, is_song_key, LOG_PREFIX
+from pipeline.sparkify.layout import LOG_PREFIX, SONG_PREFIX, day_of_event_key, event_key, is_song_key
 
 
 class MissingDayFile(FileNotFoundError):

@@ -1,7 +1,7 @@
 """Turning a failed warehouse load into a message that names the file, the line and the field."""
 
-from pipeline.lake import DataLake
 from pipeline.json_records import find_problem
+from pipeline.lake import DataLake
 from pipeline.warehouse import LoadError, TableSpec
 
 

@@ -10,7 +10,7 @@ from pipeline.lake import DataLakeResource
 from pipeline.sparkify.lake_files import day_files, song_files
 from pipeline.sparkify.layout import JSONPATHS_KEY
 from pipeline.sparkify.load_errors import explain_load_error
-from pipeline.sparkify.partitions import day_epoch_ms, daily_backfill_policy, daily_partitions, days_of
+from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
 from pipeline.sparkify.raw_assets import GROUP, raw_log_files, raw_song_files
 from pipeline.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
 from pipeline.warehouse import JsonBatch, LoadError, Warehouse

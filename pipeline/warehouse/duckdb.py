@@ -15,6 +15,7 @@ import duckdb_extension_httpfs
 from pipeline.lake import DataLake, S3Access
 from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.warehouse.identifiers import quote
+from pipeline.warehouse.statements import create_table_sql, delete_sql
 
 # Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.
 DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
@@ -24,14 +25,6 @@ DUCKDB_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "do
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def create_table_sql(table: TableSpec) -> list[str]:
-    columns = ", ".join(f"{quote(c.name)} {DUCKDB_TYPES[c.type]}" for c in table.columns)
-    return [
-        f"create schema if not exists {quote(table.schema)}",
-        f"create table if not exists {quote(table.schema)}.{quote(table.name)} ({columns})",
-    ]
 
 
 def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
@@ -49,14 +42,6 @@ def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> 
         f"insert into {quote(table.schema)}.{quote(table.name)} ({', '.join(quote(c.name) for c in table.columns)}) "
         f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
     )
-
-
-def delete_sql(table: TableSpec, batch: JsonBatch) -> str:
-    target = f"{quote(table.schema)}.{quote(table.name)}"
-    if batch.window_column is None:
-        return f"delete from {target}"
-    column = quote(batch.window_column)
-    return f"delete from {target} where {column} >= {int(batch.low)} and {column} < {int(batch.high)}"
 
 
 def s3_secret_sql(access: S3Access) -> str:
@@ -114,13 +99,13 @@ class DuckDBWarehouse(Warehouse):
     def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
         counts = []
         with self.connect() as connection:
-            for statement in create_table_sql(table):
+            for statement in create_table_sql(table, DUCKDB_TYPES):
                 connection.execute(statement)
             self._reach_lake(connection, lake)
             connection.begin()
             for batch in batches:
                 try:
-                    connection.execute(delete_sql(table, batch))
+                    connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                     if batch.keys:
                         uris = [lake.uri(key) for key in batch.keys]
                         counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])

@@ -14,8 +14,8 @@ import psycopg2
 from pipeline.json_records import RawDataError, iter_objects, object_problem
 from pipeline.lake import DataLake
 from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec
-from pipeline.warehouse.identifiers import quote
 from pipeline.warehouse.server import ServerWarehouse, rollback_quietly
+from pipeline.warehouse.statements import column_list, create_table_sql, delete_sql, target
 
 POSTGRES_TYPES = {"text": "text", "integer": "integer", "bigint": "bigint", "double": "double precision"}
 
@@ -23,25 +23,8 @@ POSTGRES_TYPES = {"text": "text", "integer": "integer", "bigint": "bigint", "dou
 DATA_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)
 
 
-def create_table_sql(table: TableSpec) -> list[str]:
-    columns = ", ".join(f"{quote(c.name)} {POSTGRES_TYPES[c.type]}" for c in table.columns)
-    return [
-        f"create schema if not exists {quote(table.schema)}",
-        f"create table if not exists {quote(table.schema)}.{quote(table.name)} ({columns})",
-    ]
-
-
-def delete_sql(table: TableSpec, batch: JsonBatch) -> str:
-    target = f"{quote(table.schema)}.{quote(table.name)}"
-    if batch.window_column is None:
-        return f"delete from {target}"
-    column = quote(batch.window_column)
-    return f"delete from {target} where {column} >= {int(batch.low)} and {column} < {int(batch.high)}"
-
-
 def copy_sql(table: TableSpec) -> str:
-    columns = ", ".join(quote(c.name) for c in table.columns)
-    return f"copy {quote(table.schema)}.{quote(table.name)} ({columns}) from stdin with (format csv)"
+    return f"copy {target(table)} ({column_list(table)}) from stdin with (format csv)"
 
 
 def csv_field(value) -> str:
@@ -113,7 +96,7 @@ class PostgresWarehouse(ServerWarehouse):
     def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
         with self.connect() as connection:
             with connection.cursor() as cursor:
-                for statement in create_table_sql(table):
+                for statement in create_table_sql(table, POSTGRES_TYPES):
                     cursor.execute(statement)
             connection.commit()
             counts = []
@@ -121,7 +104,7 @@ class PostgresWarehouse(ServerWarehouse):
                 rows = _LineReader(csv_rows(lake, table, batch))
                 try:
                     with connection.cursor() as cursor:
-                        cursor.execute(delete_sql(table, batch))
+                        cursor.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                         cursor.copy_expert(copy_sql(table), rows, size=1 << 16)
                         counts.append(cursor.rowcount)
                 except (psycopg2.Error, RawDataError) as exc:

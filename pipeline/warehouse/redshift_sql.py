@@ -9,8 +9,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pipeline.warehouse import statements
 from pipeline.warehouse.base import TableSpec
 from pipeline.warehouse.identifiers import quote
+
+# delete_sql is shared by every warehouse; re-exported so the Redshift path's statements stay in one set.
+from pipeline.warehouse.statements import column_list, delete_sql, target, window  # noqa: F401
 
 # Redshift's bare `text` is varchar(256), too short for user agents; 65535 bytes is its maximum.
 REDSHIFT_TYPES = {"text": "varchar(65535)", "integer": "integer", "bigint": "bigint", "double": "double precision"}
@@ -166,32 +170,13 @@ class CopyAuth:
                    session_token=credentials["SessionToken"], expiration=credentials.get("Expiration"))
 
 
-def _target(table: TableSpec) -> str:
-    return f"{quote(table.schema)}.{quote(table.name)}"
-
-
-def _column_list(table: TableSpec) -> str:
-    return ", ".join(quote(c.name) for c in table.columns)
-
-
-def _window(low: int, high: int) -> tuple[int, int]:
-    low, high = int(low), int(high)
-    if low >= high:
-        raise ValueError(f"empty window [{low}, {high}): low must be below high")
-    return low, high
-
-
 def create_table_sql(table: TableSpec) -> list[str]:
-    columns = ", ".join(f"{quote(c.name)} {REDSHIFT_TYPES[c.type]}" for c in table.columns)
-    return [
-        f"create schema if not exists {quote(table.schema)}",
-        f"create table if not exists {_target(table)} ({columns})",
-    ]
+    return statements.create_table_sql(table, REDSHIFT_TYPES)
 
 
 def create_scratch_sql(table: TableSpec, scratch: str) -> str:
     """A session-local copy of the target's columns that COPY fills before anything is replaced."""
-    return f"create temp table {quote(scratch)} (like {_target(table)})"
+    return f"create temp table {quote(scratch)} (like {target(table)})"
 
 
 def copy_json_sql(table: TableSpec, into: str | None, source: str, json_format: str, auth: CopyAuth,
@@ -212,8 +197,8 @@ def copy_json_sql(table: TableSpec, into: str | None, source: str, json_format: 
         json_clause = literal(s3_uri(json_format))
     else:
         raise ValueError(f"json_format must be 'auto' or the s3:// URI of a JSONPaths file, not {json_format!r}")
-    target = quote(into) if into is not None else _target(table)
-    head = f"copy {target} ({_column_list(table)}) from {literal(s3_uri(source))}"
+    destination = quote(into) if into is not None else target(table)
+    head = f"copy {destination} ({column_list(table)}) from {literal(s3_uri(source))}"
     # The region is needed when the bucket is not in the cluster's region.
     where = f" region {literal(checked_region(region))}" if region is not None else ""
     # The scratch table lives for one load: compression analysis and statistics would be wasted work.
@@ -227,34 +212,14 @@ def copy_json_sql(table: TableSpec, into: str | None, source: str, json_format: 
 
 def window_violations_sql(scratch: str, column: str, low: int, high: int) -> str:
     """The number of loaded rows whose window column is null or outside [low, high): must be 0."""
-    low, high = _window(low, high)
+    low, high = window(low, high)
     c = quote(column)
     return f"select count(*) from {quote(scratch)} where {c} is null or {c} < {low} or {c} >= {high}"
 
 
-def delete_sql(table: TableSpec, window_column: str | None = None, low: int | None = None,
-               high: int | None = None) -> str:
-    """Delete the rows a batch replaces: those in the window, or all of them when there is none.
-
-    DELETE, not TRUNCATE: Redshift's TRUNCATE commits the open transaction, which would make a failed
-    load leave the table empty.
-    """
-    if window_column is None:
-        if low is not None or high is not None:
-            raise ValueError("a window needs a window column")
-        return f"delete from {_target(table)}"
-    if low is None or high is None:
-        raise ValueError(f"window on {window_column!r} needs both low and high")
-    if window_column not in {c.name for c in table.columns}:
-        raise ValueError(f"window column {window_column!r} is not a column of {table.qualified}")
-    low, high = _window(low, high)
-    c = quote(window_column)
-    return f"delete from {_target(table)} where {c} >= {low} and {c} < {high}"
-
-
 def insert_from_scratch_sql(table: TableSpec, scratch: str) -> str:
-    columns = _column_list(table)
-    return f"insert into {_target(table)} ({columns}) select {columns} from {quote(scratch)}"
+    columns = column_list(table)
+    return f"insert into {target(table)} ({columns}) select {columns} from {quote(scratch)}"
 
 
 def count_sql(scratch: str) -> str:
