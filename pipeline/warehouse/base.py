@@ -96,6 +96,10 @@ class Warehouse(dg.ConfigurableResource):
     def query(self, sql: str) -> list[tuple]:
         """Rows of a read-only query."""
 
+    @abstractmethod
+    def execute(self, sql: str) -> None:
+        """Run one statement and commit it (housekeeping: dropping leftover tables)."""
+
     def row_count(self, table: str, where: str | None = None) -> int:
         schema, name = table.split(".")
         sql = f"select count(*) from {checked_identifier(schema)}.{checked_identifier(name)}"

@@ -120,3 +120,7 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str) -> list[tuple]:
         with self.connect() as connection:
             return connection.execute(sql).fetchall()
+
+    def execute(self, sql: str) -> None:
+        with self.connect() as connection:
+            connection.execute(sql)

@@ -43,6 +43,11 @@ class ServerWarehouse(Warehouse):
             connection.rollback()  # read-only: leave nothing open
             return rows
 
+    def execute(self, sql: str) -> None:
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            connection.commit()
+
 
 def rollback_quietly(connection) -> None:
     """Roll back after a failure; a connection the server already dropped has nothing to roll back."""
