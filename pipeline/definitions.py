@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.alerts import run_failure_alert_sensor
 from pipeline.resources import executor_for, warehouse_resource
 from pipeline.settings import Settings, export_defaults
 
@@ -14,7 +15,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     warehouse = warehouse_resource(settings)
     return dg.Definitions.merge(
         sparkify_definitions(),
-        dg.Definitions(resources={"warehouse": warehouse}, executor=executor_for(warehouse)),
+        dg.Definitions(
+            resources={"warehouse": warehouse}, executor=executor_for(warehouse), sensors=[run_failure_alert_sensor]
+        ),
     )
 
 

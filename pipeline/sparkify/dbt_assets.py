@@ -13,6 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipeline.dbt_manifest import prepare_manifest
+from pipeline.retries import retry_policy
 from pipeline.settings import DBT_PROJECT_DIR, Settings
 from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 from pipeline.sparkify.raw_assets import GROUP
@@ -47,6 +48,28 @@ def partition_window_vars(days: list[dt.date]) -> dict[str, str]:
     return {"min_date": min(days).isoformat(), "max_date": (max(days) + dt.timedelta(days=1)).isoformat()}
 
 
+def failed_tests(run_results: Mapping[str, Any]) -> list[str]:
+    """The dbt tests that failed (data that breaks a test), as opposed to errors running SQL."""
+    return [
+        r["unique_id"].split(".")[2]  # test.<project>.<test name>.<hash>
+        for r in run_results.get("results", [])
+        if r["unique_id"].startswith("test.") and r["status"] == "fail"
+    ]
+
+
+def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str]):
+    """`dbt build`, streaming its events; a failed test fails the step at once, other errors are retried."""
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if invocation.is_successful():
+        return
+    tests = failed_tests(invocation.get_artifact("run_results.json"))
+    if tests:
+        # The data breaks the contract: running the same build again cannot pass.
+        raise dg.Failure(description=f"dbt tests failed: {', '.join(tests)}", allow_retries=False)
+    raise RuntimeError(f"dbt build failed ({invocation.get_error() or 'see the dbt log above'}); retrying may help")
+
+
 @dbt_assets(
     manifest=sparkify_dbt_project.manifest_path,
     project=sparkify_dbt_project,
@@ -54,10 +77,11 @@ def partition_window_vars(days: list[dt.date]) -> dict[str, str]:
     partitions_def=daily_partitions,
     backfill_policy=daily_backfill_policy,
     dagster_dbt_translator=SparkifyDbtTranslator(),
+    retry_policy=retry_policy(),
 )
 def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dbt_vars = partition_window_vars(days_of(context))
-    yield from dbt.cli([*DBT_BUILD, "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from build(dbt, context, [*DBT_BUILD, "--vars", json.dumps(dbt_vars)])
 
 
 @dbt_assets(
@@ -65,6 +89,7 @@ def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource
     project=sparkify_dbt_project,
     exclude=INCREMENTAL_MODELS,
     dagster_dbt_translator=SparkifyDbtTranslator(),
+    retry_policy=retry_policy(),
 )
 def sparkify_dimension_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(DBT_BUILD, context=context).stream()
+    yield from build(dbt, context, DBT_BUILD)

@@ -10,7 +10,10 @@ from dagster_dbt import DbtCliResource
 from pipeline.lake import DataLakeResource
 from pipeline.settings import Settings
 from pipeline.sparkify import checks, dbt_assets, raw_assets, staging_assets
-from pipeline.sparkify.jobs import sparkify_daily_job
+from pipeline.sparkify.freshness import daily_freshness_checks, freshness_checks_sensor
+from pipeline.sparkify.jobs import sparkify_daily_job, sparkify_songs_job
+from pipeline.sparkify.schedules import sparkify_daily_schedule
+from pipeline.sparkify.sensors import new_log_days_sensor, song_files_sensor
 from pipeline.sql_checks import build_asset_check, load_sql_checks
 
 QUALITY_CHECKS_FILE = Path(__file__).with_name("quality_checks.yaml")
@@ -24,8 +27,10 @@ def sparkify_definitions() -> dg.Definitions:
     sql_checks = [build_asset_check(c) for c in load_sql_checks(QUALITY_CHECKS_FILE, asset_keys, schemas)]
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*dg.load_asset_checks_from_modules([checks]), *sql_checks],
-        jobs=[sparkify_daily_job],
+        asset_checks=[*dg.load_asset_checks_from_modules([checks]), *sql_checks, *daily_freshness_checks],
+        jobs=[sparkify_daily_job, sparkify_songs_job],
+        schedules=[sparkify_daily_schedule],
+        sensors=[new_log_days_sensor, song_files_sensor, freshness_checks_sensor],
         resources={
             "sparkify_lake": DataLakeResource(data_uri=dg.EnvVar("SPARKIFY_DATA_URI"), s3=S3Resource()),
             # The dbt installed beside this Python, whether or not the virtualenv is on PATH.

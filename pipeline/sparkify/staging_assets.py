@@ -7,6 +7,7 @@ nothing and a bad file leaves the table as it was.
 import dagster as dg
 
 from pipeline.lake import DataLakeResource
+from pipeline.retries import retry_policy
 from pipeline.sparkify.lake_files import day_files, song_files
 from pipeline.sparkify.layout import JSONPATHS_KEY
 from pipeline.sparkify.load_errors import explain_load_error
@@ -31,6 +32,7 @@ def _load(lake, warehouse: Warehouse, table, batches) -> list[int]:
     partitions_def=daily_partitions,
     backfill_policy=daily_backfill_policy,
     kinds={"sql"},
+    retry_policy=retry_policy(),
     description="Every event of the activity logs, one row per JSON object; a day's load replaces that day's rows.",
 )
 def staging_events(
@@ -63,6 +65,7 @@ def staging_events(
     deps=[raw_song_files],
     group_name=GROUP,
     kinds={"sql"},
+    retry_policy=retry_policy(),
     description="Every song object of the song files, one row each (a song copied into two files is two rows).",
 )
 def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
