@@ -11,6 +11,8 @@ import urllib.request
 import dagster as dg
 from dagster_slack import SlackResource
 
+from pipeline.deployment import sensor_default_status
+
 
 def failure_message(context: dg.RunFailureSensorContext) -> str:
     run = context.dagster_run
@@ -42,7 +44,7 @@ def send_alert(message: str) -> str:
 
 @dg.run_failure_sensor(
     name="run_failure_alert_sensor",
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_default_status(),
     description="Posts every failed run to Slack (SLACK_WEBHOOK_URL, or SLACK_TOKEN + SLACK_CHANNEL); logs it otherwise.",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.alerts import run_failure_alert_sensor
+from pipeline.maintenance.definitions import maintenance_definitions
 from pipeline.resources import executor_for, warehouse_resource
 from pipeline.settings import Settings, export_defaults
 
@@ -15,6 +16,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     warehouse = warehouse_resource(settings)
     return dg.Definitions.merge(
         sparkify_definitions(),
+        maintenance_definitions(),
         dg.Definitions(
             resources={"warehouse": warehouse}, executor=executor_for(warehouse), sensors=[run_failure_alert_sensor]
         ),

@@ -13,9 +13,21 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from pipeline.maintenance.definitions import INSTANCE_RETENTION_FILE
 from pipeline.resources import warehouse_resource
 from pipeline.settings import LOCAL_DIR, Settings, export_defaults
 
+# Runs, event logs and schedules in SQLite files in DAGSTER_HOME. One run at a time: the embedded DuckDB
+# file takes one writer, and backfills of a job launch one run per day.
+LOCAL_INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+"""
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 STAGING_TABLES = ("staging_events", "staging_songs")
 ANALYTICS_TABLES = ("songplays", "users", "songs", "artists", "time")
@@ -52,7 +64,7 @@ def ensure_dagster_home() -> None:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("# Local instance: runs, event logs and schedules in SQLite files in this folder.\ntelemetry:\n  enabled: false\n")
+        config.write_text(LOCAL_INSTANCE_CONFIG + INSTANCE_RETENTION_FILE.read_text())
 
 
 def _load_definitions() -> dg.Definitions:
@@ -66,17 +78,19 @@ def _load_definitions() -> dg.Definitions:
 
 
 def _days_to_run(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    from pipeline.lake import open_lake
-    from pipeline.sparkify.lake_files import days_present
+    """The range asked for; an open end defaults to the first or last day present in the lake."""
+    if start is None or end is None:
+        from pipeline.lake import open_lake
+        from pipeline.sparkify.lake_files import days_present
 
-    present = days_present(open_lake(Settings.from_env().data_uri))
-    if start is None and end is None and not present:
-        raise SystemExit(f"no day files under {Settings.from_env().data_uri}/log_data/: nothing to materialize")
-    first = start or (present[0] if present else end)
-    last = end or (present[-1] if present else start)
-    if last < first:
-        raise SystemExit(f"--end {last} is before --start {first}")
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+        data_uri = Settings.from_env().data_uri
+        present = days_present(open_lake(data_uri))
+        if not present:
+            raise SystemExit(f"no day files under {data_uri}/log_data/: nothing to materialize")
+        start, end = start or present[0], end or present[-1]
+    if end < start:
+        raise SystemExit(f"--end {end} is before --start {start}")
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
 def materialize_days(days: list[dt.date]) -> Outcome:

@@ -22,6 +22,7 @@ DEFAULTS = {
     "SPARKIFY_STAGING_SCHEMA": "staging",
     "SPARKIFY_ANALYTICS_SCHEMA": "analytics",
     "WAREHOUSE": "duckdb",
+    "DAGSTER_DEPLOYMENT": "local",
     "DUCKDB_PATH": str(LOCAL_DIR / "warehouse.duckdb"),
     "DUCKDB_EXTENSION_DIR": str(LOCAL_DIR / "duckdb_extensions"),
     "DAGSTER_HOME": str(LOCAL_DIR / "dagster_home"),

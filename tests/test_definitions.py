@@ -76,3 +76,16 @@ def test_a_bad_schema_name_is_refused_before_any_sql(monkeypatch):
     monkeypatch.setenv("WAREHOUSE", "oracle")
     with pytest.raises(ValueError, match="WAREHOUSE='oracle' is not supported"):
         Settings.from_env()
+
+
+def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch):
+    from pipeline.deployment import sensor_default_status
+
+    sensor = defs.resolve_sensor_def("new_log_days_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    monkeypatch.setenv("DAGSTER_DEPLOYMENT", "prod")
+    assert sensor_default_status() == dg.DefaultSensorStatus.RUNNING
+    assert {s.name for s in defs.resolve_all_schedule_defs()} >= {"sparkify_daily_schedule", "maintenance_weekly"}
+    assert {s.name for s in defs.resolve_all_sensor_defs()} >= {
+        "new_log_days_sensor", "song_files_sensor", "sparkify_freshness_checks_sensor", "run_failure_alert_sensor"
+    }

@@ -6,6 +6,7 @@ evaluated by their own sensor, not in the pipeline's runs.
 
 import dagster as dg
 
+from pipeline.deployment import sensor_default_status
 from pipeline.sparkify.dbt_assets import sparkify_daily_models
 from pipeline.sparkify.raw_assets import raw_log_files
 from pipeline.sparkify.staging_assets import staging_events
@@ -21,5 +22,5 @@ daily_freshness_checks = dg.build_time_partition_freshness_checks(
 freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=daily_freshness_checks,
     name="sparkify_freshness_checks_sensor",
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_default_status(),
 )

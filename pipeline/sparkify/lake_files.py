@@ -2,12 +2,20 @@
 
 import datetime as dt
 
+import dagster as dg
+
 from pipeline.lake import DataLake, LakeObject
 from pipeline.sparkify.layout import LOG_PREFIX, SONG_PREFIX, day_of_event_key, event_key, is_song_key
 
 
-class MissingDayFile(FileNotFoundError):
-    """A day has no event file: reported as missing, never loaded as an empty day."""
+class MissingDayFile(dg.Failure):
+    """A day has no event file: reported as missing, never loaded as an empty day.
+
+    Not retried: a late file is picked up by the sensor when it lands, not by waiting in a retry.
+    """
+
+    def __init__(self, description: str):
+        super().__init__(description=description, allow_retries=False)
 
 
 def day_file(lake: DataLake, day: dt.date) -> LakeObject:

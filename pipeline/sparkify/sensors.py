@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipeline.deployment import sensor_default_status
 from pipeline.lake import DataLake, DataLakeResource
 from pipeline.settings import env
 from pipeline.sparkify.jobs import sparkify_daily_job, sparkify_songs_job
@@ -54,7 +55,7 @@ def scan_log_days(lake: DataLake, cursor: dict, lookback_days: int) -> DayScan:
 @dg.sensor(
     job=sparkify_daily_job,
     minimum_interval_seconds=int(env("SPARKIFY_SENSOR_INTERVAL_SECONDS")),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_default_status(),
     description="Requests one sparkify_daily run per new day file, and again when a day's file is replaced.",
 )
 def new_log_days_sensor(context: dg.SensorEvaluationContext, sparkify_lake: DataLakeResource) -> dg.SensorResult:
@@ -82,7 +83,7 @@ def song_files_fingerprint(lake: DataLake) -> tuple[str, int]:
 @dg.sensor(
     job=sparkify_songs_job,
     minimum_interval_seconds=3600,  # the song catalogue changes rarely; its listing is the whole prefix
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_default_status(),
     description="Refreshes staging_songs, songs and artists when song files are added, replaced or removed.",
 )
 def song_files_sensor(context: dg.SensorEvaluationContext, sparkify_lake: DataLakeResource) -> dg.SensorResult:

@@ -1,0 +1,118 @@
+"""Transient faults are retried, data errors are not; failed runs reach Slack or the log."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline.alerts import failure_message, run_failure_alert_sensor, send_alert
+from pipeline.materialize import materialize_days
+from pipeline.retries import retry_policy
+from pipeline.sparkify.layout import event_key
+from tests.conftest import upload_tree
+from tests.s3_proxy import S3Proxy
+
+DAY = dt.date(2018, 11, 1)
+
+
+def _restarted_steps(run_id: str) -> list[str]:
+    records = dg.DagsterInstance.get().get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.STEP_RESTARTED
+    ).records
+    return [r.event_log_entry.step_key for r in records]
+
+
+def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
+    """The retry policy is fixed when the definitions load: a fresh process sees this test's settings."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "materialize", "--start", day.isoformat(), "--end", day.isoformat()],
+        cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), capture_output=True, text=True, timeout=600,
+    )
+    runs = dg.DagsterInstance.get().get_runs(limit=1)
+    assert runs, done.stdout + done.stderr
+    run = runs[0]
+    return done.returncode, done.stdout, run.run_id
+
+
+def test_the_policy_follows_the_environment(monkeypatch):
+    policy = retry_policy()
+    assert (policy.max_retries, policy.delay, policy.backoff, policy.jitter) == (
+        3, 300, dg.Backoff.EXPONENTIAL, dg.Jitter.PLUS_MINUS
+    )
+    monkeypatch.setenv("SPARKIFY_RETRY_MAX", "-1")
+    with pytest.raises(ValueError, match="must not be negative"):
+        retry_policy()
+
+
+def test_a_throttled_s3_succeeds_after_retries(pipeline_env, sample_lake, s3_env, s3_endpoint, monkeypatch):
+    upload_tree(s3_env, sample_lake.root, "flaky-lake", "raw")
+    monkeypatch.setenv("SPARKIFY_DATA_URI", "s3://flaky-lake/raw")
+    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    # More failures than boto3's own attempts (S3Resource: 5), so Dagster's retry policy must take over.
+    with S3Proxy(s3_endpoint, fail_first=8) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        status, output, run_id = _materialize_in_a_new_process(DAY)
+    assert status == 0, output
+    assert _restarted_steps(run_id) == ["raw__log_data"]  # its first attempt failed on 503 SlowDown
+
+
+def test_a_malformed_file_fails_at_once_without_retries(copied_lake, pipeline_env, monkeypatch):
+    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    path = copied_lake / event_key(DAY)
+    path.write_text(path.read_text(encoding="utf-8").replace('"ts":', '"ts":"x","was":', 1), encoding="utf-8")
+    status, output, run_id = _materialize_in_a_new_process(DAY)
+    assert status == 1 and "line 1, field 'ts'" in output
+    assert _restarted_steps(run_id) == []
+
+
+class _Webhook:
+    def __init__(self):
+        self.messages = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                hook.messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+def test_failed_runs_are_posted_to_the_slack_webhook(copied_lake, pipeline_env, monkeypatch):
+    (copied_lake / event_key(DAY)).unlink()
+    outcome = materialize_days([DAY])
+    assert not outcome.ok
+    instance = dg.DagsterInstance.get()
+    run = instance.get_run_by_id(outcome.run_id)
+    [failure] = instance.get_records_for_run(outcome.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert_sensor", dagster_instance=instance, dagster_run=run,
+        dagster_event=failure.event_log_entry.dagster_event,
+    ).for_run_failure()
+    assert failure_message(context).startswith(f"Dagster run {run.run_id} of sparkify_daily (2018-11-01..2018-11-01) failed")
+
+    hook = _Webhook()
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", hook.url)
+    run_failure_alert_sensor(context)
+    hook.server.shutdown()
+    assert [m["text"] for m in hook.messages] == [failure_message(context)]
+
+
+def test_without_slack_the_alert_is_logged(monkeypatch):
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_TOKEN", raising=False)
+    assert send_alert("run failed") == "log"
