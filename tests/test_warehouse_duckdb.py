@@ -78,3 +78,22 @@ def test_the_database_file_is_closed_after_each_load(setup):
     warehouse.replace_from_json(lake, TABLE, [_batch("day1.json", 100, 200)])
     with duckdb.connect(warehouse.path) as other_writer:  # would fail on the file lock if a connection leaked
         other_writer.execute("select 1")
+
+
+def test_the_file_ledger_is_written_with_the_rows_or_not_at_all(setup):
+    from pipeline.warehouse import FileLedger, ledger_table
+
+    lake, warehouse = setup
+    ledger = ledger_table(TABLE)
+    assert warehouse.loaded_files(ledger) == {}
+    warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day1.json",), label="all")],
+                                FileLedger(ledger, (("day1.json", "v1"),), replace=True))
+    warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day2.json",), append=True, label="new")],
+                                FileLedger(ledger, (("day2.json", "v1"),), replace=False))
+    assert warehouse.loaded_files(ledger) == {"day1.json": "v1", "day2.json": "v1"}
+    assert warehouse.row_count("staging.events") == 3
+    with pytest.raises(LoadError):
+        warehouse.replace_from_json(lake, TABLE, [_batch("bad.json", 200, 300)],
+                                    FileLedger(ledger, (("bad.json", "v1"),), replace=False))
+    assert warehouse.loaded_files(ledger) == {"day1.json": "v1", "day2.json": "v1"}
+    assert warehouse.row_count("staging.events") == 3

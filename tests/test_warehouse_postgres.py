@@ -108,3 +108,20 @@ def test_a_connection_lost_mid_copy_leaves_the_rows_and_a_rerun_loads_once(wareh
 def test_the_password_never_shows_in_the_resource_repr():
     warehouse = PostgresWarehouse(host="h", port=1, user="u", password="s3cr3t-value", database="d")
     assert "s3cr3t-value" not in repr(warehouse) and "s3cr3t-value" not in str(warehouse)
+
+
+def test_the_file_ledger_is_written_with_the_rows_or_not_at_all(warehouse, lake):
+    from pipeline.warehouse import FileLedger, ledger_table
+
+    ledger = ledger_table(TABLE)
+    warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day1.json",), label="all")],
+                                FileLedger(ledger, (("day1.json", "v1"),), replace=True))
+    warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day2.json",), append=True, label="new")],
+                                FileLedger(ledger, (("day2.json", "v1"),), replace=False))
+    assert warehouse.loaded_files(ledger) == {"day1.json": "v1", "day2.json": "v1"}
+    assert warehouse.row_count("staging.events") == 4
+    with pytest.raises(LoadError):
+        warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("bad.json",), append=True, label="bad")],
+                                    FileLedger(ledger, (("bad.json", "v1"),), replace=False))
+    assert warehouse.loaded_files(ledger) == {"day1.json": "v1", "day2.json": "v1"}
+    assert warehouse.row_count("staging.events") == 4

@@ -150,3 +150,28 @@ def test_copy_without_role_is_refused_with_the_variables_to_set():
     warehouse = RedshiftWarehouse(host="h", port=5439, user="u", database="d")
     with pytest.raises(ValueError, match="REDSHIFT_IAM_ROLE .* or REDSHIFT_COPY_ROLE_ARN"):
         warehouse.copy_auth()
+
+
+def test_new_song_files_are_copied_one_by_one_and_recorded(redshift, sample_lake, s3_env):
+    from pipeline.warehouse import FileLedger, ledger_table
+
+    lake = open_lake("s3://redshift-lake/udacity")
+    keys = tuple(o.key for o in lake.list("song_data/"))
+    ledger = ledger_table(STAGING_SONGS)
+    redshift.replace_from_json(lake, STAGING_SONGS, [JsonBatch(keys=keys, label="all")],
+                               FileLedger(ledger, tuple((k, "v") for k in keys), replace=True))
+    new_keys = ("song_data/N/E/W/TRNEW00000000001.json", "song_data/N/E/W/TRNEW00000000002.json")
+    for n, key in enumerate(new_keys):
+        song = {"artist_id": f"ARNEW{n}", "song_id": f"SONEW{n}", "title": "New", "artist_name": "N", "duration": 1.5}
+        s3_env.put_object(Bucket="redshift-lake", Key=f"udacity/{key}", Body=json.dumps(song).encode())
+    redshift.sent.clear()
+
+    [added] = redshift.replace_from_json(lake, STAGING_SONGS, [JsonBatch(keys=new_keys, append=True, label="new")],
+                                         FileLedger(ledger, tuple((k, "v") for k in new_keys), replace=False))
+
+    assert added == 2 and len(redshift.sent) == 2
+    assert all(f"from 's3://redshift-lake/udacity/{k}'" in s for k, s in zip(new_keys, redshift.sent))
+    assert redshift.loaded_files(ledger) == {k: "v" for k in keys + new_keys}
+    assert redshift.row_count("staging.staging_songs") == sample_lake.song_objects + 2
+    for key in new_keys:  # the bucket is shared by this module's tests
+        s3_env.delete_object(Bucket="redshift-lake", Key=f"udacity/{key}")

@@ -14,12 +14,12 @@ from pipeline.sparkify.load_errors import explain_load_error
 from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
 from pipeline.sparkify.raw_assets import GROUP, raw_log_files, raw_song_files
 from pipeline.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
-from pipeline.warehouse import JsonBatch, LoadError, Warehouse
+from pipeline.warehouse import FileLedger, JsonBatch, LoadError, Warehouse, ledger_table
 
 
-def _load(lake, warehouse: Warehouse, table, batches) -> list[int]:
+def _load(lake, warehouse: Warehouse, table, batches, ledger: FileLedger | None = None) -> list[int]:
     try:
-        return warehouse.replace_from_json(lake, table, batches)
+        return warehouse.replace_from_json(lake, table, batches, ledger)
     except LoadError as exc:
         # A data error: retrying cannot help, so the run fails at once with the reason.
         raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
@@ -60,16 +60,37 @@ def staging_events(
     )
 
 
+def plan_song_load(current: dict[str, str], loaded: dict[str, str]) -> tuple[list[str], bool]:
+    """(keys to load, whether they replace the table) given the song files now and those already loaded.
+
+    New files are appended. A file replaced or removed since it was loaded means rows to take back,
+    and staging keeps no per-row file, so the table is reloaded whole.
+    """
+    if not loaded or any(current.get(key) != version for key, version in loaded.items()):
+        return sorted(current), True
+    return sorted(key for key in current if key not in loaded), False
+
+
 @dg.asset(
     key=["staging", "staging_songs"],
     deps=[raw_song_files],
     group_name=GROUP,
     kinds={"sql"},
     retry_policy=retry_policy(),
-    description="Every song object of the song files, one row each (a song copied into two files is two rows).",
+    description="Every song object of the song files, one row each (a song copied into two files is two rows). "
+    "Only files not loaded before are read; staging_songs_files records which were.",
 )
 def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
-    keys = tuple(obj.key for obj in song_files(lake))
-    [count] = _load(lake, warehouse, STAGING_SONGS, [JsonBatch(keys=keys, label=f"{len(keys)} song files")])
-    return dg.MaterializeResult(metadata={"rows_loaded": count, "files": len(keys), "table": STAGING_SONGS.qualified})
+    ledger_spec = ledger_table(STAGING_SONGS)
+    current = {obj.key: obj.version for obj in song_files(lake)}
+    keys, replace = plan_song_load(current, warehouse.loaded_files(ledger_spec))
+    batch = JsonBatch(keys=tuple(keys), append=not replace, label=f"{len(keys)} song files")
+    ledger = FileLedger(ledger_spec, tuple((key, current[key]) for key in keys), replace=replace)
+    [count] = _load(lake, warehouse, STAGING_SONGS, [batch], ledger)
+    return dg.MaterializeResult(
+        metadata={
+            "rows_loaded": count, "files_loaded": len(keys), "files_in_lake": len(current),
+            "mode": "full reload" if replace else "new files only", "table": STAGING_SONGS.qualified,
+        }
+    )

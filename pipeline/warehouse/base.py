@@ -51,7 +51,8 @@ class JsonBatch:
     """JSON objects from some lake files that replace the table's rows in a window of one column.
 
     With a window, rows whose `window_column` lies in [low, high) are replaced, and every loaded row
-    must lie in it. With no window, the batch replaces the whole table.
+    must lie in it. With no window, the batch replaces the whole table, unless `append` is set: then
+    its rows are added (files never loaded before) and nothing is replaced.
     """
 
     keys: tuple[str, ...]
@@ -62,6 +63,24 @@ class JsonBatch:
     # A lake object mapping the JSON fields to the columns (Redshift's JSONPaths), for engines that
     # want one where field names are not the column names.
     jsonpaths_key: str | None = None
+    append: bool = False
+
+
+@dataclass(frozen=True)
+class FileLedger:
+    """The lake files (key, version) a table's rows came from, kept in a table beside it.
+
+    It is written in the load's own transaction, so the ledger and the rows never disagree: a load that
+    fails records nothing, and a re-run loads exactly the files the ledger lacks.
+    """
+
+    table: TableSpec
+    files: tuple[tuple[str, str], ...]
+    replace: bool  # True: the ledger becomes exactly these files; False: these files are added to it
+
+
+def ledger_table(table: TableSpec) -> TableSpec:
+    return TableSpec(table.schema, f"{table.name}_files", (Column("key", "text", "key"), Column("version", "text", "version")))
 
 
 class LoadError(Exception):
@@ -86,8 +105,10 @@ class Warehouse(dg.ConfigurableResource):
         return True
 
     @abstractmethod
-    def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
-        """Load every batch into the table in one transaction; the rows loaded per batch.
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
+        """Load every batch into the table, and record the ledger, in one transaction; the rows loaded per batch.
 
         Raises LoadError naming the batch that failed; nothing is changed then.
         """
@@ -99,6 +120,16 @@ class Warehouse(dg.ConfigurableResource):
     @abstractmethod
     def execute(self, sql: str) -> None:
         """Run one statement and commit it (housekeeping: dropping leftover tables)."""
+
+    def loaded_files(self, ledger: TableSpec) -> dict[str, str]:
+        """key -> version of the ledger; empty when nothing was ever loaded."""
+        exists = self.query(
+            "select count(*) from information_schema.tables "
+            f"where table_schema = '{checked_identifier(ledger.schema)}' and table_name = '{checked_identifier(ledger.name)}'"
+        )[0][0]
+        if not exists:
+            return {}
+        return dict(self.query(f'select "key", "version" from "{ledger.schema}"."{ledger.name}"'))
 
     def row_count(self, table: str, where: str | None = None) -> int:
         schema, name = table.split(".")

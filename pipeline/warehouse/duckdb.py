@@ -13,9 +13,9 @@ import duckdb
 import duckdb_extension_httpfs
 
 from pipeline.lake import DataLake, S3Access
-from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.warehouse.identifiers import quote
-from pipeline.warehouse.statements import create_table_sql, delete_sql
+from pipeline.warehouse.statements import create_table_sql, delete_sql, ledger_statements
 
 # Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.
 DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
@@ -96,16 +96,20 @@ class DuckDBWarehouse(Warehouse):
             connection.execute("load httpfs")
         connection.execute(s3_secret_sql(access))
 
-    def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
         counts = []
         with self.connect() as connection:
-            for statement in create_table_sql(table, DUCKDB_TYPES):
-                connection.execute(statement)
+            for spec in (table, ledger.table) if ledger else (table,):
+                for statement in create_table_sql(spec, DUCKDB_TYPES):
+                    connection.execute(statement)
             self._reach_lake(connection, lake)
             connection.begin()
             for batch in batches:
                 try:
-                    connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
+                    if not batch.append:
+                        connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                     if batch.keys:
                         uris = [lake.uri(key) for key in batch.keys]
                         counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
@@ -114,6 +118,12 @@ class DuckDBWarehouse(Warehouse):
                 except DATA_ERRORS as exc:
                     connection.rollback()
                     raise LoadError(batch, f"{batch.label}: {exc}") from exc
+            if ledger:
+                before, insert = ledger_statements(ledger, "?")
+                for statement in before:
+                    connection.execute(statement)
+                if ledger.files:
+                    connection.executemany(insert, [list(f) for f in ledger.files])
             connection.commit()
         return counts
 

@@ -13,8 +13,8 @@ import psycopg2
 
 from pipeline.json_records import RawDataError, iter_objects, object_problem
 from pipeline.lake import DataLake
-from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec
-from pipeline.warehouse.server import ServerWarehouse, rollback_quietly
+from pipeline.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec
+from pipeline.warehouse.server import ServerWarehouse, record_ledger, rollback_quietly
 from pipeline.warehouse.statements import column_list, create_table_sql, delete_sql, target
 
 POSTGRES_TYPES = {"text": "text", "integer": "integer", "bigint": "bigint", "double": "double precision"}
@@ -93,18 +93,22 @@ class PostgresWarehouse(ServerWarehouse):
     def dbt_target(self) -> str:
         return "postgres"
 
-    def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
         with self.connect() as connection:
             with connection.cursor() as cursor:
-                for statement in create_table_sql(table, POSTGRES_TYPES):
-                    cursor.execute(statement)
+                for spec in (table, ledger.table) if ledger else (table,):
+                    for statement in create_table_sql(spec, POSTGRES_TYPES):
+                        cursor.execute(statement)
             connection.commit()
             counts = []
             for batch in batches:
                 rows = _LineReader(csv_rows(lake, table, batch))
                 try:
                     with connection.cursor() as cursor:
-                        cursor.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
+                        if not batch.append:
+                            cursor.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                         cursor.copy_expert(copy_sql(table), rows, size=1 << 16)
                         counts.append(cursor.rowcount)
                 except (psycopg2.Error, RawDataError) as exc:
@@ -117,5 +121,6 @@ class PostgresWarehouse(ServerWarehouse):
                 except BaseException:
                     rollback_quietly(connection)
                     raise
+            record_ledger(connection, ledger)
             connection.commit()
         return counts

@@ -17,8 +17,8 @@ import psycopg2
 
 from pipeline.lake import DataLake
 from pipeline.warehouse import redshift_sql as sql
-from pipeline.warehouse.base import JsonBatch, LoadError, TableSpec
-from pipeline.warehouse.server import ServerWarehouse, rollback_quietly
+from pipeline.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec
+from pipeline.warehouse.server import ServerWarehouse, record_ledger, rollback_quietly
 
 
 @dataclass(frozen=True)
@@ -79,34 +79,41 @@ class RedshiftWarehouse(ServerWarehouse):
         """The seam: send the COPY. Tests replace this one method; see the module docstring."""
         cursor.execute(job.statement.sql)
 
-    def replace_from_json(self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch]) -> list[int]:
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
         if not lake.uri("").startswith("s3://"):
             raise ValueError(f"Redshift loads with COPY from S3: SPARKIFY_DATA_URI must be s3://..., not {lake.uri('')}")
         auth = self.copy_auth()
         scratch = f"{table.name}_load"
         with self.connect() as connection:
             with connection.cursor() as cursor:
-                for statement in sql.create_table_sql(table):
-                    cursor.execute(statement)
+                for spec in (table, ledger.table) if ledger else (table,):
+                    for statement in sql.create_table_sql(spec):
+                        cursor.execute(statement)
             connection.commit()
             counts = [self._load_batch(connection, lake, table, batch, scratch, auth) for batch in batches]
+            record_ledger(connection, ledger)
             connection.commit()
         return counts
 
     def _load_batch(self, connection, lake, table, batch, scratch, auth) -> int:
-        statement = sql.copy_json_sql(table, scratch, copy_source(lake, batch), json_format(lake, table, batch),
-                                      auth, self.s3_region)
+        # A whole-table batch is one COPY of the common prefix; appended files are copied one by one, as
+        # a prefix would also take the files loaded before.
+        sources = [lake.uri(k) for k in batch.keys] if batch.append else [copy_source(lake, batch)]
         with connection.cursor() as cursor:
             cursor.execute(sql.drop_scratch_sql(scratch))
             cursor.execute(sql.create_scratch_sql(table, scratch))
-            try:
-                self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
-            except psycopg2.Error as exc:
-                rollback_quietly(connection)
-                details = self._load_errors(connection)
-                if details:
-                    raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
-                raise
+            for source in sources:
+                statement = sql.copy_json_sql(table, scratch, source, json_format(lake, table, batch), auth, self.s3_region)
+                try:
+                    self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
+                except psycopg2.Error as exc:
+                    rollback_quietly(connection)
+                    details = self._load_errors(connection)
+                    if details:
+                        raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
+                    raise
             if batch.window_column is not None:
                 cursor.execute(sql.window_violations_sql(scratch, batch.window_column, batch.low, batch.high))
                 outside = cursor.fetchone()[0]
@@ -114,7 +121,8 @@ class RedshiftWarehouse(ServerWarehouse):
                     rollback_quietly(connection)
                     raise LoadError(batch, f"{batch.label}: {outside} row(s) with {batch.window_column} outside "
                                            f"[{batch.low}, {batch.high})")
-            cursor.execute(sql.delete_sql(table, batch.window_column, batch.low, batch.high))
+            if not batch.append:
+                cursor.execute(sql.delete_sql(table, batch.window_column, batch.low, batch.high))
             cursor.execute(sql.count_sql(scratch))
             count = cursor.fetchone()[0]
             cursor.execute(sql.insert_from_scratch_sql(table, scratch))

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg2
+import psycopg2.extras
 from pydantic import Field
 
 from pipeline.warehouse.base import Warehouse
+from pipeline.warehouse.statements import ledger_statements
 
 APPLICATION_NAME = "sparkify-pipeline"
 
@@ -47,6 +49,19 @@ class ServerWarehouse(Warehouse):
         with self.connect() as connection, connection.cursor() as cursor:
             cursor.execute(sql)
             connection.commit()
+
+
+def record_ledger(connection, ledger) -> None:
+    """Write a FileLedger inside the connection's open transaction (multi-row inserts: Redshift too)."""
+    if ledger is None:
+        return
+    before, insert = ledger_statements(ledger, "%s")
+    with connection.cursor() as cursor:
+        for statement in before:
+            cursor.execute(statement)
+        if ledger.files:
+            values_sql = insert.rsplit(" values ", 1)[0] + " values %s"
+            psycopg2.extras.execute_values(cursor, values_sql, ledger.files, page_size=1000)
 
 
 def rollback_quietly(connection) -> None:

@@ -51,3 +51,15 @@ def delete_sql(table: TableSpec, window_column: str | None = None, low: int | No
     low, high = window(low, high)
     c = quote(window_column)
     return f"delete from {target(table)} where {c} >= {low} and {c} < {high}"
+
+
+def ledger_statements(ledger, placeholder: str) -> tuple[list[str], str]:
+    """(statements before the insert, the parameterized insert) that record a FileLedger.
+
+    `placeholder` is the driver's parameter marker ("?" for DuckDB, "%s" for psycopg2).
+    """
+    before = [f"delete from {target(ledger.table)}"] if ledger.replace else []
+    if not ledger.replace and ledger.files:
+        keys = ", ".join("'" + key.replace("'", "''") + "'" for key, _ in ledger.files)
+        before.append(f'delete from {target(ledger.table)} where "key" in ({keys})')
+    return before, f"insert into {target(ledger.table)} ({column_list(ledger.table)}) values ({placeholder}, {placeholder})"
