@@ -85,7 +85,8 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     monkeypatch.setenv("DAGSTER_DEPLOYMENT", "prod")
     assert sensor_default_status() == dg.DefaultSensorStatus.RUNNING
-    assert {s.name for s in defs.resolve_all_schedule_defs()} >= {"sparkify_daily_schedule", "maintenance_weekly"}
-    assert {s.name for s in defs.resolve_all_sensor_defs()} >= {
+    repository = defs.get_repository_def()
+    assert {s.name for s in repository.schedule_defs} == {"sparkify_daily_schedule", "maintenance_weekly"}
+    assert {s.name for s in repository.sensor_defs} == {
         "new_log_days_sensor", "song_files_sensor", "sparkify_freshness_checks_sensor", "run_failure_alert_sensor"
     }

@@ -110,26 +110,22 @@ def test_the_schedule_runs_each_missed_day_once_after_a_gap(tmp_path):
     assert days_to_request(dt.datetime(2018, 11, 5, 0, 15, tzinfo=dt.timezone.utc), 7, set()) == [
         dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3), dt.date(2018, 11, 4)
     ]
+    def evaluate(instance, when: dt.datetime):
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+            return sparkify_daily_schedule(context)
+
+    def loaded(instance, day: str) -> None:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["staging", "staging_events"], partition=day))
+
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        before_gap = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.timezone.utc)
-        )
-        assert [r.partition_key for r in sparkify_daily_schedule(before_gap)] == ["2018-11-01"]
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(asset_key=["staging", "staging_events"], partition="2018-11-01")
-        )
+        assert [r.partition_key for r in evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.timezone.utc))] == [
+            "2018-11-01"
+        ]
+        loaded(instance, "2018-11-01")
         # The host is down from the 2nd to the 6th: the next tick requests each day it missed, once.
-        after_gap = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2018, 11, 6, 0, 15, tzinfo=dt.timezone.utc)
-        )
-        requests = sparkify_daily_schedule(after_gap)
+        requests = evaluate(instance, dt.datetime(2018, 11, 6, 0, 15, tzinfo=dt.timezone.utc))
         assert [r.partition_key for r in requests] == ["2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05"]
         assert [r.run_key for r in requests] == ["2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05"]
         for request in requests:
-            instance.report_runless_asset_event(
-                dg.AssetMaterialization(asset_key=["staging", "staging_events"], partition=request.partition_key)
-            )
-        again = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2018, 11, 6, 1, 15, tzinfo=dt.timezone.utc)
-        )
-        assert isinstance(sparkify_daily_schedule(again), dg.SkipReason)
+            loaded(instance, request.partition_key)
+        assert isinstance(evaluate(instance, dt.datetime(2018, 11, 6, 1, 15, tzinfo=dt.timezone.utc)), dg.SkipReason)
