@@ -15,7 +15,6 @@ backfill's.
 """
 
 import datetime as dt
-import json
 import os
 import signal
 import subprocess
@@ -30,36 +29,13 @@ from dagster._core.execution.backfill import BulkActionStatus
 
 from pipeline.materialize import ensure_dagster_home
 from pipeline.sparkify import layout
+from tests.sparkify.expected_star import read_objects
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DAYS = ("2018-11-01", "2018-11-02", "2018-11-03")
 TIMEOUT_S = 240
 PARTITION_TAG = "dagster/partition"
-
-# DuckDB takes one writer at a time: the queue must launch one run at a time. Appended to the
-# dagster.yaml that ensure_dagster_home writes, unless that already configures a run coordinator.
-ONE_RUN_AT_A_TIME = """
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 1
-"""
-
-
-def count_json_objects(path: Path) -> int:
-    """Objects in a day file, whatever its layout (JSON Lines, pretty-printed, back to back)."""
-    text = path.read_text(encoding="utf-8")
-    decoder = json.JSONDecoder()
-    count, pos = 0, 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos == len(text):
-            return count
-        _, pos = decoder.raw_decode(text, pos)
-        count += 1
 
 
 def tail(path: Path, chars: int = 6000) -> str:
@@ -145,9 +121,9 @@ def describe(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
 def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path):
     env = {**os.environ, **pipeline_env}
     ensure_dagster_home()
-    config = Path(pipeline_env["DAGSTER_HOME"]) / "dagster.yaml"
-    if "run_coordinator" not in (yaml.safe_load(config.read_text()) or {}):  # unless the project sets its own
-        config.write_text(config.read_text() + ONE_RUN_AT_A_TIME)
+    config = yaml.safe_load((Path(pipeline_env["DAGSTER_HOME"]) / "dagster.yaml").read_text())
+    # DuckDB takes one writer at a time: the local instance launches the backfill's runs one by one.
+    assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
 
     with dg.DagsterInstance.get() as instance:
         stopped = stop_sensors_and_schedules(instance)
@@ -222,7 +198,7 @@ def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path)
     assert code == 0, f"dagster-daemon did not shut down cleanly on SIGTERM ({code}):\n{tail(daemon_log)}"
 
     lake = Path(pipeline_env["SPARKIFY_DATA_URI"])
-    raw_objects = sum(count_json_objects(lake / layout.event_key(dt.date.fromisoformat(day))) for day in DAYS)
+    raw_objects = sum(len(read_objects(lake / layout.event_key(dt.date.fromisoformat(day)))) for day in DAYS)
     with duckdb.connect(pipeline_env["DUCKDB_PATH"], read_only=True) as connection:
         days = connection.execute("select count(distinct cast(start_time as date)) from analytics.songplays").fetchone()
         staged = connection.execute("select count(*) from staging.staging_events").fetchone()
