@@ -20,6 +20,7 @@ demo: install
 
 test: install
 	bash tests/install_servers.sh
+	bash tests/install_browser.sh
 	$(BIN)/python -m pytest
 
 ui: install

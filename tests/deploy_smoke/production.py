@@ -3,7 +3,8 @@ over one instance, as a server runs them.
 
     with ProductionDeployment(base_dir, postgres=PostgresTarget(...), compute_logs=ComputeLogBucket(...),
                               pipeline_env={...}) as deployment:
-        deployment.graphql("{ version }")
+        run_id = deployment.api.launch_partition_run("sparkify_daily", "2018-11-02")
+        deployment.api.wait_for_run(run_id, timeout_s=150)
 
 What it starts, each with `env --default-signal=INT,TERM` in a session of its own, logging to
 ``<base_dir>/logs/<name>.log``:
@@ -24,12 +25,17 @@ variable the file reads that nobody provides fails ``start()`` with its name.
 ``/server_info`` and has loaded the location, and the daemon reports healthy through GraphQL.
 ``stop()`` stops the daemon, then the webserver, then the code server (SIGTERM to each process group,
 SIGKILL after a grace period) and any process any of them started, even one in another session, and
-waits until they are gone. Nothing here is pytest-specific.
+waits until they are gone. Each process stages compute logs in its own folder
+(DAGSTER_COMPUTE_LOGS_LOCAL_DIR), so what the webserver shows of a step's output came through the bucket.
+``deployment.api`` (DagsterApi, at the end) performs what the UI's buttons do, with the UI's own
+GraphQL mutations. Nothing here is pytest-specific.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,6 +44,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import boto3
 import requests
@@ -52,7 +59,9 @@ REPOSITORY_NAME = "__repository__"
 
 # The instance when the repository has no deploy/dagster.yaml: the same kind of file, every value from
 # the environment. S3ComputeLogManager has no endpoint here: boto3 reads AWS_ENDPOINT_URL itself
-# (botocore >= 1.31), so an S3-compatible store (MinIO, moto) needs no change to the file.
+# (botocore >= 1.31), so an S3-compatible store (MinIO, moto) needs no change to the file. The scheme
+# names the driver: SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which is not installed
+# (the lock has psycopg2-binary), so without it the storage fails with "No module named 'psycopg'".
 DEFAULT_INSTANCE_CONFIG = """\
 telemetry:
   enabled: false
@@ -66,6 +75,7 @@ storage:
       username: {env: DAGSTER_PG_USER}
       password: {env: DAGSTER_PG_PASSWORD}
       db_name: {env: DAGSTER_PG_DB}
+      scheme: postgresql+psycopg2
 run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
@@ -94,6 +104,7 @@ run_retries:
 """
 
 SERVER_INFO_TIMEOUT_S = 10
+PORT_CLASH = re.compile(r"address already in use|failed to bind|could not bind", re.IGNORECASE)
 STOP_GRACE_S = 25
 
 
@@ -252,6 +263,7 @@ class ProductionDeployment:
         self.env: dict[str, str] = {}
         self.services: dict[str, _Service] = {}
         self.timings: dict[str, float] = {}
+        self.api = DagsterApi(self)
 
     # ------------------------------------------------------------------ addresses
     @property
@@ -330,15 +342,37 @@ class ProductionDeployment:
             client.create_bucket(Bucket=self.compute_logs.bucket)
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> ProductionDeployment:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> ProductionDeployment:
+    def start(self) -> Self:
+        """Start the three processes and wait until they serve; on failure stop what started and raise.
+
+        A port taken between choosing it and binding it (another process on the machine) is retried
+        with new ports, twice.
+        """
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except DeploymentError:
+                if attempt == 2 or not self._lost_a_port():
+                    raise
+                self.services = {}
+
+    def _lost_a_port(self) -> bool:
+        return any(
+            service.process is not None and service.process.returncode is not None
+            and PORT_CLASH.search(tail(service.log, 20_000))
+            for service in self.services.values()
+        )
+
+    def _start_once(self) -> Self:
         began = time.monotonic()
+        atexit.register(self.stop)  # an interpreter that exits without stop() leaves nothing behind
         try:
             self._write_files()
             self._ensure_bucket()
@@ -364,10 +398,15 @@ class ProductionDeployment:
     def _spawn(self, name: str, argv: list[str]) -> None:
         service = _Service(name=name, argv=argv, log=self.log_dir / f"{name}.log")
         executable = str(BIN / argv[0])
+        # Each process stages compute logs in a folder of its own, as on separate hosts: what the
+        # webserver shows of a step's output must have come through the bucket.
+        staging = self.compute_log_local_dir / name
+        staging.mkdir(parents=True, exist_ok=True)
+        env = {**self.env, "DAGSTER_COMPUTE_LOGS_LOCAL_DIR": str(staging)}
         with service.log.open("ab") as log:
             service.process = subprocess.Popen(
                 ["env", "--default-signal=INT,TERM", executable, *argv[1:]],
-                cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.services[name] = service
@@ -379,12 +418,24 @@ class ProductionDeployment:
                     f"{service.name} exited with {service.process.returncode} during startup:\n{tail(service.log)}"
                 )
 
+    def _check_alive(self) -> None:
+        """DeploymentError if a service has exited since start()."""
+        for service in self.services.values():
+            if service.process is not None and service.exit_code is None and service.process.poll() is not None:
+                raise DeploymentError(
+                    f"{service.name} exited with {service.process.returncode}:\n{self.log_tails()}"
+                )
+
     def _deadline_passed(self, what: str, deadline: float) -> None:
         if time.monotonic() > deadline:
             raise DeploymentError(f"{what} not ready after {self.startup_timeout_s:.0f} s\n{self.log_tails()}")
 
     def _wait_for_code_server(self) -> None:
         from dagster._api.list_repositories import sync_list_repositories_grpc
+        from dagster._core.errors import (
+            DagsterUserCodeProcessError,
+            DagsterUserCodeUnreachableError,
+        )
         from dagster._grpc.client import DagsterGrpcClient
 
         client = DagsterGrpcClient(port=self.grpc_port, host="127.0.0.1")
@@ -396,8 +447,11 @@ class ProductionDeployment:
                 try:
                     sync_list_repositories_grpc(client)  # raises until the definitions have loaded
                     return
-                except Exception as exc:  # noqa: BLE001 - still loading, or a load error we report on timeout
+                except DagsterUserCodeUnreachableError as exc:  # still starting
                     last_error = exc
+                except DagsterUserCodeProcessError as exc:  # the code (or the instance) failed to load
+                    raise DeploymentError(f"the code server could not load the code: {exc}\n{self.log_tails()}") \
+                        from None
             self._deadline_passed(f"code server (last error: {last_error})", deadline)
             time.sleep(0.5)
 
@@ -446,6 +500,7 @@ class ProductionDeployment:
 
         Returns each service's exit code; ``killed`` on a service says it needed SIGKILL.
         """
+        atexit.unregister(self.stop)
         for name in ("daemon", "webserver", "code-server"):
             service = self.services.get(name)
             if service is None or service.process is None or service.exit_code is not None:
@@ -518,3 +573,297 @@ class ProductionDeployment:
         return "\n".join(
             f"--- {service.name} ({service.log}) ---\n{tail(service.log, chars)}" for service in self.services.values()
         )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The webserver's GraphQL API, called as the UI calls it. The mutation texts are the UI's own
+# (dagster-webserver's bundle: ui-core/src/runs/RunUtils.tsx LAUNCH_PIPELINE_EXECUTION_MUTATION and
+# ui-core/src/instance/backfill/BackfillUtils.tsx LAUNCH_PARTITION_BACKFILL_MUTATION), with the
+# PythonErrorFragment written out; the variables are built as ui-core/src/assets/
+# LaunchAssetExecutionButton.tsx (executionParamsForAssetJob) and LaunchAssetChoosePartitionsDialog.tsx
+# (onLaunchAsSingleRun / onLaunchAsBackfill) build them for "Materialize all" on a partitioned asset job.
+
+PYTHON_ERROR_FRAGMENT = """
+fragment PythonErrorFragment on PythonError {
+  __typename
+  message
+  stack
+  errorChain { isExplicitLink error { message stack } }
+}
+"""
+
+LAUNCH_PIPELINE_EXECUTION_MUTATION = """
+mutation LaunchPipelineExecution($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { id pipelineName } }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ...PythonErrorFragment
+  }
+}
+""" + PYTHON_ERROR_FRAGMENT
+
+LAUNCH_PARTITION_BACKFILL_MUTATION = """
+mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $backfillParams) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PartitionSetNotFoundError { message }
+    ... on PartitionKeysNotFoundError { message }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { stepKey invalidOutputName }
+    ... on UnauthorizedError { message }
+    ... on PipelineNotFoundError { message }
+    ... on RunConflict { message }
+    ... on ConflictingExecutionParamsError { message }
+    ... on PresetNotFoundError { message }
+    ... on RunConfigValidationInvalid { pipelineName errors { message path reason } }
+    ...PythonErrorFragment
+  }
+}
+""" + PYTHON_ERROR_FRAGMENT
+
+# What the launch dialog loads first: the job's assets with their checks (LaunchAssetLoaderQuery
+# reads the same fields), then the partition's tags and config (ui-core/src/launchpad/ConfigFetch.tsx).
+JOB_ASSETS_QUERY = """
+query JobAssets($pipeline: PipelineSelector!) {
+  assetNodes(pipeline: $pipeline) {
+    assetKey { path }
+    isPartitioned
+    assetChecksOrError { __typename ... on AssetChecks { checks { name jobNames } } }
+  }
+}
+"""
+
+CONFIG_PARTITION_FOR_ASSET_JOB_QUERY = """
+query ConfigPartitionForAssetJobQuery(
+  $repositoryName: String!, $repositoryLocationName: String!, $jobName: String!,
+  $partitionName: String!, $assetKeys: [AssetKeyInput!]!
+) {
+  pipelineOrError(params: {pipelineName: $jobName, repositoryName: $repositoryName,
+                           repositoryLocationName: $repositoryLocationName}) {
+    __typename
+    ... on Pipeline {
+      id
+      partition(partitionName: $partitionName, selectedAssetKeys: $assetKeys) {
+        name
+        runConfigOrError { ... on PartitionRunConfig { yaml } ...PythonErrorFragment }
+        tagsOrError { ... on PartitionTags { results { key value } } ...PythonErrorFragment }
+      }
+    }
+  }
+}
+""" + PYTHON_ERROR_FRAGMENT
+
+RUN_QUERY = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {
+      id status jobName startTime endTime
+      tags { key value }
+      eventConnection(afterCursor: null) {
+        events {
+          __typename
+          ... on ExecutionStepFailureEvent { stepKey error { message } }
+          ... on RunFailureEvent { message }
+          ... on LogsCapturedEvent { fileKey stepKeys }
+        }
+      }
+    }
+    ... on RunNotFoundError { message }
+    ...PythonErrorFragment
+  }
+}
+""" + PYTHON_ERROR_FRAGMENT
+
+BACKFILL_QUERY = """
+query Backfill($backfillId: String!) {
+  partitionBackfillOrError(backfillId: $backfillId) {
+    __typename
+    ... on PartitionBackfill {
+      id status isAssetBackfill partitionNames
+      runs(limit: 100) { id status tags { key value } }
+    }
+    ... on BackfillNotFoundError { message }
+    ...PythonErrorFragment
+  }
+}
+""" + PYTHON_ERROR_FRAGMENT
+
+INSTIGATORS_QUERY = """
+query Instigators($repositorySelector: RepositorySelector!) {
+  sensorsOrError(repositorySelector: $repositorySelector) {
+    __typename ... on Sensors { results { name sensorState { status } } }
+  }
+  schedulesOrError(repositorySelector: $repositorySelector) {
+    __typename ... on Schedules { results { name scheduleState { status } } }
+  }
+}
+"""
+
+RUNS_QUERY = """
+query Runs { runsOrError(limit: 200) { __typename ... on Runs { results { id status jobName tags { key value } } } } }
+"""
+
+CAPTURED_LOGS_QUERY = """
+query CapturedLogs($logKey: [String!]!) {
+  capturedLogs(logKey: $logKey) { stdout stderr }
+  capturedLogsMetadata(logKey: $logKey) { stdoutLocation stderrLocation }
+}
+"""
+
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+BACKFILL_DONE = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
+
+
+def tags_of(item: Mapping) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in item["tags"]}
+
+
+class DagsterApi:
+    """The operations the UI performs, over the deployment's /graphql."""
+
+    def __init__(self, deployment: ProductionDeployment):
+        self.deployment = deployment
+
+    @property
+    def repository_selector(self) -> dict[str, str]:
+        return {"repositoryLocationName": LOCATION_NAME, "repositoryName": REPOSITORY_NAME}
+
+    def _query(self, query: str, variables: Mapping | None = None) -> dict:
+        return self.deployment.graphql(query, variables)
+
+    def job_selection(self, job: str) -> tuple[list[dict], list[dict]]:
+        """The asset keys of ``job`` and the checks that run in it, as the UI's Materialize button sends them."""
+        selector = {**self.repository_selector, "pipelineName": job}
+        nodes = self._query(JOB_ASSETS_QUERY, {"pipeline": selector})["assetNodes"]
+        if not nodes:
+            raise DeploymentError(f"job {job} has no assets in {LOCATION_NAME}")
+        assets = [{"path": node["assetKey"]["path"]} for node in nodes]
+        checks = [  # getAssetCheckHandleInputs: the checks whose jobNames include this job
+            {"name": check["name"], "assetKey": {"path": node["assetKey"]["path"]}}
+            for node in nodes if node["assetChecksOrError"]["__typename"] == "AssetChecks"
+            for check in node["assetChecksOrError"]["checks"]
+            if not check["jobNames"] or job in check["jobNames"]
+        ]
+        return assets, checks
+
+    def partition_tags_and_config(self, job: str, partition: str, assets: list[dict]) -> tuple[list[dict], str]:
+        data = self._query(CONFIG_PARTITION_FOR_ASSET_JOB_QUERY, {
+            "repositoryName": REPOSITORY_NAME, "repositoryLocationName": LOCATION_NAME, "jobName": job,
+            "partitionName": partition, "assetKeys": assets,
+        })["pipelineOrError"]
+        if data["__typename"] != "Pipeline" or not data.get("partition"):
+            raise DeploymentError(f"no partition {partition} of {job}: {data}")
+        found = data["partition"]
+        for part in ("tagsOrError", "runConfigOrError"):
+            if found[part].get("__typename") == "PythonError":
+                raise DeploymentError(f"{part} of {job}/{partition}: {found[part]['message']}")
+        return found["tagsOrError"]["results"], found["runConfigOrError"]["yaml"]
+
+    def launch_partition_run(self, job: str, partition: str) -> str:
+        """"Materialize all" on the job's assets, one partition, "Launch 1 run": the new run's id."""
+        assets, checks = self.job_selection(job)
+        tags, run_config = self.partition_tags_and_config(job, partition, assets)
+        execution_params = {
+            "mode": "default",
+            "executionMetadata": {"tags": [{"key": t["key"], "value": t["value"]} for t in tags]},
+            "runConfigData": run_config,
+            "selector": {
+                **self.repository_selector, "pipelineName": job,
+                "assetSelection": assets, "assetCheckSelection": checks,
+            },
+        }
+        result = self._query(LAUNCH_PIPELINE_EXECUTION_MUTATION, {"executionParams": execution_params})
+        launched = result["launchPipelineExecution"]
+        if launched["__typename"] != "LaunchRunSuccess":
+            raise DeploymentError(f"launchPipelineExecution: {launched}")
+        return launched["run"]["id"]
+
+    def launch_partition_backfill(self, job: str, partitions: list[str]) -> str:
+        """The same dialog with several partitions ("Launch backfill") for a job that is not the hidden
+        __ASSET_JOB: a job backfill with the asset selection; the backfill daemon submits its runs."""
+        assets, _checks = self.job_selection(job)
+        backfill_params = {
+            "tags": [],
+            "assetSelection": assets,
+            "partitionNames": list(partitions),
+            "fromFailure": False,
+            "selector": {"partitionSetName": f"{job}_partition_set", "repositorySelector": self.repository_selector},
+        }
+        result = self._query(LAUNCH_PARTITION_BACKFILL_MUTATION, {"backfillParams": backfill_params})
+        launched = result["launchPartitionBackfill"]
+        if launched["__typename"] != "LaunchBackfillSuccess":
+            raise DeploymentError(f"launchPartitionBackfill: {launched}")
+        return launched["backfillId"]
+
+    def run(self, run_id: str) -> dict:
+        found = self._query(RUN_QUERY, {"runId": run_id})["runOrError"]
+        if found["__typename"] != "Run":
+            raise DeploymentError(f"runOrError({run_id}): {found}")
+        return found
+
+    def backfill(self, backfill_id: str) -> dict:
+        found = self._query(BACKFILL_QUERY, {"backfillId": backfill_id})["partitionBackfillOrError"]
+        if found["__typename"] != "PartitionBackfill":
+            raise DeploymentError(f"partitionBackfillOrError({backfill_id}): {found}")
+        return found
+
+    def runs(self) -> list[dict]:
+        return self._query(RUNS_QUERY)["runsOrError"]["results"]
+
+    def instigator_statuses(self) -> dict[str, str]:
+        """Every sensor's and schedule's status (RUNNING / STOPPED), by name."""
+        data = self._query(INSTIGATORS_QUERY, {"repositorySelector": self.repository_selector})
+        statuses = {s["name"]: s["sensorState"]["status"] for s in data["sensorsOrError"]["results"]}
+        statuses.update({s["name"]: s["scheduleState"]["status"] for s in data["schedulesOrError"]["results"]})
+        return statuses
+
+    def captured_logs(self, run_id: str, file_key: str) -> dict:
+        """A run's captured stdout/stderr as the webserver serves them (for S3: read from the bucket)."""
+        return self._query(CAPTURED_LOGS_QUERY, {"logKey": [run_id, "compute_logs", file_key]})
+
+    def failure_report(self, run_id: str) -> str:
+        run = self.run(run_id)
+        lines = [f"run {run_id} {run['jobName']} {run['status']} tags={tags_of(run)}"]
+        for event in run["eventConnection"]["events"]:
+            if event["__typename"] == "ExecutionStepFailureEvent":
+                lines.append(f"  step {event['stepKey']} failed: {event['error']['message'][:1500]}")
+            elif event["__typename"] == "RunFailureEvent":
+                lines.append(f"  run failure: {event['message']}")
+        return "\n".join(lines)
+
+    def wait_for_run(self, run_id: str, timeout_s: float, poll_s: float = 1.0) -> dict:
+        """The run once it has finished, whatever its status; DeploymentError with the logs on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.deployment._check_alive()
+            run = self.run(run_id)
+            if run["status"] in FINISHED:
+                return run
+            if time.monotonic() > deadline:
+                raise DeploymentError(
+                    f"run {run_id} still {run['status']} after {timeout_s:.0f} s\n"
+                    f"{self.failure_report(run_id)}\n{self.deployment.log_tails()}"
+                )
+            time.sleep(poll_s)
+
+    def wait_for_backfill(self, backfill_id: str, timeout_s: float, poll_s: float = 2.0) -> dict:
+        """The backfill once the daemon has marked it done and all its runs have finished."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.deployment._check_alive()
+            backfill = self.backfill(backfill_id)
+            runs = backfill["runs"]
+            if backfill["status"] in BACKFILL_DONE and all(r["status"] in FINISHED for r in runs):
+                return backfill
+            if time.monotonic() > deadline:
+                reports = "\n".join(self.failure_report(r["id"]) for r in runs)
+                raise DeploymentError(
+                    f"backfill {backfill_id} still {backfill['status']} after {timeout_s:.0f} s; runs:\n{reports}\n"
+                    f"{self.deployment.log_tails()}"
+                )
+            time.sleep(poll_s)
