@@ -59,6 +59,7 @@ from tests.deploy_smoke.production import (
     ProductionDeployment,
     tags_of,
 )
+from tests.sparkify.expected_star import read_objects
 
 JOB = "sparkify_daily"
 DAY = "2018-11-02"
@@ -98,16 +99,8 @@ def _alive_pid(pid: int) -> bool:
 
 
 def _next_song_events(lake_root: Path, day: str) -> int:
-    """NextSong events in the day's raw file (concatenated JSON objects)."""
-    text = (lake_root / event_key(dt.date.fromisoformat(day))).read_text()
-    decoder, position, count = json.JSONDecoder(), 0, 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position >= len(text):
-            return count
-        event, position = decoder.raw_decode(text, position)
-        count += event.get("page") == "NextSong"
+    """NextSong events in the day's raw file."""
+    return sum(e.get("page") == "NextSong" for e in read_objects(lake_root / event_key(dt.date.fromisoformat(day))))
 
 
 def _run_in_postgres(postgres_server, run_id: str) -> str:

@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 
-def read_objects(path: Path) -> list[dict]:
-    text, decoder, pos, objects = path.read_text(encoding="utf-8"), json.JSONDecoder(), 0, []
+def parse_objects(text: str) -> list[dict]:
+    """Every JSON object in a file's text: one a line, pretty-printed or back to back."""
+    decoder, pos, objects = json.JSONDecoder(), 0, []
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -19,6 +20,10 @@ def read_objects(path: Path) -> list[dict]:
             return objects
         obj, pos = decoder.raw_decode(text, pos)
         objects.append(obj)
+
+
+def read_objects(path: Path) -> list[dict]:
+    return parse_objects(path.read_text(encoding="utf-8"))
 
 
 def events_by_day(root: Path) -> dict[str, list[dict]]:

@@ -14,25 +14,13 @@ import pytest
 
 from pipeline.sparkify import layout
 from pipeline.sparkify.sample_data import SampleSpec, generate_lake, main
+from tests.sparkify.expected_star import parse_objects
 
 SMALL = SampleSpec(days=2, events_per_day=200, song_files=30, users=8, seed=7)
 DAY_MS = 86_400_000
 LOGGED_OUT_PAGES = {"Home", "Login", "About", "Help"}
 STATUS = {"Login": 307, "Logout": 307, "Save Settings": 307, "Submit Upgrade": 307, "Submit Downgrade": 307,
           "Error": 404}
-
-
-def parse_objects(text: str) -> list[dict]:
-    """Every JSON object in a file, whether one a line, pretty-printed or back to back (as Redshift COPY takes them)."""
-    decoder = json.JSONDecoder()
-    objects, index = [], 0
-    while True:
-        while index < len(text) and text[index] in " \t\r\n":
-            index += 1
-        if index == len(text):
-            return objects
-        obj, index = decoder.raw_decode(text, index)
-        objects.append(obj)
 
 
 def tree(root: Path) -> dict[str, bytes]:
