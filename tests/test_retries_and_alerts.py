@@ -11,10 +11,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.errors import DagsterExecutionInterruptedError
 
 from pipeline.alerts import failure_message, run_failure_alert_sensor, send_alert
 from pipeline.materialize import materialize_days
-from pipeline.retries import retry_policy
+from pipeline.retries import retried_on_fault, retry_policy
 from pipeline.sparkify.layout import event_key
 from tests.conftest import upload_tree
 from tests.s3_proxy import S3Proxy
@@ -30,7 +31,7 @@ def _restarted_steps(run_id: str) -> list[str]:
 
 
 def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
-    """The retry policy is fixed when the definitions load: a fresh process sees this test's settings."""
+    """A run in a fresh process, as the CLI makes it: its S3 client and settings come from this test's environment."""
     done = subprocess.run(
         [sys.executable, "-m", "pipeline", "materialize", "--start", day.isoformat(), "--end", day.isoformat()],
         cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), capture_output=True, text=True, timeout=600,
@@ -49,6 +50,73 @@ def test_the_policy_follows_the_environment(monkeypatch):
     monkeypatch.setenv("SPARKIFY_RETRY_MAX", "-1")
     with pytest.raises(ValueError, match="must not be negative"):
         retry_policy()
+
+
+def _materialize_failing(fault: BaseException, failures: int, generator: bool = False):
+    """Materialize an asset whose body raises `fault` the first `failures` times; (calls, result)."""
+    calls = []
+
+    def attempt():
+        calls.append(len(calls))
+        if len(calls) <= failures:
+            raise fault
+
+    if generator:  # the dbt assets' shape: a body that streams events
+
+        @dg.asset
+        @retried_on_fault
+        def flaky(context: dg.AssetExecutionContext):
+            attempt()
+            yield dg.MaterializeResult()
+    else:
+
+        @dg.asset
+        @retried_on_fault
+        def flaky(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+            attempt()
+            return dg.MaterializeResult()
+
+    result = dg.materialize([flaky], raise_on_error=False)
+    return len(calls), result
+
+
+def _event_types(result) -> list[str]:
+    return [e.event_type_value for e in result.all_events]
+
+
+@pytest.mark.parametrize("generator", [False, True], ids=["returning body", "streaming body"])
+def test_a_fault_is_retried_by_the_policy(monkeypatch, generator):
+    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    calls, result = _materialize_failing(ConnectionError("reset by peer"), failures=2, generator=generator)
+    assert result.success and calls == 3
+    assert _event_types(result).count("STEP_RESTARTED") == 2
+
+
+def test_a_fault_that_outlives_its_retries_is_a_step_failure(monkeypatch):
+    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("SPARKIFY_RETRY_MAX", "1")
+    calls, result = _materialize_failing(ConnectionError("reset by peer"), failures=5)
+    assert not result.success and calls == 2
+    assert result.dagster_run.tags["dagster/failure_reason"] == "STEP_FAILURE"
+
+
+def test_a_data_error_is_not_retried(monkeypatch):
+    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    calls, result = _materialize_failing(dg.Failure("line 3, field 'ts'", allow_retries=False), failures=1)
+    assert not result.success and calls == 1
+    assert "STEP_UP_FOR_RETRY" not in _event_types(result)
+    assert result.dagster_run.tags["dagster/failure_reason"] == "STEP_FAILURE"  # run retries leave it alone
+
+
+@pytest.mark.parametrize("generator", [False, True], ids=["returning body", "streaming body"])
+def test_an_interrupt_ends_the_run_instead_of_waiting_for_a_step_retry(monkeypatch, generator):
+    """A host stop (SIGTERM) surfaces inside the running step; Dagster's own RetryPolicy would retry it."""
+    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    calls, result = _materialize_failing(DagsterExecutionInterruptedError(), failures=1, generator=generator)
+    assert not result.success and calls == 1
+    assert "STEP_UP_FOR_RETRY" not in _event_types(result)
+    # The failure reason the instance's run retries re-execute (deploy/dagster.yaml).
+    assert result.dagster_run.tags["dagster/failure_reason"] == "UNEXPECTED_TERMINATION"
 
 
 def test_a_throttled_s3_succeeds_after_retries(pipeline_env, sample_lake, s3_env, s3_endpoint, monkeypatch):

@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipeline.json_records import count_objects
 from pipeline.lake import DataLakeResource
-from pipeline.retries import retry_policy
+from pipeline.retries import retried_on_fault
 from pipeline.sparkify.layout import event_key
 from pipeline.sparkify.partitions import daily_partitions, day_epoch_ms, days_of
 from pipeline.sparkify.staging_assets import staging_events
@@ -16,7 +16,8 @@ from pipeline.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS
 from pipeline.warehouse import Warehouse
 
 
-@dg.asset_check(asset=staging_events, partitions_def=daily_partitions, blocking=True, retry_policy=retry_policy())
+@dg.asset_check(asset=staging_events, partitions_def=daily_partitions, blocking=True)
+@retried_on_fault
 def staging_events_match_raw_files(
     context: dg.AssetCheckExecutionContext, sparkify_lake: DataLakeResource, warehouse: Warehouse
 ) -> dg.AssetCheckResult:

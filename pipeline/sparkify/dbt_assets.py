@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipeline.dbt_manifest import prepare_manifest
-from pipeline.retries import retry_policy
+from pipeline.retries import retried_on_fault
 from pipeline.settings import DBT_PROJECT_DIR, Settings
 from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 from pipeline.sparkify.raw_assets import GROUP
@@ -77,8 +77,8 @@ def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str
     partitions_def=daily_partitions,
     backfill_policy=daily_backfill_policy,
     dagster_dbt_translator=SparkifyDbtTranslator(),
-    retry_policy=retry_policy(),
 )
+@retried_on_fault
 def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dbt_vars = partition_window_vars(days_of(context))
     yield from build(dbt, context, [*DBT_BUILD, "--vars", json.dumps(dbt_vars)])
@@ -89,7 +89,7 @@ def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource
     project=sparkify_dbt_project,
     exclude=INCREMENTAL_MODELS,
     dagster_dbt_translator=SparkifyDbtTranslator(),
-    retry_policy=retry_policy(),
 )
+@retried_on_fault
 def sparkify_dimension_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from build(dbt, context, DBT_BUILD)

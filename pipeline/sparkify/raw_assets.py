@@ -6,7 +6,7 @@ import hashlib
 import dagster as dg
 
 from pipeline.lake import DataLakeResource
-from pipeline.retries import retry_policy
+from pipeline.retries import retried_on_fault
 from pipeline.sparkify.lake_files import day_files, song_files
 from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 
@@ -24,9 +24,9 @@ def _objects_table(lake, objects) -> dg.MetadataValue:
     partitions_def=daily_partitions,
     backfill_policy=daily_backfill_policy,
     kinds={"s3", "json"},
-    retry_policy=retry_policy(),
     description="One JSON Lines activity-log file per UTC day: log_data/YYYY/MM/YYYY-MM-DD-events.json.",
 )
+@retried_on_fault
 def raw_log_files(context: dg.AssetExecutionContext, sparkify_lake: DataLakeResource) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     days = days_of(context)
@@ -48,9 +48,9 @@ def raw_log_files(context: dg.AssetExecutionContext, sparkify_lake: DataLakeReso
     key=["raw", "song_data"],
     group_name=GROUP,
     kinds={"s3", "json"},
-    retry_policy=retry_policy(),
     description="The song metadata files: song_data/A/B/C/TR....json, one or more song objects each.",
 )
+@retried_on_fault
 def raw_song_files(sparkify_lake: DataLakeResource) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     objects = song_files(lake)

@@ -7,7 +7,7 @@ nothing and a bad file leaves the table as it was.
 import dagster as dg
 
 from pipeline.lake import DataLakeResource
-from pipeline.retries import retry_policy
+from pipeline.retries import retried_on_fault
 from pipeline.sparkify.lake_files import day_files, song_files
 from pipeline.sparkify.layout import JSONPATHS_KEY
 from pipeline.sparkify.load_errors import explain_load_error
@@ -32,9 +32,9 @@ def _load(lake, warehouse: Warehouse, table, batches, ledger: FileLedger | None 
     partitions_def=daily_partitions,
     backfill_policy=daily_backfill_policy,
     kinds={"sql"},
-    retry_policy=retry_policy(),
     description="Every event of the activity logs, one row per JSON object; a day's load replaces that day's rows.",
 )
+@retried_on_fault
 def staging_events(
     context: dg.AssetExecutionContext, sparkify_lake: DataLakeResource, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -76,10 +76,10 @@ def plan_song_load(current: dict[str, str], loaded: dict[str, str]) -> tuple[lis
     deps=[raw_song_files],
     group_name=GROUP,
     kinds={"sql"},
-    retry_policy=retry_policy(),
     description="Every song object of the song files, one row each (a song copied into two files is two rows). "
     "Only files not loaded before are read; staging_songs_files records which were.",
 )
+@retried_on_fault
 def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     ledger_spec = ledger_table(STAGING_SONGS)

@@ -15,32 +15,14 @@ retry settings):
 4. the interrupted run must become FAILURE, the daemon must launch a retry (`dagster/parent_run_id`)
    that succeeds, and the warehouse must hold that day's songplays once (one row per NextSong event).
 
-WHAT A STOP DOES (observed on Dagster 1.13.27, 2026-11-21; the stop lands in the first dbt step,
-`sparkify_dimension_models`, about 9 s after launch). THIS TEST FAILS on the repository as it is:
-
-- The run worker does turn SIGTERM into an interrupt, but the interrupt surfaces inside the step (dbt got
-  the SIGTERM too, and `dbt.cli()` raises DagsterExecutionInterruptedError), so the step's RetryPolicy
-  (pipeline/retries.py, SPARKIFY_RETRY_MAX=3, SPARKIFY_RETRY_DELAY_SECONDS=300 with backoff and jitter)
-  treats it as a transient fault: STEP_UP_FOR_RETRY "requested a retry in ~520 seconds". The in-process
-  executor then sleeps in ActiveExecution.sleep_til_ready (faulthandler stack), writes no RUN_FAILURE,
-  and the harness SIGKILLs the code server's group after its 25 s grace (exit -9). The run is STARTED
-  in Postgres while the host is down.
-- After the restart run monitoring does not fail it: DefaultRunLauncher has no run worker health check
-  (supports_check_run_worker_health is False) and max_resume_run_attempts is 0, so only
-  max_runtime_seconds (10800 s) would end it, 3 h later: the MonitoringDaemon "checks" it at 0, 60
-  and 120 s after the restart and leaves it alone. The run stays STARTED; the daemon's queue
-  holds every other run meanwhile (max_concurrent_runs 1).
-- Even without the step retry (experiment: SPARKIFY_RETRY_MAX=0), where the worker itself writes
-  STEP_FAILURE + RUN_FAILURE within ~5 s of SIGTERM and exits 0, the run's failure reason is
-  STEP_FAILURE (`dagster/will_retry: false`), and `retry_on_asset_or_op_failure: false` in
-  deploy/dagster.yaml means the daemon never retries it.
-- With both changed for the experiment only (SPARKIFY_RETRY_MAX=0 and retry_on_asset_or_op_failure:
-  true), this test passes in about 60 s: the worker fails the run on SIGTERM (not run monitoring), the
-  daemon's run-retry consumer (its event-log cursor is kept in Postgres) launches the retry about 8 s
-  after the restart, and the retry writes the day's songplays exactly once.
-
-So "marked failed and retried" is not what happens today; which of those settings (or an interrupt-aware
-retry policy, or a launcher with health checks) should change is a decision for the project, not this test.
+Why it holds: SIGTERM reaches the run worker and dbt (the code server's process group) and surfaces
+as an interrupt inside the running step. Dagster's own RetryPolicy would put that step up for retry and
+the worker would sleep waiting for it (observed before the fix: STEP_UP_FOR_RETRY "in ~520 seconds",
+SIGKILL after the grace period, the run STARTED until max_runtime_seconds, 3 h). The pipeline's steps
+retry exceptions only (pipeline/retries.py), so the worker fails the run as UNEXPECTED_TERMINATION
+within seconds, and deploy/dagster.yaml's run retries (retry_on_asset_or_op_failure: false, which
+leaves data errors alone) re-execute it once the daemon is back. Observed on Dagster 1.13.27,
+2026-11-21: the stop lands in the first dbt step ~9 s after launch; the test takes about a minute.
 """
 
 import datetime as dt
@@ -49,7 +31,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from pipeline.sparkify.layout import event_key
 from tests.deploy_smoke.production import (
@@ -131,9 +112,6 @@ def _stop_and_check(prod: ProductionDeployment) -> str:
     return f"exit codes {codes}, needed SIGKILL: {killed or 'none'}"
 
 
-# Known to fail (issue 5, see the docstring): strict, so the day the claim comes true this turns red and
-# the marker must go.
-@pytest.mark.xfail(strict=True, reason="issue 5: an interrupted run stays STARTED (step retry sleeps; no run retry)")
 def test_nightly_stop_fails_the_interrupted_run_and_the_daemon_retries_it(
     tmp_path_factory, sample_lake, extension_dir, postgres_server, s3_endpoint,
 ):
@@ -217,6 +195,8 @@ def test_nightly_stop_fails_the_interrupted_run_and_the_daemon_retries_it(
                 ) from None
             TIMINGS["restart to interrupted run FAILURE"] = time.monotonic() - restarting
             assert interrupted["status"] == "FAILURE", f"{second.api.failure_report(run_id)}\n{stop_report}"
+            # Failed by its own worker at the stop, not by run monitoring's timeout after the restart.
+            assert tags_of(interrupted).get("dagster/failure_reason") == "UNEXPECTED_TERMINATION", stop_report
 
             # ... and the daemon retries it.
             while True:
