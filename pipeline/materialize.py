@@ -67,7 +67,7 @@ def ensure_dagster_home() -> None:
         config.write_text(LOCAL_INSTANCE_CONFIG + INSTANCE_RETENTION_FILE.read_text())
 
 
-def _load_definitions() -> dg.Definitions:
+def load_definitions() -> dg.Definitions:
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     export_defaults()
@@ -95,7 +95,7 @@ def _days_to_run(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
 
 def materialize_days(days: list[dt.date]) -> Outcome:
     """One run of `sparkify_daily` over the days: unpartitioned assets once, the daily ones as one range."""
-    defs = _load_definitions()
+    defs = load_definitions()
     job = defs.resolve_job_def("sparkify_daily")
     tags = {ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()}
     # dbt echoes its own log to stdout; the run's logs are in the instance (the UI shows them), so the

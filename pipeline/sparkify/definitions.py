@@ -1,12 +1,11 @@
 """Sparkify's definitions: its assets, checks, jobs and resources, merged by pipeline/definitions.py."""
 
-import sys
 from pathlib import Path
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from dagster_dbt import DbtCliResource
 
+from pipeline.dbt_cli import dbt_resource
 from pipeline.lake import DataLakeResource
 from pipeline.settings import Settings
 from pipeline.sparkify import checks, dbt_assets, raw_assets, staging_assets
@@ -33,11 +32,6 @@ def sparkify_definitions() -> dg.Definitions:
         sensors=[new_log_days_sensor, song_files_sensor, freshness_checks_sensor],
         resources={
             "sparkify_lake": DataLakeResource(data_uri=dg.EnvVar("SPARKIFY_DATA_URI"), s3=S3Resource()),
-            # The dbt installed beside this Python, whether or not the virtualenv is on PATH.
-            "dbt": DbtCliResource(
-                project_dir=dbt_assets.sparkify_dbt_project,
-                target=settings.warehouse,
-                dbt_executable=str(Path(sys.executable).with_name("dbt")),
-            ),
+            "dbt": dbt_resource(dbt_assets.sparkify_dbt_project, settings.warehouse),
         },
     )

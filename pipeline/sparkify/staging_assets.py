@@ -25,6 +25,18 @@ def _load(lake, warehouse: Warehouse, table, batches, ledger: FileLedger | None 
         raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
 
 
+def day_batches(lake, days) -> list[JsonBatch]:
+    """One batch per day: its file replaces the rows of its UTC day, and every row must lie in that day."""
+    return [
+        JsonBatch(
+            keys=(obj.key,), window_column=EVENT_TIME_COLUMN, low=low, high=high,
+            label=f"{day} ({lake.uri(obj.key)})", jsonpaths_key=JSONPATHS_KEY,
+        )
+        for day, obj in zip(days, day_files(lake, days))
+        for low, high in [day_epoch_ms(day)]
+    ]
+
+
 @dg.asset(
     key=["staging", "staging_events"],
     deps=[raw_log_files],
@@ -40,15 +52,7 @@ def staging_events(
 ) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     days = days_of(context)
-    batches = [
-        JsonBatch(
-            keys=(obj.key,), window_column=EVENT_TIME_COLUMN, low=low, high=high,
-            label=f"{day} ({lake.uri(obj.key)})", jsonpaths_key=JSONPATHS_KEY,
-        )
-        for day, obj in zip(days, day_files(lake, days))
-        for low, high in [day_epoch_ms(day)]
-    ]
-    counts = _load(lake, warehouse, STAGING_EVENTS, batches)
+    counts = _load(lake, warehouse, STAGING_EVENTS, day_batches(lake, days))
     per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts))
     return dg.MaterializeResult(
         metadata={

@@ -83,10 +83,11 @@ class DuckDBWarehouse(Warehouse):
         finally:
             connection.close()
 
-    def _reach_lake(self, connection: duckdb.DuckDBPyConnection, lake: DataLake) -> None:
+    def _reach_lake(self, connection: duckdb.DuckDBPyConnection, lake: DataLake) -> bool:
+        """Make an S3 lake readable (httpfs and a secret); whether the lake is remote."""
         access = lake.s3_access()
         if access is None:
-            return
+            return False
         try:
             connection.execute("load httpfs")
         except duckdb.IOException:
@@ -95,6 +96,7 @@ class DuckDBWarehouse(Warehouse):
             connection.execute(f"install {_literal(str(shipped))}")
             connection.execute("load httpfs")
         connection.execute(s3_secret_sql(access))
+        return True
 
     def replace_from_json(
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
@@ -104,7 +106,7 @@ class DuckDBWarehouse(Warehouse):
             for spec in (table, ledger.table) if ledger else (table,):
                 for statement in create_table_sql(spec, DUCKDB_TYPES):
                     connection.execute(statement)
-            self._reach_lake(connection, lake)
+            remote = self._reach_lake(connection, lake)
             connection.begin()
             for batch in batches:
                 try:
@@ -112,6 +114,11 @@ class DuckDBWarehouse(Warehouse):
                         connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                     if batch.keys:
                         uris = [lake.uri(key) for key in batch.keys]
+                        if remote:
+                            # Many small objects (song files): one whole GET each instead of a HEAD and
+                            # ranged GETs (2,000 song files from S3 on loopback: 4.5 s instead of 8.6 s).
+                            # A day's file, however big, stays streamed.
+                            connection.execute(f"set force_download = {'true' if len(uris) > 1 else 'false'}")
                         counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
                     else:
                         counts.append(0)

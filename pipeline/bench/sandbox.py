@@ -1,0 +1,65 @@
+"""Where a measurement runs: its own lake, warehouse file and Dagster instance under the benchmark's folder.
+
+The pipeline reads its configuration from the environment, so a sandbox is a set of variables that
+are in force while it is entered. Runs go through the same code as `python -m pipeline materialize`.
+"""
+
+import contextlib
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """These variables set while inside; the previous values restored after."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A warehouse file and a Dagster instance of their own, over a lake."""
+
+    root: Path
+    data_uri: str
+    extension_dir: Path
+
+    def variables(self) -> dict[str, str]:
+        return {
+            "SPARKIFY_DATA_URI": self.data_uri,
+            "WAREHOUSE": "duckdb",
+            "DUCKDB_PATH": str(self.root / "warehouse.duckdb"),
+            "DUCKDB_EXTENSION_DIR": str(self.extension_dir),
+            "DAGSTER_HOME": str(self.root / "dagster_home"),
+            "SPARKIFY_RETRY_MAX": "0",  # a fault fails the measurement instead of hiding in a retry
+        }
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with environment(**self.variables()):
+            yield
+
+    def run_days(self, days: list[dt.date]) -> float:
+        """Seconds for one run of sparkify_daily over the days; raises if the run fails."""
+        from pipeline.materialize import materialize_days
+
+        with self.entered(), open(self.root / "bench.log", "a") as log, contextlib.redirect_stdout(log):
+            began = time.perf_counter()
+            outcome = materialize_days(days)
+            seconds = time.perf_counter() - began
+        if not outcome.ok:
+            raise RuntimeError(f"run over {days[0]}..{days[-1]} in {self.root} failed: {'; '.join(outcome.errors)}")
+        return seconds

@@ -1,0 +1,59 @@
+"""The benchmark (`python -m pipeline.bench`): its lines have the stated form and its cheap figures measure what they say.
+
+Timing goals are the benchmark's business, not the suite's: these tests assert the form, the counts
+and the bounds that hold on any machine (one list call per sensor tick, a day file staged whole).
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.bench.report import Figure
+
+REPO = Path(__file__).resolve().parent.parent
+LINE = re.compile(r"^(?P<name>\w+): (?P<value>[\d,.]+) (?P<unit>.+?) \| baseline: (?P<baseline>[\d,.]+) (?P<bunit>.+?) \| ratio: (?P<ratio>[\d,.]+)$")
+
+
+def _figure(ratio: float, target: str) -> Figure:
+    return Figure("f", 1.0, "s", ratio, "s", ratio, target, "what it is")
+
+
+def test_a_figure_prints_in_the_stated_form():
+    figure = Figure("staging_throughput", 282080.4, "rows/s", 270338.0, "rows/s", 1.0434, ">= 0.7", "ours / engine")
+    assert figure.line() == "staging_throughput: 282,080 rows/s | baseline: 270,338 rows/s | ratio: 1.04"
+    assert LINE.match(figure.line())
+
+
+@pytest.mark.parametrize(("ratio", "target", "met"), [
+    (0.7, ">= 0.7", True), (0.69, ">= 0.7", False), (1.3, "<= 1.3", True), (1.31, "<= 1.3", False),
+    (0.99, "< 1", True), (1.0, "< 1", False),
+])
+def test_a_target_is_met_or_missed_by_the_ratio(ratio, target, met):
+    assert _figure(ratio, target).met is met
+    assert _figure(ratio, target).verdict().strip().startswith("met" if met else "MISSED")
+
+
+def test_the_small_benchmark_prints_its_figures(tmp_path):
+    """Figures 1 (throughput), 6 (sensor) and 7 (memory) at the small scale, in a process of their own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.bench", "--scale", "small", "--only", "1", "6", "7", "--work-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = {m["name"]: m for m in map(LINE.match, done.stdout.splitlines()) if m}
+    names = sorted(figures)
+    assert [n.split("_")[0] for n in names] == ["sensor", "sensor", "staging", "staging"], done.stdout
+    number = lambda text: float(text.replace(",", ""))  # noqa: E731
+
+    throughput = next(figures[n] for n in names if n.startswith("staging_throughput_50000_events"))
+    assert throughput["unit"] == throughput["bunit"] == "rows/s" and number(throughput["value"]) > 0
+    # A steady tick lists once whatever the bucket holds: 10k objects cost what 1k cost.
+    calls = figures["sensor_tick_list_calls_10000_objects"]
+    assert number(calls["value"]) == number(calls["baseline"]) == 1
+    # A 50 MB day file staged by the engine, in a process of its own.
+    memory = next(figures[n] for n in names if n.startswith("staging_peak_rss"))
+    assert 45 <= number(memory["baseline"]) <= 55 and number(memory["value"]) < 1000, memory.group(0)  # the target's bound
+    assert re.search(r"Targets \(\d of 4 met\)", done.stdout)
