@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lock ui clean
+.PHONY: demo test install lock ui bench clean
 
 # Locked dependencies into .venv; uv (pinned, from the lock itself) makes this take seconds, not minutes.
 $(BIN)/.installed: requirements-dev.lock
@@ -25,6 +25,11 @@ test: install
 
 ui: install
 	$(BIN)/python -m pipeline ui
+
+# The performance benchmark (README, "Performance"): make bench SCALE=medium
+SCALE ?= small
+bench: install
+	$(BIN)/python -m pipeline.bench --scale $(SCALE)
 
 # Regenerate both lock files after editing pyproject.toml.
 lock:
