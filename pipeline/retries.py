@@ -12,9 +12,10 @@ UNEXPECTED_TERMINATION, which the instance's run retries re-execute (deploy/dags
 step failure (a data error, or a fault that outlived its retries) is not run again.
 """
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
@@ -39,6 +40,18 @@ def retry_request(fault: Exception) -> dg.RetryRequested | None:
     return dg.RetryRequested(max_retries=policy.max_retries, seconds_to_wait=policy.calculate_delay(attempt))
 
 
+@contextlib.contextmanager
+def _faults_as_retry_requests() -> Iterator[None]:
+    """An Exception inside becomes the policy's RetryRequested (data errors stay as they are)."""
+    try:
+        yield
+    except Exception as fault:
+        request = retry_request(fault)
+        if request is None:
+            raise
+        raise request from fault
+
+
 def retried_on_fault(compute: Callable) -> Callable:
     """Decorate an asset's or check's body: exceptions are retried by `retry_policy()`, interrupts are not.
 
@@ -49,24 +62,14 @@ def retried_on_fault(compute: Callable) -> Callable:
 
         @functools.wraps(compute)
         def streamed(*args, **kwargs):
-            try:
+            with _faults_as_retry_requests():
                 yield from compute(*args, **kwargs)
-            except Exception as fault:
-                request = retry_request(fault)
-                if request is None:
-                    raise
-                raise request from fault
 
         return streamed
 
     @functools.wraps(compute)
     def returned(*args, **kwargs):
-        try:
+        with _faults_as_retry_requests():
             return compute(*args, **kwargs)
-        except Exception as fault:
-            request = retry_request(fault)
-            if request is None:
-                raise
-            raise request from fault
 
     return returned

@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
             load_definitions()
         if wanted & {2, 3}:
-            show([f for f in runs.history_figures(scale, lake.root, days, work, extension_dir)
-                  if (2 in wanted and f.name.startswith("new_day")) or (3 in wanted and f.name.startswith("full_rebuild"))])
+            history = runs.history_figures(scale, lake.root, days, work, extension_dir)
+            show([figure for number, figure in history.items() if number in wanted])
         if 4 in wanted:
             show(runs.backfill_figure(scale, lake.root, days, work, extension_dir))
     if 5 in wanted:

@@ -17,8 +17,10 @@ from pipeline.bench.sandbox import Sandbox
 from pipeline.bench.scales import Scale
 
 
-def history_figures(scale: Scale, lake_root: Path, days: list[dt.date], work: Path, extension_dir: Path) -> list[Figure]:
-    """Figures 2 and 3 over a lake of history_days + 1 days (the last is the new day)."""
+def history_figures(
+    scale: Scale, lake_root: Path, days: list[dt.date], work: Path, extension_dir: Path
+) -> dict[int, Figure]:
+    """Figures 2 and 3, by number, over a lake of history_days + 1 days (the last is the new day)."""
     history, new_day = days[: scale.history_days], days[scale.history_days]
     long = Sandbox(work / "long_history", str(lake_root), extension_dir)
     short = Sandbox(work / "short_history", str(lake_root), extension_dir)
@@ -32,18 +34,18 @@ def history_figures(scale: Scale, lake_root: Path, days: list[dt.date], work: Pa
         on_long.append(long.run_days([new_day]))
         on_short.append(short.run_days([new_day]))
     with_long, with_short = median(on_long), median(on_short)
-    return [
-        Figure(
+    return {
+        2: Figure(
             f"new_day_run_with_{scale.history_days}_days_loaded", with_long, "s", with_short, "s",
             with_long / with_short, "<= 1.3",
             f"one new day end to end with {scale.history_days} days loaded / with {scale.short_history_days}",
         ),
-        Figure(
+        3: Figure(
             f"full_rebuild_of_{scale.history_days}_days_vs_new_day", full_rebuild, "s", with_long, "s",
             full_rebuild / with_long, ">= 10",
             "full rebuild (one run over every day, from an empty warehouse) / incremental new day: the speed-up",
         ),
-    ]
+    }
 
 
 def backfill_figure(scale: Scale, lake_root: Path, days: list[dt.date], work: Path, extension_dir: Path) -> Figure:

@@ -177,8 +177,18 @@ def _proc_stat(pid: int) -> list[str] | None:
     return None if fields[0] in ("Z", "X") else fields
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
     return _proc_stat(pid) is not None
+
+
+def _signal_each(pids, signo: int) -> None:
+    """Send the signal to each process that still exists."""
+    for pid in pids:
+        try:
+            os.kill(pid, signo)
+        except ProcessLookupError:
+            pass
 
 
 def descendants(pid: int) -> set[int]:
@@ -522,28 +532,24 @@ class ProductionDeployment:
             # What is left of the group, and descendants that left it, get SIGTERM then SIGKILL.
             deadline = time.monotonic() + 10
             while True:
-                leftovers = {pid for pid in service.extra_pids if _alive(pid)}
+                leftovers = {pid for pid in service.extra_pids if alive(pid)}
                 if not leftovers and not _group_alive(pgid):
                     break
                 if time.monotonic() > deadline:
                     service.killed = True
                     self._kill_group(pgid)
-                    for pid in leftovers:
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except ProcessLookupError:
-                            pass
+                    _signal_each(leftovers, signal.SIGKILL)
                     time.sleep(0.5)
-                    if not {pid for pid in leftovers if _alive(pid)} and not _group_alive(pgid):
+                    if not {pid for pid in leftovers if alive(pid)} and not _group_alive(pgid):
                         break
                     raise DeploymentError(f"processes of {name} survived SIGKILL: {sorted(leftovers)}")
-                for pid in leftovers:
-                    try:
-                        os.kill(pid, signal.SIGTERM)
-                    except ProcessLookupError:
-                        pass
+                _signal_each(leftovers, signal.SIGTERM)
                 time.sleep(0.3)
         return {name: s.exit_code for name, s in self.services.items()}
+
+    def left_running(self) -> dict[str, int]:
+        """Service name -> pid of each service process still alive (empty after a complete stop())."""
+        return {name: s.process.pid for name, s in self.services.items() if s.process and alive(s.process.pid)}
 
     @staticmethod
     def _kill_group(pgid: int) -> None:

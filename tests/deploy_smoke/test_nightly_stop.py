@@ -78,14 +78,6 @@ query RunProgress($runId: ID!) {
 TIMINGS: dict[str, float] = {}
 
 
-def _alive_pid(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def _next_song_events(lake_root: Path, day: str) -> int:
     """NextSong events in the day's raw file."""
     return sum(e.get("page") == "NextSong" for e in read_objects(lake_root / event_key(dt.date.fromisoformat(day))))
@@ -112,7 +104,7 @@ def _run_in_postgres(postgres_server, run_id: str) -> str:
 def _stop_and_check(prod: ProductionDeployment) -> str:
     """stop(); assert nothing of the deployment is left; what the stop needed, for messages."""
     codes = prod.stop()
-    left = {name: s.process.pid for name, s in prod.services.items() if s.process and _alive_pid(s.process.pid)}
+    left = prod.left_running()
     assert not left, f"processes left after stop(): {left}"
     assert not prod.listening_ports(), prod.listening_ports()
     killed = [name for name, s in prod.services.items() if s.killed]

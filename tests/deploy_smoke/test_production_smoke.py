@@ -93,20 +93,12 @@ def deployment(tmp_path_factory, sample_lake, extension_dir, postgres_server, co
         TIMINGS["module (deployment up)"] = time.monotonic() - started
         print("\n".join(f"timing {name}: {seconds:.1f}s" for name, seconds in TIMINGS.items()))
         print(f"exit codes: {codes}; instance config: {prod.instance_config_source or 'harness default'}")
-        left = {name: pid for name, s in prod.services.items() for pid in [s.process.pid] if _alive_pid(pid)}
+        left = prod.left_running()
         assert not prod.listening_ports(), f"still listening after stop(): {prod.listening_ports()}"
         assert not left, f"processes left after stop(): {left}"
         killed = [name for name, s in prod.services.items() if s.killed]
         assert not killed, f"needed SIGKILL: {killed}\n{prod.log_tails()}"
         assert all(code == 0 for code in codes.values()), f"exit codes {codes}\n{prod.log_tails()}"
-
-
-def _alive_pid(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.fixture(scope="module")
