@@ -51,4 +51,7 @@ STOPSIGNAL SIGINT
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["dagster", "api", "grpc-health-check", "-p", "4000"]
 ENTRYPOINT ["tini", "-g", "--"]
-CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "pipeline.definitions"]
+# The code server, after failing the runs whose workers died with the previous container (killed at
+# the end of the stop grace period, power loss, OOM): pipeline/orphaned_runs.py. One code server per
+# location, as on the EC2 host; a platform running replicas of it must drop the first command.
+CMD ["sh", "-c", "python -m pipeline fail-orphaned-runs --location sparkify && exec dagster code-server start -h 0.0.0.0 -p 4000 -m pipeline.definitions"]

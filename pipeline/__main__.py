@@ -1,4 +1,5 @@
-"""`python -m pipeline`: the command line of the platform (prepare, generate, materialize, demo)."""
+"""`python -m pipeline`: the command line of the platform (prepare, generate, materialize, demo, and
+fail-orphaned-runs for a production code server's start)."""
 
 import argparse
 import datetime as dt
@@ -24,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("ui", help="dagster dev on 127.0.0.1:3000 over the same DAGSTER_HOME the commands write to")
     commands.add_parser("demo", help="generate a sample lake under .local/, materialize it all and print a summary")
     commands.add_parser("generate", help="write a sample Sparkify lake (see: python -m pipeline generate --help)", add_help=False)
+    orphans = commands.add_parser(
+        "fail-orphaned-runs",
+        help="before a code server starts: fail the runs its predecessor's killed workers left STARTED",
+    )
+    orphans.add_argument("--location", default="sparkify", help="the code location's name (default: sparkify)")
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "generate":
@@ -41,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "ui":
         return _dagster_dev()
+    if args.command == "fail-orphaned-runs":
+        from pipeline.orphaned_runs import main as fail_orphaned_runs
+
+        return fail_orphaned_runs(args.location)
     from pipeline import materialize as run
 
     if args.command == "materialize":

@@ -41,6 +41,11 @@ DOCKERFILE = REPO / "Dockerfile"
 
 DAGSTER_HOME = "/opt/dagster/home"
 CODE_SERVER_PORT = 4000
+# The image's and compose's code server: orphaned runs failed first (pipeline/orphaned_runs.py), then the server.
+CODE_SERVER_START = (
+    "python -m pipeline fail-orphaned-runs --location sparkify && exec dagster code-server start "
+    f"-h 0.0.0.0 -p {CODE_SERVER_PORT} -m pipeline.definitions"
+)
 LOCATION_NAME = "sparkify"
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|WEBHOOK")
 
@@ -409,8 +414,7 @@ def test_the_image_is_the_one_the_deployment_expects():
     runs = " ".join(a for k, a in instructions if k == "RUN")
     assert "dagster-dbt project prepare-and-package --file pipeline/sparkify/dbt_assets.py" in runs
     command = json.loads(next(a for k, a in reversed(final) if k == "CMD"))
-    assert command == ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", str(CODE_SERVER_PORT),
-                       "-m", "pipeline.definitions"]
+    assert command == ["sh", "-c", CODE_SERVER_START]
     # tini -g: a stop signal reaches the run workers too, so they fail their runs (see deploy/dagster.yaml).
     assert json.loads(next(a for k, a in final if k == "ENTRYPOINT")) == ["tini", "-g", "--"]
     assert next(a for k, a in final if k == "STOPSIGNAL") == "SIGINT"
@@ -550,8 +554,7 @@ def test_compose_publishes_only_the_ui_and_only_on_loopback(compose):
 
 def test_compose_commands_and_start_order(compose):
     services = compose["services"]
-    assert services["code-server"]["command"] == [
-        "dagster", "code-server", "start", "-h", "0.0.0.0", "-p", str(CODE_SERVER_PORT), "-m", "pipeline.definitions"]
+    assert services["code-server"]["command"] == ["sh", "-c", CODE_SERVER_START]
     assert services["webserver"]["command"] == [
         "dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "/app/deploy/workspace.yaml"]
     assert services["daemon"]["command"][-1].endswith("exec dagster-daemon run -w /app/deploy/workspace.yaml")
@@ -633,6 +636,8 @@ def test_systemd_code_server_may_write_where_runs_write():
     active, _ = env_example()
     assert active["DUCKDB_PATH"].startswith("/var/lib/sparkify/")
     assert "grpc-health-check -h 127.0.0.1 -p 4000" in service["ExecStartPost"]  # "started" once it serves
+    # Runs left STARTED by workers killed with the previous start are failed before it serves.
+    assert service["ExecStartPre"] == "/opt/sparkify/.venv/bin/python -m pipeline fail-orphaned-runs --location sparkify"
 
 
 @pytest.mark.parametrize("name", ["dagster-webserver.service", "dagster-daemon.service"])
@@ -653,7 +658,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
         return
     stubs = tmp_path / "bin"
     stubs.mkdir()
-    for program in ("dagster", "dagster-webserver", "dagster-daemon", "docker"):
+    for program in ("dagster", "dagster-webserver", "dagster-daemon", "python", "docker"):
         (stubs / program).write_text("#!/bin/sh\n")
         (stubs / program).chmod(0o755)
     for name in units:

@@ -10,7 +10,9 @@ What it starts, each with `env --default-signal=INT,TERM` in a session of its ow
 ``<base_dir>/logs/<name>.log``:
 
 - ``code-server``: ``dagster code-server start -h 127.0.0.1 -p <port> -m pipeline.definitions`` from the
-  repository (the Dockerfile's command); run workers are its children;
+  repository (the Dockerfile's command); run workers are its children. Before it, as systemd's
+  ExecStartPre and the compose command do, ``python -m pipeline fail-orphaned-runs`` fails the runs a
+  killed predecessor left STARTED (log ``fail-orphaned-runs.log``);
 - ``webserver``: ``dagster-webserver -h 127.0.0.1 -p <port> -w <base_dir>/workspace.yaml``;
 - ``daemon``: ``dagster-daemon run -w <base_dir>/workspace.yaml``.
 
@@ -25,7 +27,7 @@ variable the file reads that nobody provides fails ``start()`` with its name.
 ``/server_info`` and has loaded the location, and the daemon reports healthy through GraphQL.
 ``stop()`` stops the daemon, then the webserver, then the code server (SIGTERM to each process group,
 SIGKILL after a grace period) and any process any of them started, even one in another session, and
-waits until they are gone. Each process stages compute logs in its own folder
+waits until they are gone; ``kill()`` is a power loss: SIGKILL to all of them at once. Each process stages compute logs in its own folder
 (DAGSTER_COMPUTE_LOGS_LOCAL_DIR), so what the webserver shows of a step's output came through the bucket.
 ``deployment.api`` (DagsterApi, at the end) performs what the UI's buttons do, with the UI's own
 GraphQL mutations. Nothing here is pytest-specific.
@@ -386,6 +388,7 @@ class ProductionDeployment:
         try:
             self._write_files()
             self._ensure_bucket()
+            self._fail_orphaned_runs()
             self._spawn("code-server", [
                 "dagster", "code-server", "start", "-h", "127.0.0.1", "-p", str(self.grpc_port),
                 "-m", "pipeline.definitions", "--location-name", LOCATION_NAME,
@@ -404,6 +407,17 @@ class ProductionDeployment:
             self.stop()
             raise
         return self
+
+    def _fail_orphaned_runs(self) -> None:
+        log = self.log_dir / "fail-orphaned-runs.log"
+        with log.open("ab") as output:
+            finished = subprocess.run(
+                [sys.executable, "-m", "pipeline", "fail-orphaned-runs", "--location", LOCATION_NAME],
+                cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                timeout=self.startup_timeout_s,
+            )
+        if finished.returncode != 0:
+            raise DeploymentError(f"fail-orphaned-runs exited with {finished.returncode}:\n{tail(log)}")
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         service = _Service(name=name, argv=argv, log=self.log_dir / f"{name}.log")
@@ -546,6 +560,25 @@ class ProductionDeployment:
                 _signal_each(leftovers, signal.SIGTERM)
                 time.sleep(0.3)
         return {name: s.exit_code for name, s in self.services.items()}
+
+    def kill(self) -> None:
+        """A power loss: SIGKILL to every process of every service at once (no grace); waits until gone."""
+        atexit.unregister(self.stop)
+        running = [s for s in self.services.values() if s.process is not None and s.exit_code is None]
+        pids = set()
+        for service in running:
+            service.extra_pids = descendants(service.process.pid)
+            pids |= {service.process.pid} | service.extra_pids
+        _signal_each(pids, signal.SIGKILL)
+        for service in running:
+            self._kill_group(service.process.pid)
+            service.process.wait(timeout=10)
+            service.exit_code, service.killed = service.process.returncode, True
+        deadline = time.monotonic() + 10
+        while {pid for pid in pids if alive(pid)}:
+            if time.monotonic() > deadline:
+                raise DeploymentError(f"processes survived SIGKILL: {sorted(p for p in pids if alive(p))}")
+            time.sleep(0.1)
 
     def left_running(self) -> dict[str, int]:
         """Service name -> pid of each service process still alive (empty after a complete stop())."""
