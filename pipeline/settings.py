@@ -5,7 +5,9 @@ repository (git-ignored), so a fresh clone runs with no configuration at all. Se
 have no default here: resources take them through `dg.EnvVar`, so they never sit in code or config.
 """
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,21 @@ def export_defaults() -> None:
     """
     for name in DEFAULTS:
         os.environ[name] = env(name)
+
+
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """These variables set in this process while inside; the previous values restored after."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(frozen=True)

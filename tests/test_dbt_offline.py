@@ -30,12 +30,12 @@ def compiled(tmp_path_factory):
     for target in ("redshift", "postgres", "duckdb"):
         target_path = tmp_path_factory.mktemp(f"dbt_{target}")
         env = {**os.environ, "WAREHOUSE": target, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(_closed_port()),
-               "POSTGRES_PORT": str(_closed_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb")}
+               "POSTGRES_PORT": str(_closed_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb"),
+               "SPARKIFY_WINDOW_START": "2018-11-02", "SPARKIFY_WINDOW_END": "2018-11-03"}
         dbt = Path(sys.executable).with_name("dbt")
         done = subprocess.run(
             [str(dbt), "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target", target, "--target-path", str(target_path), "--no-populate-cache", "--no-introspect",
-             "--vars", '{"min_date": "2018-11-02", "max_date": "2018-11-03"}'],
+             "--target", target, "--target-path", str(target_path), "--no-populate-cache", "--no-introspect"],
             env=env, capture_output=True, text=True, timeout=300,
         )
         assert done.returncode == 0, done.stdout[-3000:]

@@ -20,7 +20,6 @@ from dagster_aws.s3 import S3Resource
 
 from pipeline.bench.report import Figure, median
 from pipeline.bench.s3_endpoint import BUCKET, CREDENTIALS, s3_endpoint
-from pipeline.bench.sandbox import environment
 from pipeline.json_records import iter_objects
 from pipeline.lake import DataLakeResource
 from pipeline.materialize import QUIET_LOGS
@@ -28,6 +27,7 @@ from pipeline.sparkify.lake_files import song_files
 from pipeline.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.sparkify.sensors import new_log_days_sensor
 from pipeline.sparkify.staging_assets import staging_songs
+from pipeline.settings import environment
 from pipeline.sparkify.staging_tables import STAGING_SONGS
 from pipeline.warehouse import DuckDBWarehouse
 from pipeline.warehouse.duckdb import DUCKDB_TYPES

@@ -6,26 +6,12 @@ are in force while it is entered. Runs go through the same code as `python -m pi
 
 import contextlib
 import datetime as dt
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
-@contextlib.contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """These variables set while inside; the previous values restored after."""
-    before = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+from pipeline.settings import environment
 
 
 @dataclass(frozen=True)
@@ -44,6 +30,9 @@ class Sandbox:
             "DUCKDB_EXTENSION_DIR": str(self.extension_dir),
             "DAGSTER_HOME": str(self.root / "dagster_home"),
             "SPARKIFY_RETRY_MAX": "0",  # a fault fails the measurement instead of hiding in a retry
+            # dbt's partial-parse state is valid for one warehouse file: each sandbox keeps its own, as
+            # one deployment does (pipeline/dbt_manifest.py), instead of re-parsing at every switch.
+            "DBT_TARGET_PATH": str(self.root / "dbt_target"),
         }
 
     @contextlib.contextmanager

@@ -1,20 +1,20 @@
 """The dbt models as assets: the incremental fact and time models by daily partition, the other dimensions whole.
 
 dbt tests become asset checks (error severity blocks downstream). The run's partition window reaches
-the incremental models as the dbt vars `min_date` / `max_date`.
+the incremental models as SPARKIFY_WINDOW_START / SPARKIFY_WINDOW_END in dbt's environment, not as
+`--vars` (a change of vars makes dbt re-parse the whole project: macros/partition_window.sql).
 """
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipeline.dbt_manifest import prepare_manifest
+from pipeline.dbt_manifest import keep_partial_parse_state, prepare_manifest
 from pipeline.retries import retried_on_fault
-from pipeline.settings import DBT_PROJECT_DIR, Settings
+from pipeline.settings import DBT_PROJECT_DIR, Settings, environment
 from pipeline.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 from pipeline.sparkify.raw_assets import GROUP
 
@@ -43,9 +43,12 @@ class SparkifyDbtTranslator(DagsterDbtTranslator):
         return GROUP
 
 
-def partition_window_vars(days: list[dt.date]) -> dict[str, str]:
-    """The dbt vars of a run over these days: [min_date, max_date)."""
-    return {"min_date": min(days).isoformat(), "max_date": (max(days) + dt.timedelta(days=1)).isoformat()}
+def partition_window_env(days: list[dt.date]) -> dict[str, str]:
+    """dbt's environment for a run over these days: the window [start, end)."""
+    return {
+        "SPARKIFY_WINDOW_START": min(days).isoformat(),
+        "SPARKIFY_WINDOW_END": (max(days) + dt.timedelta(days=1)).isoformat(),
+    }
 
 
 def failed_tests(run_results: Mapping[str, Any]) -> list[str]:
@@ -57,10 +60,12 @@ def failed_tests(run_results: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str]):
-    """`dbt build`, streaming its events; a failed test fails the step at once, other errors are retried."""
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str], window: Mapping[str, str] | None = None):
+    """`dbt build` (in the window), streaming its events; a failed test fails the step at once, other errors are retried."""
+    with environment(**(window or {})):  # read when dbt's process starts, inside cli()
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
     yield from invocation.stream()
+    keep_partial_parse_state(invocation.target_path)
     if invocation.is_successful():
         return
     tests = failed_tests(invocation.get_artifact("run_results.json"))
@@ -80,8 +85,7 @@ def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str
 )
 @retried_on_fault
 def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    dbt_vars = partition_window_vars(days_of(context))
-    yield from build(dbt, context, [*DBT_BUILD, "--vars", json.dumps(dbt_vars)])
+    yield from build(dbt, context, DBT_BUILD, partition_window_env(days_of(context)))
 
 
 @dbt_assets(

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.sparkify.dbt_assets import partition_window_vars
+from pipeline.sparkify.dbt_assets import partition_window_env
 from pipeline.sparkify.layout import day_of_event_key, event_key, is_song_key, jsonpaths_document, snake_case, song_key
 from pipeline.sparkify.partitions import daily_partitions, day_epoch_ms, parse_day
 from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
@@ -24,9 +24,9 @@ def test_a_day_in_epoch_milliseconds():
     assert day_epoch_ms(dt.date(2018, 11, 1)) == (1541030400000, 1541116800000)
 
 
-def test_dbt_window_vars_cover_the_days_half_open():
-    assert partition_window_vars([dt.date(2018, 11, 30), dt.date(2018, 11, 29)]) == {
-        "min_date": "2018-11-29", "max_date": "2018-12-01"
+def test_dbt_window_covers_the_days_half_open():
+    assert partition_window_env([dt.date(2018, 11, 30), dt.date(2018, 11, 29)]) == {
+        "SPARKIFY_WINDOW_START": "2018-11-29", "SPARKIFY_WINDOW_END": "2018-12-01"
     }
 
 

@@ -168,3 +168,23 @@ def test_a_pretty_printed_copy_of_a_day_file_loads_the_same_rows(copied_lake, lo
 
     assert materialize_days([DAYS[1]]).ok
     assert snapshot(loaded["DUCKDB_PATH"]) == before
+
+
+def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatch):
+    """The partition window changes every run without making dbt re-parse the project (pipeline/dbt_manifest.py)."""
+    target = tmp_path / "dbt_target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))  # where dagster-dbt seeds each invocation from
+
+    first = materialize_days([DAYS[1]])
+    second = materialize_days([DAYS[2]])
+
+    assert first.ok and second.ok, (first.errors, second.errors)
+    assert (target / "partial_parse.msgpack").exists()
+    logs = {folder.name.split("-")[0]: (folder / "dbt.log").read_text()
+            for folder in target.iterdir() if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name}
+    assert set(logs) == {"sparkify_dimension_models", "sparkify_daily_models"}, sorted(logs)
+    for name, log in logs.items():
+        assert "Partial parsing enabled" in log and "Unable to do partial parsing" not in log, name
+    # The day's window reached dbt through the environment: only songplays.sql and time.sql were re-read.
+    assert "updated file: sparkify://models/marts/songplays.sql" in logs["sparkify_daily_models"]
+    assert "updated file: sparkify://models/marts/users.sql" not in logs["sparkify_daily_models"]
