@@ -65,7 +65,10 @@ def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str
     with environment(**(window or {})):  # read when dbt's process starts, inside cli()
         invocation = dbt.cli(args, context=context, raise_on_error=False)
     yield from invocation.stream()
-    keep_partial_parse_state(invocation.target_path)
+    try:
+        keep_partial_parse_state(invocation.target_path)
+    except OSError as exc:  # only a speed-up: a read-only target folder must not fail the build
+        context.log.warning(f"dbt's parse state was not kept ({exc}); the next dbt command parses the whole project")
     if invocation.is_successful():
         return
     tests = failed_tests(invocation.get_artifact("run_results.json"))
