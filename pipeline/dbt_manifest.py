@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline.settings import DBT_PROJECT_DIR, DEFAULTS, env
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-PARTIAL_PARSE_STATE = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"  # the one `dbt parse` writes
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's partial-parse state, in each target folder
 
 
 def _newest_source_mtime() -> float:
@@ -49,10 +49,10 @@ def keep_partial_parse_state(invocation_target: Path) -> None:
     That is the parent of the invocation's own target folder (dagster-dbt makes it a subfolder of
     DBT_TARGET_PATH, by default the project's target/). Replaced atomically: other runs may be reading it.
     """
-    state = Path(invocation_target) / PARTIAL_PARSE_STATE.name
+    state = Path(invocation_target) / PARTIAL_PARSE_FILE
     if not state.exists():
         return
-    kept = state.parent.parent / PARTIAL_PARSE_STATE.name
+    kept = state.parent.parent / PARTIAL_PARSE_FILE
     staged = kept.with_name(f".{kept.name}.{os.getpid()}")
     shutil.copyfile(state, staged)
     os.replace(staged, kept)

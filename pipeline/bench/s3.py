@@ -23,11 +23,11 @@ from pipeline.bench.s3_endpoint import BUCKET, CREDENTIALS, s3_endpoint
 from pipeline.json_records import iter_objects
 from pipeline.lake import DataLakeResource
 from pipeline.materialize import QUIET_LOGS
+from pipeline.settings import environment
 from pipeline.sparkify.lake_files import song_files
 from pipeline.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.sparkify.sensors import new_log_days_sensor
 from pipeline.sparkify.staging_assets import staging_songs
-from pipeline.settings import environment
 from pipeline.sparkify.staging_tables import STAGING_SONGS
 from pipeline.warehouse import DuckDBWarehouse
 from pipeline.warehouse.duckdb import DUCKDB_TYPES
@@ -37,7 +37,7 @@ from pipeline.warehouse.duckdb import DUCKDB_TYPES
 def counted_calls() -> Iterator[dict[str, float]]:
     """Counts every AWS API call made by any boto3 client in this process, by operation name; the seconds
     spent waiting for each operation's calls under "<operation> seconds"."""
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}
     make_call = botocore.client.BaseClient._make_api_call
 
     def counting(client, operation, params):

@@ -3,7 +3,7 @@
 1. Throughput: rows/s of the staging_events load (Warehouse.replace_from_json with the asset's batch:
    typed columns, the day-window check, delete + insert in one transaction) against DuckDB's own
    `read_json` of the same file into a new table, the fastest the engine loads it.
-2. Memory: the peak RSS of a process that stages one big day file. The file is read by the engine and
+7. Memory: the peak RSS of a process that stages one big day file. The file is read by the engine and
    never becomes Python objects, so the peak stays below the file's size.
 """
 

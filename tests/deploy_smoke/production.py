@@ -27,8 +27,9 @@ variable the file reads that nobody provides fails ``start()`` with its name.
 ``/server_info`` and has loaded the location, and the daemon reports healthy through GraphQL.
 ``stop()`` stops the daemon, then the webserver, then the code server (SIGTERM to each process group,
 SIGKILL after a grace period) and any process any of them started, even one in another session, and
-waits until they are gone; ``kill()`` is a power loss: SIGKILL to all of them at once. Each process stages compute logs in its own folder
-(DAGSTER_COMPUTE_LOGS_LOCAL_DIR), so what the webserver shows of a step's output came through the bucket.
+waits until they are gone; ``kill()`` is a power loss: SIGKILL to all of them at once. Each process
+stages compute logs in its own folder (DAGSTER_COMPUTE_LOGS_LOCAL_DIR), so what the webserver shows of
+a step's output came through the bucket.
 ``deployment.api`` (DagsterApi, at the end) performs what the UI's buttons do, with the UI's own
 GraphQL mutations. Nothing here is pytest-specific.
 """

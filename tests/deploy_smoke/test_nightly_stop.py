@@ -83,8 +83,6 @@ query RunProgress($runId: ID!) {
 }
 """
 
-TIMINGS: dict[str, float] = {}
-
 
 def _next_song_events(lake_root: Path, day: str) -> int:
     """NextSong events in the day's raw file."""
@@ -110,12 +108,16 @@ def _run_in_postgres(postgres_server, database: str, run_id: str) -> tuple[str, 
     return status, f"status {status}\n" + "\n".join(events)
 
 
+def _assert_nothing_left(prod: ProductionDeployment) -> None:
+    left = prod.left_running()
+    assert not left, f"processes left after the deployment went down: {left}"
+    assert not prod.listening_ports(), prod.listening_ports()
+
+
 def _stop_and_check(prod: ProductionDeployment) -> str:
     """stop(); assert nothing of the deployment is left; what the stop needed, for messages."""
     codes = prod.stop()
-    left = prod.left_running()
-    assert not left, f"processes left after stop(): {left}"
-    assert not prod.listening_ports(), prod.listening_ports()
+    _assert_nothing_left(prod)
     killed = [name for name, s in prod.services.items() if s.killed]
     return f"exit codes {codes}, needed SIGKILL: {killed or 'none'}"
 
@@ -123,7 +125,7 @@ def _stop_and_check(prod: ProductionDeployment) -> str:
 def _kill_and_check(prod: ProductionDeployment) -> str:
     """kill() (a power loss); assert nothing of the deployment is left."""
     prod.kill()
-    assert not prod.left_running(), prod.left_running()
+    _assert_nothing_left(prod)
     return "SIGKILL to every process"
 
 
@@ -131,6 +133,7 @@ def _kill_and_check(prod: ProductionDeployment) -> str:
 def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
     how, tmp_path_factory, sample_lake, extension_dir, postgres_server, s3_endpoint,
 ):
+    timings: dict[str, float] = {}
     base = tmp_path_factory.mktemp(f"nightly_{how}")
     database = f"{DATABASE}_{how}"
     postgres_server.create_database(database)
@@ -163,7 +166,7 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         # 1. The deployment runs a day.
         first = deployment()
         first.start()
-        TIMINGS["first start"] = time.monotonic() - began
+        timings["first start"] = time.monotonic() - began
         try:
             assert first.api.runs() == [], "the instance had runs before the test launched any"
             run_id = first.api.launch_partition_run(JOB, DAY)
@@ -185,13 +188,13 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
                 if time.monotonic() > launched + STEP_START_TIMEOUT_S:
                     raise DeploymentError(f"no step of {run_id} started in {STEP_START_TIMEOUT_S} s\n{first.log_tails()}")
                 time.sleep(0.5)
-            TIMINGS["launch to first step started"] = time.monotonic() - launched
+            timings["launch to first step started"] = time.monotonic() - launched
         finally:
             # 2. The host goes down: SIGTERM to every process group (daemon, webserver, code server + run
             # worker), or SIGKILL to every process.
             stopping = time.monotonic()
             first_stop = _kill_and_check(first) if how == "power_loss" else _stop_and_check(first)
-            TIMINGS[how] = time.monotonic() - stopping
+            timings[how] = time.monotonic() - stopping
 
         status_while_down, while_down = _run_in_postgres(postgres_server, database, run_id)
         stop_report = (
@@ -206,7 +209,7 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         restarting = time.monotonic()
         second = deployment()
         second.start()
-        TIMINGS["restart"] = time.monotonic() - restarting
+        timings["restart"] = time.monotonic() - restarting
         try:
             # 4. The interrupted run ends FAILURE (by the worker at the stop, or by run monitoring now) ...
             try:
@@ -216,7 +219,7 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
                     f"the interrupted run was not failed within {FAILED_TIMEOUT_S} s of the restart\n"
                     f"{stop_report}\nnow: {_run_in_postgres(postgres_server, database, run_id)[1]}\n{exc}"
                 ) from None
-            TIMINGS["restart to interrupted run FAILURE"] = time.monotonic() - restarting
+            timings["restart to interrupted run FAILURE"] = time.monotonic() - restarting
             assert interrupted["status"] == "FAILURE", f"{second.api.failure_report(run_id)}\n{stop_report}"
             # Failed by its own worker at the stop, or before the code server started again (a power
             # loss), not by run monitoring's timeout hours later.
@@ -232,17 +235,17 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
                 retries = [r for r in second.api.runs() if tags_of(r).get(PARENT_TAG) == run_id]
                 if retries:
                     break
-                if time.monotonic() > restarting + TIMINGS["restart"] + RETRY_APPEAR_TIMEOUT_S:
+                if time.monotonic() > restarting + timings["restart"] + RETRY_APPEAR_TIMEOUT_S:
                     raise AssertionError(
                         f"the daemon launched no retry of {run_id} within {RETRY_APPEAR_TIMEOUT_S} s\n"
                         f"{second.api.failure_report(run_id)}\n{stop_report}"
                     )
                 time.sleep(1)
-            TIMINGS["restart to retry launched"] = time.monotonic() - restarting
+            timings["restart to retry launched"] = time.monotonic() - restarting
             assert len(retries) == 1, retries
             waiting = time.monotonic()
             retry = second.api.wait_for_run(retries[0]["id"], RETRY_TIMEOUT_S)
-            TIMINGS["retry launched to finished"] = time.monotonic() - waiting
+            timings["retry launched to finished"] = time.monotonic() - waiting
             assert retry["status"] == "SUCCESS", f"{second.api.failure_report(retry['id'])}\n{second.log_tails()}"
             retry_tags = tags_of(retry)
             assert retry_tags[ROOT_TAG] == run_id and retry_tags["dagster/partition"] == DAY, retry_tags
@@ -251,10 +254,10 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         finally:
             stopping = time.monotonic()
             print(f"final stop: {_stop_and_check(second)}")
-            TIMINGS["final stop"] = time.monotonic() - stopping
+            timings["final stop"] = time.monotonic() - stopping
     finally:
-        TIMINGS["total"] = time.monotonic() - began
-        print("\n".join(f"timing {name}: {seconds:.1f}s" for name, seconds in TIMINGS.items()))
+        timings["total"] = time.monotonic() - began
+        print("\n".join(f"timing {name}: {seconds:.1f}s" for name, seconds in timings.items()))
 
     # The warehouse has that day's songplays exactly once.
     expected = _next_song_events(sample_lake.root, DAY)
