@@ -37,23 +37,36 @@ def test_a_target_is_met_or_missed_by_the_ratio(ratio, target, met):
 
 
 def test_the_small_benchmark_prints_its_figures(tmp_path):
-    """Figures 1 (throughput), 6 (sensor) and 7 (memory) at the small scale, in a process of their own."""
+    """Figures 1 (throughput), 5 (song files from S3), 6 (sensor) and 7 (memory) at the small scale, in a process of their own."""
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.bench", "--scale", "small", "--only", "1", "6", "7", "--work-dir", str(tmp_path)],
+        [sys.executable, "-m", "pipeline.bench", "--scale", "small", "--only", "1", "5", "6", "7",
+         "--work-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = {m["name"]: m for m in map(LINE.match, done.stdout.splitlines()) if m}
     names = sorted(figures)
-    assert [n.split("_")[0] for n in names] == ["sensor", "sensor", "staging", "staging"], done.stdout
+    assert [n.split("_")[0] for n in names] == ["sensor", "sensor", "stage", "stage", "staging", "staging"], done.stdout
     number = lambda text: float(text.replace(",", ""))  # noqa: E731
 
     throughput = next(figures[n] for n in names if n.startswith("staging_throughput_50000_events"))
     assert throughput["unit"] == throughput["bunit"] == "rows/s" and number(throughput["value"]) > 0
+    # The song files staged from S3 (the benchmark checks the loop read as many rows), on loopback and late.
+    assert {"stage_500_song_files_from_s3", "stage_200_song_files_from_s3_20ms_latency"} <= set(names)
     # A steady tick lists once whatever the bucket holds: 10k objects cost what 1k cost.
     calls = figures["sensor_tick_list_calls_10000_objects"]
     assert number(calls["value"]) == number(calls["baseline"]) == 1
     # A 50 MB day file staged by the engine, in a process of its own.
     memory = next(figures[n] for n in names if n.startswith("staging_peak_rss"))
     assert 45 <= number(memory["baseline"]) <= 55 and number(memory["value"]) < 1000, memory.group(0)  # the target's bound
-    assert re.search(r"Targets \(\d of 4 met\)", done.stdout)
+    assert re.search(r"Targets \(\d of 6 met\)", done.stdout)
+
+
+def test_the_endpoint_answers_late_only_when_asked(monkeypatch):
+    from pipeline.bench import s3_endpoint
+
+    slept = []
+    monkeypatch.setattr(s3_endpoint.time, "sleep", slept.append)
+    app = lambda environ, start_response: [b"body"]  # noqa: E731
+    assert s3_endpoint._with_latency(app, 0) is app
+    assert s3_endpoint._with_latency(app, 0.02)({}, None) == [b"body"] and slept == [0.02]

@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             show(runs.backfill_figure(scale, lake.root, days, work, extension_dir))
     if 5 in wanted:
         show(s3.song_files_figure(work, scale.s3_song_files, extension_dir))
+        show(s3.song_files_figure(work, scale.s3_latency_song_files, extension_dir, s3.S3_LATENCY_MS))
     if 6 in wanted:
         show(s3.sensor_figures(work, scale.sensor_objects, scale.repeats))
     if 7 in wanted:

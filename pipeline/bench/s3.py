@@ -1,7 +1,9 @@
 """Figures 5 and 6, against an S3 endpoint on loopback (moto).
 
 5. Many small files: staging_songs over N song files in the bucket, against a sequential loop that GETs
-   each file and parses it (then inserts the rows in one statement).
+   each file and parses it (then inserts the rows in one statement). Measured as the issue states it, on
+   loopback, where a request costs only moto's CPU; and again with each request answered S3_LATENCY_MS late,
+   as S3's are across a network, which is the wait a sequential loop adds up and concurrency overlaps.
 6. Sensor cost vs bucket size: one steady-state tick of new_log_days_sensor with few and with many
    objects in the bucket, in list calls and in time.
 """
@@ -75,6 +77,8 @@ def _sequential_get_loop(endpoint: str, database: Path) -> int:
 
 
 CEILING_THREADS = 32
+# AWS's S3 performance guidance: small requests' median latency is in the tens of milliseconds.
+S3_LATENCY_MS = 20
 
 
 def _concurrent_gets(endpoint: str) -> float:
@@ -88,11 +92,14 @@ def _concurrent_gets(endpoint: str) -> float:
     return time.perf_counter() - began
 
 
-def song_files_figure(work: Path, files: int, extension_dir: Path) -> Figure:
-    lake = generate_lake(work / "songs_lake", SampleSpec(days=1, events_per_day=10, song_files=files), progress=False)
-    with s3_endpoint(["--mirror", str(lake.root)], work / "s3_songs.log") as endpoint, \
+def song_files_figure(work: Path, files: int, extension_dir: Path, latency_ms: float = 0) -> Figure:
+    """Figure 5 over `files` song files, each request answered `latency_ms` late (0: as fast as moto can)."""
+    name = f"stage_{files}_song_files_from_s3" + (f"_{latency_ms:g}ms_latency" if latency_ms else "")
+    lake = generate_lake(work / f"{name}_lake", SampleSpec(days=1, events_per_day=10, song_files=files), progress=False)
+    endpoint_options = ["--mirror", str(lake.root), "--latency-ms", str(latency_ms)]
+    with s3_endpoint(endpoint_options, work / f"{name}_s3.log") as endpoint, \
             environment(AWS_ENDPOINT_URL=endpoint, **CREDENTIALS):
-        warehouse = DuckDBWarehouse(path=str(work / "songs.duckdb"), extension_dir=str(extension_dir))
+        warehouse = DuckDBWarehouse(path=str(work / f"{name}.duckdb"), extension_dir=str(extension_dir))
         began = time.perf_counter()
         result = dg.materialize(
             [staging_songs], resources={"sparkify_lake": _lake_resource(endpoint), "warehouse": warehouse},
@@ -103,14 +110,15 @@ def song_files_figure(work: Path, files: int, extension_dir: Path) -> Figure:
             raise RuntimeError("staging_songs from the S3 endpoint failed")
         staged = warehouse.row_count(STAGING_SONGS.qualified)
         began = time.perf_counter()
-        looped = _sequential_get_loop(endpoint, work / "songs_loop.duckdb")
+        looped = _sequential_get_loop(endpoint, work / f"{name}_loop.duckdb")
         loop = time.perf_counter() - began
         ceiling = _concurrent_gets(endpoint)
     if staged != looped:
         raise RuntimeError(f"staging_songs loaded {staged} rows, the GET loop read {looped}")
     return Figure(
-        f"stage_{files}_song_files_from_s3", ours, "s", loop, "s", loop / ours, ">= 5",
-        "sequential GET-per-file loop / staging_songs: the speed-up",
+        name, ours, "s", loop, "s", loop / ours, ">= 5",
+        "sequential GET-per-file loop / staging_songs: the speed-up"
+        + (f", each request {latency_ms:g} ms late as across a network" if latency_ms else ", on loopback"),
         note=f"the endpoint's own ceiling: {CEILING_THREADS} threads doing nothing but GET every file took "
         f"{ceiling:.2f} s, {loop / ceiling:.2f}x faster than the loop",
     )

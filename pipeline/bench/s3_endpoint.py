@@ -2,6 +2,8 @@
 
 Its own process, so the endpoint's CPU is not shared with the client being measured (one GIL each).
 Objects go straight into moto's store before it serves (HTTP puts of 100k objects would take minutes).
+On loopback a request costs only the endpoint's CPU; `--latency-ms` makes each one wait as S3's do
+across a network (tens of milliseconds for a small object), which is what a sequential loop pays for.
 moto comes with the development dependencies (`make demo` installs them).
 """
 
@@ -49,12 +51,24 @@ def s3_endpoint(args: list[str], log: Path) -> Iterator[str]:
             process.wait()
 
 
-def _serve(port: int, mirror: Path | None, prefix: str, days: int, others: int) -> None:
+def _with_latency(app, seconds: float):
+    """The WSGI app, answering each request `seconds` late (a sleep: concurrent requests wait together)."""
+
+    def delayed(environ, start_response):
+        time.sleep(seconds)
+        return app(environ, start_response)
+
+    return delayed if seconds > 0 else app
+
+
+def _serve(port: int, mirror: Path | None, prefix: str, days: int, others: int, latency_ms: float) -> None:
     import logging
+    import threading
 
     from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.s3.models import s3_backends
-    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
 
     from pipeline.sparkify.layout import event_key
 
@@ -69,8 +83,10 @@ def _serve(port: int, mirror: Path | None, prefix: str, days: int, others: int) 
     for n in range(others):
         backend.put_object(BUCKET, f"{prefix}/song_data/A/B/C/TR{n:016d}.json", b"{}")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request: the server's CPU is measured
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    # moto's ThreadedMotoServer, with the app wrapped when requests are to wait like S3's.
+    app = _with_latency(DomainDispatcherApplication(create_backend_app), latency_ms / 1000)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     print("ready", flush=True)
     while True:
         time.sleep(3600)
@@ -83,5 +99,7 @@ if __name__ == "__main__":
     parser.add_argument("--prefix", default="lake")
     parser.add_argument("--days", type=int, default=0, help="tiny day files under --prefix/log_data/")
     parser.add_argument("--others", type=int, default=0, help="tiny song files under --prefix/song_data/")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="answer each request this late, as S3 does across a network (default: at once)")
     options = parser.parse_args()
-    _serve(options.port, options.mirror, options.prefix, options.days, options.others)
+    _serve(options.port, options.mirror, options.prefix, options.days, options.others, options.latency_ms)

@@ -11,7 +11,8 @@ class Scale:
     events_per_day: int
     song_files: int  # in the lake of the end-to-end runs
     backfill_days: int  # figure 4
-    s3_song_files: int  # figure 5
+    s3_song_files: int  # figure 5, on loopback
+    s3_latency_song_files: int  # figure 5 again, each request answered late as S3's are (the loop pays it per file)
     sensor_objects: tuple[int, int]  # figure 6: objects in the bucket, small and big
     throughput_events: int  # figure 1: events in the one day file loaded
     big_day_bytes: int  # figure 7: size of the one day file staged
@@ -21,14 +22,14 @@ class Scale:
 SCALES = {
     # Under 2 minutes on 2 cores: every figure, on little data (ratios are not expected to meet the targets).
     "small": Scale("small", history_days=10, short_history_days=3, events_per_day=300, song_files=300,
-                   backfill_days=3, s3_song_files=500, sensor_objects=(1_000, 10_000),
+                   backfill_days=3, s3_song_files=500, s3_latency_song_files=200, sensor_objects=(1_000, 10_000),
                    throughput_events=50_000, big_day_bytes=50_000_000, repeats=1),
     # Tens of millions of bytes of logs (180 days, ~80 MB): the scale of the README's table.
     "medium": Scale("medium", history_days=180, short_history_days=7, events_per_day=1_000, song_files=5_000,
-                    backfill_days=30, s3_song_files=15_000, sensor_objects=(1_000, 100_000),
-                    throughput_events=1_000_000, big_day_bytes=1_000_000_000, repeats=3),
+                    backfill_days=30, s3_song_files=15_000, s3_latency_song_files=2_000,
+                    sensor_objects=(1_000, 100_000), throughput_events=1_000_000, big_day_bytes=1_000_000_000, repeats=3),
     # A year of days and the real catalogue's 15k+ song files.
     "large": Scale("large", history_days=365, short_history_days=7, events_per_day=3_000, song_files=15_000,
-                   backfill_days=30, s3_song_files=15_000, sensor_objects=(1_000, 100_000),
-                   throughput_events=2_000_000, big_day_bytes=1_000_000_000, repeats=3),
+                   backfill_days=30, s3_song_files=15_000, s3_latency_song_files=5_000,
+                   sensor_objects=(1_000, 100_000), throughput_events=2_000_000, big_day_bytes=1_000_000_000, repeats=3),
 }

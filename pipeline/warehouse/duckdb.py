@@ -21,6 +21,8 @@ from pipeline.warehouse.statements import create_table_sql, delete_sql, ledger_s
 DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
 DUCKDB_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
+# Threads of a load that reads many objects from S3: each waits on one GET at a time.
+REMOTE_FILES_THREADS = 32
 
 
 def _literal(value: str) -> str:
@@ -115,10 +117,14 @@ class DuckDBWarehouse(Warehouse):
                     if batch.keys:
                         uris = [lake.uri(key) for key in batch.keys]
                         if remote:
+                            many = len(uris) > 1
                             # Many small objects (song files): one whole GET each instead of a HEAD and
                             # ranged GETs (2,000 song files from S3 on loopback: 4.5 s instead of 8.6 s).
                             # A day's file, however big, stays streamed.
-                            connection.execute(f"set force_download = {'true' if len(uris) > 1 else 'false'}")
+                            connection.execute(f"set force_download = {'true' if many else 'false'}")
+                            # DuckDB's reads block their thread, so the threads are the GETs in flight:
+                            # one per core would leave a many-file load waiting on S3's latency.
+                            connection.execute(f"set threads = {REMOTE_FILES_THREADS}" if many else "reset threads")
                         counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
                     else:
                         counts.append(0)
