@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if wanted & {2, 3, 4}:
         lake = generate_lake(
             work / "lake",
-            SampleSpec(days=max(scale.history_days + 1, scale.backfill_days), events_per_day=scale.events_per_day,
+            SampleSpec(days=max(scale.history_days + scale.repeats, scale.backfill_days), events_per_day=scale.events_per_day,
                        song_files=scale.song_files, users=max(100, scale.events_per_day // 5)),
             progress=False,
         )
