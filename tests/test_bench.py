@@ -52,7 +52,7 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
     throughput = next(figures[n] for n in names if n.startswith("staging_throughput_50000_events"))
     assert throughput["unit"] == throughput["bunit"] == "rows/s" and number(throughput["value"]) > 0
     # The song files staged from S3 (the benchmark checks the loop read as many rows), on loopback and late.
-    assert {"stage_500_song_files_from_s3", "stage_200_song_files_from_s3_20ms_latency"} <= set(names)
+    assert {"stage_500_song_files_from_s3", "stage_100_song_files_from_s3_20ms_latency"} <= set(names)
     # A steady tick lists once whatever the bucket holds: 10k objects cost what 1k cost.
     calls = figures["sensor_tick_list_calls_10000_objects"]
     assert number(calls["value"]) == number(calls["baseline"]) == 1

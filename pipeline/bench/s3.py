@@ -134,19 +134,19 @@ def _tick(endpoint: str, cursor: str | None) -> tuple[dg.SensorResult, float, in
     return result, seconds, calls.get("ListObjectsV2", 0), calls.get("ListObjectsV2 seconds", 0.0)
 
 
-# A tick takes a fraction of a second: enough of them that one slow tick does not move the median.
-SENSOR_TICKS = 15
+# A tick takes a fraction of a second: enough of them per round that one slow tick does not move the median.
+TICKS_PER_ROUND = 5
 
 
 def _steady_tick(work: Path, objects: int, days: int, repeats: int) -> tuple[float, int, float]:
-    """(seconds, list calls, seconds listing) of a tick after the first, medians of `repeats`, with `objects`
-    in the bucket."""
+    """(seconds, list calls, seconds listing) of a tick after the first, medians of TICKS_PER_ROUND * `repeats`
+    ticks, with `objects` in the bucket."""
     options = ["--days", str(days), "--others", str(objects - days)]
     with s3_endpoint(options, work / f"s3_sensor_{objects}.log") as endpoint, environment(**CREDENTIALS):
         first, *_ = _tick(endpoint, None)
         if len(first.run_requests) != days:
             raise RuntimeError(f"the first tick requested {len(first.run_requests)} runs, expected {days}")
-        ticks = [_tick(endpoint, first.cursor) for _ in range(max(repeats, SENSOR_TICKS))]
+        ticks = [_tick(endpoint, first.cursor) for _ in range(TICKS_PER_ROUND * repeats)]
     if any(result.run_requests for result, *_ in ticks):
         raise RuntimeError("a steady-state tick requested runs: nothing changed in the bucket")
     return (median([tick[1] for tick in ticks]), max(tick[2] for tick in ticks), median([tick[3] for tick in ticks]))

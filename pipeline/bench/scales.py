@@ -22,7 +22,7 @@ class Scale:
 SCALES = {
     # Under 2 minutes on 2 cores: every figure, on little data (ratios are not expected to meet the targets).
     "small": Scale("small", history_days=10, short_history_days=3, events_per_day=300, song_files=300,
-                   backfill_days=3, s3_song_files=500, s3_latency_song_files=200, sensor_objects=(1_000, 10_000),
+                   backfill_days=2, s3_song_files=500, s3_latency_song_files=100, sensor_objects=(1_000, 10_000),
                    throughput_events=50_000, big_day_bytes=50_000_000, repeats=1),
     # Tens of millions of bytes of logs (180 days, ~80 MB): the scale of the README's table.
     "medium": Scale("medium", history_days=180, short_history_days=7, events_per_day=1_000, song_files=5_000,
