@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.materialize import materialize_days
 from pipeline.sparkify.layout import event_key
+from pipeline.sparkify.partitions import day_epoch_ms
 from tests.conftest import upload_tree
 from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
 
@@ -180,15 +181,15 @@ def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatc
 
     assert first.ok and second.ok, (first.errors, second.errors)
     assert (target / "partial_parse.msgpack").exists()
-    logs = {folder.name.split("-")[0]: (folder / "dbt.log").read_text()
-            for folder in target.iterdir() if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name}
-    assert set(logs) == {"sparkify_dimension_models", "sparkify_daily_models"}, sorted(logs)
+    folders = {folder.name.split("-")[0]: folder
+               for folder in target.iterdir() if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name}
+    assert set(folders) == {"sparkify_dimension_models", "sparkify_daily_models"}, sorted(folders)
+    logs = {name: (folder / "dbt.log").read_text() for name, folder in folders.items()}
     # A new day's window reached dbt through the environment at execution only: nothing was re-parsed.
     for name, log in logs.items():
         assert "Partial parsing enabled, no changes found, skipping parsing" in log, name
         assert "Unable to do partial parsing" not in log and "Partial parsing: updated file" not in log, name
     # ... and what dbt executed was the day's window, not the every-day default parsing saw.
-    [daily] = [f for f in target.iterdir() if f.name.startswith(f"sparkify_daily_models-{second.run_id[:7]}-")]
-    executed = (daily / "compiled" / "sparkify" / "models" / "marts" / "songplays.sql").read_text()
-    day_start_ms = int(dt.datetime(DAYS[2].year, DAYS[2].month, DAYS[2].day, tzinfo=dt.timezone.utc).timestamp()) * 1000
-    assert f"ts >= {day_start_ms}" in executed and f"ts < {day_start_ms + 86_400_000}" in executed
+    executed = (folders["sparkify_daily_models"] / "compiled" / "sparkify" / "models" / "marts" / "songplays.sql").read_text()
+    low, high = day_epoch_ms(DAYS[2])
+    assert f"ts >= {low}" in executed and f"ts < {high}" in executed
