@@ -93,16 +93,15 @@ def _days_to_run(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def materialize_days(days: list[dt.date]) -> Outcome:
-    """One run of `sparkify_daily` over the days: unpartitioned assets once, the daily ones as one range."""
+def _execute(job_name: str, tags: dict[str, str], heading: str) -> Outcome:
+    """One run of the job in this process, through the instance in DAGSTER_HOME."""
     defs = load_definitions()
-    job = defs.resolve_job_def("sparkify_daily")
-    tags = {ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()}
+    job = defs.resolve_job_def(job_name)
     # dbt echoes its own log to stdout; the run's logs are in the instance (the UI shows them), so the
     # terminal keeps only this command's summary and the console's warnings.
-    log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / "materialize.log"
+    log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / f"materialize_{job_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"Materializing sparkify_daily for {days[0]} .. {days[-1]} ({len(days)} days); step output in {log_path}")
+    print(f"{heading}; step output in {log_path}")
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
             instance=dg.DagsterInstance.get(), tags=tags, run_config=QUIET_LOGS, raise_on_error=False
@@ -119,6 +118,17 @@ def materialize_days(days: list[dt.date]) -> Outcome:
     return Outcome(run_id=result.run_id, success=result.success, checks=checks, errors=_step_errors(result))
 
 
+def materialize_songs() -> Outcome:
+    """One run of `sparkify_songs`: song files not loaded before into staging_songs, then songs and artists."""
+    return _execute("sparkify_songs", {}, "Materializing sparkify_songs (the song catalogue)")
+
+
+def materialize_days(days: list[dt.date]) -> Outcome:
+    """One run of `sparkify_daily` over the days, as one partition range (the song catalogue must be loaded)."""
+    tags = {ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()}
+    return _execute("sparkify_daily", tags, f"Materializing sparkify_daily for {days[0]} .. {days[-1]} ({len(days)} days)")
+
+
 def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
     errors = []
     for event in result.all_events:
@@ -133,14 +143,16 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
     return tuple(errors)
 
 
-def print_summary(outcome: Outcome, days: list[dt.date]) -> None:
+def print_summary(runs: list[tuple[str, Outcome]]) -> None:
+    """Each run (described by its label) with its failures, then the rows of every table and the checks."""
     settings = Settings.from_env()
     warehouse = warehouse_resource(settings).process_config_and_initialize()
 
-    print(f"\nRun {outcome.run_id} over {days[0]} .. {days[-1]} ({len(days)} days): "
-          f"{'succeeded' if outcome.success else 'FAILED'}")
-    for error in outcome.errors:
-        print(f"  failed step {error}")
+    print()
+    for label, outcome in runs:
+        print(f"Run {outcome.run_id} ({label}): {'succeeded' if outcome.success else 'FAILED'}")
+        for error in outcome.errors:
+            print(f"  failed step {error}")
     print("\nRows per table:")
     for table in summary_tables(settings):
         try:
@@ -148,19 +160,28 @@ def print_summary(outcome: Outcome, days: list[dt.date]) -> None:
         except Exception as exc:  # a table the failed run never created
             count = f"{'-':>10}  ({type(exc).__name__})"
         print(f"  {table:<26}{count}")
-    passed = sum(c.passed for c in outcome.checks)
-    print(f"\nAsset checks: {passed} passed, {len(outcome.checks) - passed} failed")
-    for check in outcome.checks:
+    checks = [check for _, outcome in runs for check in outcome.checks]
+    passed = sum(c.passed for c in checks)
+    print(f"\nAsset checks: {passed} passed, {len(checks) - passed} failed")
+    for check in checks:
         if not check.passed:
             print(f"  FAILED{' (blocking)' if check.blocking else ''}: {check.name}")
+
+
+def materialize_all(days: list[dt.date]) -> list[tuple[str, Outcome]]:
+    """The song catalogue, then the days in one run (not run if the songs failed): what the two sensors do, in order."""
+    runs = [("sparkify_songs", materialize_songs())]
+    if runs[0][1].ok:  # the daily run joins plays to the staged songs
+        runs.append((f"sparkify_daily over {days[0]} .. {days[-1]}, {len(days)} days", materialize_days(days)))
+    return runs
 
 
 def materialize_command(start: dt.date | None, end: dt.date | None) -> int:
     export_defaults()
     days = _days_to_run(start, end)
-    outcome = materialize_days(days)
-    print_summary(outcome, days)
-    return 0 if outcome.ok else 1
+    runs = materialize_all(days)
+    print_summary(runs)
+    return 0 if len(runs) == 2 and all(outcome.ok for _, outcome in runs) else 1
 
 
 def demo_command() -> int:

@@ -17,7 +17,7 @@ def test_asset_graph_has_raw_staging_and_star_schema():
 
 def test_every_daily_asset_backfills_in_a_single_run():
     graph = defs.resolve_asset_graph()
-    daily = {"raw/log_data", "staging/staging_events", "analytics/songplays", "analytics/time"}
+    daily = {"raw/log_data", "staging/staging_events", "analytics/songplays", "analytics/time", "analytics/users"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if key.to_user_string() in daily:
@@ -44,10 +44,16 @@ def test_dbt_error_tests_are_blocking():
     assert spec.blocking
 
 
-def test_sparkify_daily_job_is_daily_partitioned_over_every_asset():
-    job = defs.resolve_job_def("sparkify_daily")
-    assert job.partitions_def.get_partition_keys()[0] == "2018-11-01"
-    assert len(job.asset_layer.executable_asset_keys) == 9
+def test_the_daily_job_loads_days_and_the_songs_job_the_catalogue():
+    daily, songs = defs.resolve_job_def("sparkify_daily"), defs.resolve_job_def("sparkify_songs")
+    assert daily.partitions_def.get_partition_keys()[0] == "2018-11-01"
+    assert {k.to_user_string() for k in daily.asset_layer.executable_asset_keys} == {
+        "raw/log_data", "staging/staging_events", "analytics/songplays", "analytics/time", "analytics/users"
+    }
+    assert songs.partitions_def is None
+    assert {k.to_user_string() for k in songs.asset_layer.executable_asset_keys} == {
+        "raw/song_data", "staging/staging_songs", "analytics/songs", "analytics/artists"
+    }
 
 
 def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):

@@ -1,4 +1,4 @@
-"""Figures 2, 3 and 4: whole runs of sparkify_daily, as `python -m pipeline materialize` makes them.
+"""Figures 2, 3 and 4: whole runs of sparkify_daily (and sparkify_songs), as `python -m pipeline materialize` makes them.
 
 2. One new day with a long history loaded vs with a short one: an incremental run must not grow with history.
 3. That new day vs a full rebuild of the long-history warehouse (the original's way: everything every run).
@@ -24,8 +24,10 @@ def history_figures(
     history, new_days = days[: scale.history_days], days[scale.history_days: scale.history_days + scale.repeats]
     long = Sandbox(work / "long_history", str(lake_root), extension_dir)
     short = Sandbox(work / "short_history", str(lake_root), extension_dir)
-    # The long history built from nothing in one run: the full rebuild the original did every run.
-    full_rebuild = long.run_days(history)
+    # The long history built from nothing: the song catalogue, then every day in one run. The full
+    # rebuild the original did on every run.
+    full_rebuild = long.load_songs() + long.run_days(history)
+    short.load_songs()
     short.run_days(history[-scale.short_history_days:])
     # Each round a day neither warehouse has seen, on both, alternately: what the daily run does, a
     # window dbt has not run before included.
@@ -43,7 +45,7 @@ def history_figures(
         3: Figure(
             f"full_rebuild_of_{scale.history_days}_days_vs_new_day", full_rebuild, "s", with_long, "s",
             full_rebuild / with_long, ">= 10",
-            "full rebuild (one run over every day, from an empty warehouse) / incremental new day: the speed-up",
+            "full rebuild (the song catalogue, then one run over every day, from an empty warehouse) / incremental new day: the speed-up",
         ),
     }
 
@@ -51,8 +53,11 @@ def history_figures(
 def backfill_figure(scale: Scale, lake_root: Path, days: list[dt.date], work: Path, extension_dir: Path) -> Figure:
     """Figure 4: the first backfill_days days, in one run and in one run per day, each from an empty warehouse."""
     window = days[: scale.backfill_days]
-    single = Sandbox(work / "backfill_single_run", str(lake_root), extension_dir).run_days(window)
+    single_box = Sandbox(work / "backfill_single_run", str(lake_root), extension_dir)
     per_day_box = Sandbox(work / "backfill_run_per_day", str(lake_root), extension_dir)
+    for box in (single_box, per_day_box):  # loaded once either way, as the song sensor does: not timed
+        box.load_songs()
+    single = single_box.run_days(window)
     per_day = sum(per_day_box.run_days([day]) for day in window)
     return Figure(
         f"backfill_{scale.backfill_days}_days_single_run", single, "s", per_day, "s", per_day / single, ">= 5",

@@ -7,11 +7,15 @@ are in force while it is entered. Runs go through the same code as `python -m pi
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.settings import environment
+
+if TYPE_CHECKING:
+    from pipeline.materialize import Outcome
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,19 @@ class Sandbox:
         """Seconds for one run of sparkify_daily over the days; raises if the run fails."""
         from pipeline.materialize import materialize_days
 
+        return self._timed(lambda: materialize_days(days), f"sparkify_daily over {days[0]}..{days[-1]}")
+
+    def load_songs(self) -> float:
+        """Seconds for one run of sparkify_songs (the song catalogue); raises if the run fails."""
+        from pipeline.materialize import materialize_songs
+
+        return self._timed(materialize_songs, "sparkify_songs")
+
+    def _timed(self, run: Callable[[], "Outcome"], label: str) -> float:
         with self.entered(), open(self.root / "bench.log", "a") as log, contextlib.redirect_stdout(log):
             began = time.perf_counter()
-            outcome = materialize_days(days)
+            outcome = run()
             seconds = time.perf_counter() - began
         if not outcome.ok:
-            raise RuntimeError(f"run over {days[0]}..{days[-1]} in {self.root} failed: {'; '.join(outcome.errors)}")
+            raise RuntimeError(f"{label} in {self.root} failed: {'; '.join(outcome.errors)}")
         return seconds

@@ -15,6 +15,7 @@ import dagster as dg
 from pipeline.settings import env
 from pipeline.sparkify.jobs import sparkify_daily_job
 from pipeline.sparkify.partitions import FIRST_DAY
+from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS, song_catalogue_loaded
 
 STAGING_EVENTS_KEY = dg.AssetKey(["staging", "staging_events"])
 
@@ -35,6 +36,8 @@ def days_to_request(tick: dt.datetime, catchup_days: int, materialized: set[str]
     default_status=dg.DefaultScheduleStatus.STOPPED,  # files landing trigger runs through the sensor; see README
 )
 def sparkify_daily_schedule(context: dg.ScheduleEvaluationContext):
+    if not song_catalogue_loaded(context.instance):  # the days would join plays to no songs: they wait
+        return dg.SkipReason(WAITING_FOR_SONGS)
     materialized = context.instance.get_materialized_partitions(STAGING_EVENTS_KEY)
     days = days_to_request(context.scheduled_execution_time, int(env("SPARKIFY_SCHEDULE_CATCHUP_DAYS")), materialized)
     if not days:

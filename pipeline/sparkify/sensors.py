@@ -18,6 +18,7 @@ from pipeline.settings import env
 from pipeline.sparkify.jobs import sparkify_daily_job, sparkify_songs_job
 from pipeline.sparkify.lake_files import song_files
 from pipeline.sparkify.layout import LOG_PREFIX, day_of_event_key, event_key
+from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS, song_catalogue_loaded
 
 
 @dataclass
@@ -59,6 +60,9 @@ def scan_log_days(lake: DataLake, cursor: dict, lookback_days: int) -> DayScan:
     description="Requests one sparkify_daily run per new day file, and again when a day's file is replaced.",
 )
 def new_log_days_sensor(context: dg.SensorEvaluationContext, sparkify_lake: DataLakeResource) -> dg.SensorResult:
+    if not song_catalogue_loaded(context.instance):
+        # A daily run joins plays to staging_songs: the days wait (cursor unmoved) for song_files_sensor's first run.
+        return dg.SensorResult(skip_reason=WAITING_FOR_SONGS, cursor=context.cursor)
     lake = sparkify_lake.get_lake()
     scan = scan_log_days(lake, json.loads(context.cursor) if context.cursor else {}, int(env("SPARKIFY_SENSOR_LOOKBACK_DAYS")))
     if scan.outside_layout:

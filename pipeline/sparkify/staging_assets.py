@@ -98,3 +98,11 @@ def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.M
             "mode": "full reload" if replace else "new files only", "table": STAGING_SONGS.qualified,
         }
     )
+
+
+WAITING_FOR_SONGS = "the song catalogue is not loaded yet: sparkify_songs has never materialized staging_songs"
+
+
+def song_catalogue_loaded(instance: dg.DagsterInstance) -> bool:
+    """Whether sparkify_songs has loaded staging_songs at least once: the daily models join plays to it."""
+    return instance.get_latest_materialization_event(staging_songs.key) is not None

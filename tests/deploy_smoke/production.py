@@ -3,6 +3,7 @@ over one instance, as a server runs them.
 
     with ProductionDeployment(base_dir, postgres=PostgresTarget(...), compute_logs=ComputeLogBucket(...),
                               pipeline_env={...}) as deployment:
+        deployment.api.wait_for_run(deployment.api.launch_run("sparkify_songs"), timeout_s=150)
         run_id = deployment.api.launch_partition_run("sparkify_daily", "2018-11-02")
         deployment.api.wait_for_run(run_id, timeout_s=150)
 
@@ -806,8 +807,12 @@ class DagsterApi:
 
     def launch_partition_run(self, job: str, partition: str) -> str:
         """"Materialize all" on the job's assets, one partition, "Launch 1 run": the new run's id."""
+        return self.launch_run(job, partition)
+
+    def launch_run(self, job: str, partition: str | None = None) -> str:
+        """"Materialize all" on the job's assets (of a partitioned job, one partition): the new run's id."""
         assets, checks = self.job_selection(job)
-        tags, run_config = self.partition_tags_and_config(job, partition, assets)
+        tags, run_config = self.partition_tags_and_config(job, partition, assets) if partition else ([], {})
         execution_params = {
             "mode": "default",
             "executionMetadata": {"tags": [{"key": t["key"], "value": t["value"]} for t in tags]},

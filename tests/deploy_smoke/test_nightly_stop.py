@@ -6,8 +6,8 @@ With a deployment of its own (tests/deploy_smoke/production.py over deploy/dagst
 own DAGSTER_HOME, Postgres database and S3 prefix; a DuckDB warehouse in tmp; the pipeline's own step
 retry settings):
 
-1. one day of `sparkify_daily` is launched through the webserver's GraphQL API (the UI's Materialize
-   button); the test waits until the run is STARTED and one of its steps has started;
+1. the song catalogue (`sparkify_songs`), then one day of `sparkify_daily` are launched through the
+   webserver's GraphQL API (the UI's Materialize button); the test waits for the day's run until the run is STARTED and one of its steps has started;
 2. the deployment goes down, one of two ways:
    - ``stop``, as the host stops it: the harness's stop(), SIGTERM to every process group (daemon,
      webserver, then the code server, whose group holds the run worker and dbt), once a dbt step (the
@@ -58,6 +58,7 @@ from tests.deploy_smoke.production import (
 from tests.sparkify.expected_star import read_objects
 
 JOB = "sparkify_daily"
+SONGS_JOB = "sparkify_songs"
 DAY = "2018-11-02"
 DATABASE = "dagster_nightly_stop"
 BUCKET = "sparkify-dagster-compute-logs"
@@ -169,6 +170,8 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         timings["first start"] = time.monotonic() - began
         try:
             assert first.api.runs() == [], "the instance had runs before the test launched any"
+            songs = first.api.wait_for_run(first.api.launch_run(SONGS_JOB), RETRY_TIMEOUT_S)  # the daily run joins to it
+            assert songs["status"] == "SUCCESS", first.api.failure_report(songs["id"])
             run_id = first.api.launch_partition_run(JOB, DAY)
             launched = time.monotonic()
             while True:
@@ -250,7 +253,7 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
             retry_tags = tags_of(retry)
             assert retry_tags[ROOT_TAG] == run_id and retry_tags["dagster/partition"] == DAY, retry_tags
             all_runs = second.api.runs()
-            assert sorted(r["id"] for r in all_runs) == sorted([run_id, retry["id"]]), all_runs
+            assert sorted(r["id"] for r in all_runs) == sorted([songs["id"], run_id, retry["id"]]), all_runs
         finally:
             stopping = time.monotonic()
             print(f"final stop: {_stop_and_check(second)}")

@@ -6,9 +6,10 @@ import shutil
 import duckdb
 import pytest
 
-from pipeline.materialize import materialize_days
+from pipeline.materialize import materialize_all, materialize_days, materialize_songs
 from pipeline.sparkify.layout import event_key
 from pipeline.sparkify.partitions import day_epoch_ms
+from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS
 from tests.conftest import upload_tree
 from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
 
@@ -35,8 +36,9 @@ def baseline(tmp_path_factory, sample_lake, extension_dir):
         patch.setenv("DUCKDB_PATH", str(root / "warehouse.duckdb"))
         patch.setenv("DUCKDB_EXTENSION_DIR", str(extension_dir))
         patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        outcome = materialize_days(DAYS)
-    assert outcome.ok, outcome.errors
+        runs = materialize_all(DAYS)
+    assert [name.split()[0] for name, _ in runs] == ["sparkify_songs", "sparkify_daily"]
+    assert all(outcome.ok for _, outcome in runs), [outcome.errors for _, outcome in runs]
     return root
 
 
@@ -78,9 +80,9 @@ def test_every_check_passed_and_was_recorded(loaded):
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
-    [run] = instance.get_runs()
-    assert run.job_name == "sparkify_daily"
-    assert instance.get_run_stats(run.run_id).steps_failed == 0
+    runs = instance.get_runs()
+    assert sorted(run.job_name for run in runs) == ["sparkify_daily", "sparkify_songs"]
+    assert all(instance.get_run_stats(run.run_id).steps_failed == 0 for run in runs)
     records = instance.get_asset_records([dg.AssetKey(["analytics", "songplays"])])
     assert records and records[0].asset_entry.last_materialization is not None
     materialized = instance.get_materialized_partitions(dg.AssetKey(["staging", "staging_events"]))
@@ -94,13 +96,40 @@ def test_rerunning_a_day_changes_nothing(loaded):
     assert snapshot(loaded["DUCKDB_PATH"]) == before
 
 
-def test_days_can_arrive_one_at_a_time(pipeline_env, sample_lake):
-    for day in DAYS:
+def test_days_can_arrive_one_at_a_time_in_any_order(pipeline_env, sample_lake):
+    assert materialize_songs().ok
+    for day in (DAYS[2], DAYS[0], DAYS[1]):  # users keep their latest play by ts, not by arrival
         assert materialize_days([day]).ok
     db = pipeline_env["DUCKDB_PATH"]
     expected = expected_star(sample_lake.root)
     assert rows(db, "select * from analytics.songplays order by songplay_id") == expected["songplays"]
     assert rows(db, "select * from analytics.time order by all") == expected["time"]
+    assert rows(db, "select * from analytics.users order by all") == expected["users"]
+
+
+def test_a_day_without_the_song_catalogue_fails_naming_it(pipeline_env):
+    outcome = materialize_days([DAYS[0]])
+    assert not outcome.ok
+    assert outcome.errors == (f"sparkify_daily_models: {WAITING_FOR_SONGS}: run it first (song_files_sensor does)",)
+
+
+def test_plays_breaking_a_dbt_test_fail_the_run_at_once_naming_the_tests(copied_lake, loaded):
+    path = copied_lake / event_key(DAYS[1])
+    path.write_text(path.read_text(encoding="utf-8").replace('"level":"free"', '"level":"gold"'), encoding="utf-8")
+
+    outcome = materialize_days([DAYS[1]])
+
+    # users is built first; its failed test stops dbt before the fact (which would fail the same test).
+    assert not outcome.ok
+    assert outcome.errors == ("sparkify_daily_models: dbt tests failed: accepted_values_users_level__free__paid",)
+    assert _restarted_steps(outcome.run_id) == []
+
+
+def _restarted_steps(run_id: str) -> list[str]:
+    import dagster as dg
+
+    records = dg.DagsterInstance.get().get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_RESTARTED).records
+    return [r.event_log_entry.step_key for r in records]
 
 
 def _replace_line(path, number: int, new_line: str) -> str:
@@ -149,9 +178,9 @@ def test_a_lake_on_s3_gives_the_same_tables_as_the_local_folder(loaded, sample_l
     monkeypatch.setenv("SPARKIFY_DATA_URI", "s3://sparkify-lake/udacity/raw")
     monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "from_s3.duckdb"))
 
-    outcome = materialize_days(DAYS)
+    runs = materialize_all(DAYS)
 
-    assert outcome.ok, outcome.errors
+    assert all(outcome.ok for _, outcome in runs), [outcome.errors for _, outcome in runs]
     assert snapshot(str(tmp_path / "from_s3.duckdb")) == local
 
 
@@ -183,7 +212,7 @@ def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatc
     assert (target / "partial_parse.msgpack").exists()
     folders = {folder.name.split("-")[0]: folder
                for folder in target.iterdir() if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name}
-    assert set(folders) == {"sparkify_dimension_models", "sparkify_daily_models"}, sorted(folders)
+    assert set(folders) == {"sparkify_daily_models"}, sorted(folders)  # one dbt invocation per daily run
     logs = {name: (folder / "dbt.log").read_text() for name, folder in folders.items()}
     # A new day's window reached dbt through the environment at execution only: nothing was re-parsed.
     for name, log in logs.items():

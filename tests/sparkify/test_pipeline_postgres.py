@@ -4,7 +4,7 @@ import datetime as dt
 
 import duckdb
 
-from pipeline.materialize import materialize_days
+from pipeline.materialize import materialize_all, materialize_days
 from tests.conftest import upload_tree
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]
@@ -40,11 +40,11 @@ def test_duckdb_and_postgres_agree_row_for_row_from_s3(postgres_env, postgres_se
     upload_tree(s3_env, sample_lake.root, "sparkify-pg", "lake")
     monkeypatch.setenv("SPARKIFY_DATA_URI", "s3://sparkify-pg/lake")
 
-    assert materialize_days(DAYS).ok
+    assert all(outcome.ok for _, outcome in materialize_all(DAYS))
     in_postgres = postgres_tables(postgres_server, postgres_env["POSTGRES_DB"])
 
     monkeypatch.setenv("WAREHOUSE", "duckdb")
-    assert materialize_days(DAYS).ok
+    assert all(outcome.ok for _, outcome in materialize_all(DAYS))
     in_duckdb = duckdb_tables(postgres_env["DUCKDB_PATH"])
 
     assert {t: len(rows) for t, rows in in_postgres.items()} == {t: len(rows) for t, rows in in_duckdb.items()}
@@ -53,7 +53,7 @@ def test_duckdb_and_postgres_agree_row_for_row_from_s3(postgres_env, postgres_se
 
 
 def test_rerunning_a_day_on_postgres_changes_nothing(postgres_env, postgres_server):
-    assert materialize_days(DAYS).ok
+    assert all(outcome.ok for _, outcome in materialize_all(DAYS))
     before = postgres_tables(postgres_server, postgres_env["POSTGRES_DB"])
     assert materialize_days([DAYS[2]]).ok
     assert postgres_tables(postgres_server, postgres_env["POSTGRES_DB"]) == before

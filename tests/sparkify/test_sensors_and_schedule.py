@@ -9,6 +9,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from pipeline.lake import DataLakeResource
+from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS
 from pipeline.sparkify.layout import event_key
 from pipeline.sparkify.schedules import days_to_request, sparkify_daily_schedule
 from pipeline.sparkify.sensors import new_log_days_sensor, song_files_sensor
@@ -18,9 +19,16 @@ from tests.s3_proxy import S3Proxy
 DAYS = ["2018-11-01", "2018-11-02", "2018-11-03"]
 
 
-def tick(sensor, uri: str, cursor: str | None):
+def songs_loaded(instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["staging", "staging_songs"]))
+    return instance
+
+
+def tick(sensor, uri: str, cursor: str | None, instance: dg.DagsterInstance | None = None):
+    """One evaluation; by default in an instance where sparkify_songs has loaded the song catalogue."""
     lake = DataLakeResource(data_uri=uri, s3=S3Resource())
-    with dg.build_sensor_context(cursor=cursor, resources={"sparkify_lake": lake}) as context:
+    instance = instance or songs_loaded(dg.DagsterInstance.ephemeral())
+    with dg.build_sensor_context(cursor=cursor, resources={"sparkify_lake": lake}, instance=instance) as context:
         return sensor(context)
 
 
@@ -55,6 +63,16 @@ def test_each_day_is_requested_once_and_again_only_when_its_file_changes(lake_ur
     assert [r.partition_key for r in third.run_requests] == ["2018-11-02"]
     assert third.run_requests[0].run_key not in {r.run_key for r in first.run_requests}
     assert tick(new_log_days_sensor, lake_uri, third.cursor).run_requests == []
+
+
+def test_days_wait_for_the_first_load_of_the_song_catalogue(copied_lake):
+    instance = dg.DagsterInstance.ephemeral()
+    waiting = tick(new_log_days_sensor, str(copied_lake), None, instance)
+    assert waiting.run_requests == [] and waiting.cursor is None
+    assert waiting.skip_reason.skip_message == WAITING_FOR_SONGS
+
+    first = tick(new_log_days_sensor, str(copied_lake), waiting.cursor, songs_loaded(instance))
+    assert [r.partition_key for r in first.run_requests] == DAYS
 
 
 def test_a_new_day_and_files_outside_the_layout(copied_lake):
@@ -118,6 +136,9 @@ def test_the_schedule_runs_each_missed_day_once_after_a_gap(tmp_path):
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["staging", "staging_events"], partition=day))
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        waiting = evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.timezone.utc))
+        assert isinstance(waiting, dg.SkipReason) and waiting.skip_message == WAITING_FOR_SONGS
+        songs_loaded(instance)
         assert [r.partition_key for r in evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.timezone.utc))] == [
             "2018-11-01"
         ]

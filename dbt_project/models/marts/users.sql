@@ -1,4 +1,14 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='user_id',
+    on_schema_change='fail',
+) }}
 -- One row per user seen playing a song, with their details from their latest play (by ts).
+-- Partitioned by day like songplays, but keyed by user: a run recomputes each user who played in its
+-- window from all of that user's staged plays and replaces their row (delete+insert on user_id), so days
+-- loaded in any order, or loaded again, give the same table. Users who did not play in the window are
+-- not read. Without a window (a plain `dbt build`) that is every user.
 with plays as (
 
     select
@@ -8,6 +18,13 @@ with plays as (
         ) as recency
     from {{ source('staging', 'staging_events') }}
     where page = 'NextSong' and user_id <> ''
+      and user_id in (
+          select user_id
+          from {{ source('staging', 'staging_events') }}
+          where page = 'NextSong'
+            and ts >= {{ window_epoch_ms('min_date') }}
+            and ts < {{ window_epoch_ms('max_date') }}
+      )
 
 ),
 
