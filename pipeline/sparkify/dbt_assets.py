@@ -1,4 +1,5 @@
-"""The dbt models as assets: the incremental fact and time models by daily partition, the other dimensions whole.
+"""The dbt models as assets: the incremental ones (songplays, time, users) by daily partition, in one dbt
+invocation per run; songs and artists whole, in the song catalogue's job.
 
 dbt tests become asset checks (error severity blocks downstream). The run's partition window reaches
 the incremental models as SPARKIFY_WINDOW_START / SPARKIFY_WINDOW_END in dbt's environment, not as
