@@ -18,7 +18,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
+
+from tests.ports import free_port
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -43,12 +44,6 @@ def find_postgres_bin() -> Path:
             "run tests/install_servers.sh (installs Debian's `postgresql` package)"
         )
     return max(candidates, key=lambda p: int(p.parent.name))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _proc_start_time(pid: int) -> str | None:
@@ -158,7 +153,7 @@ class PostgresServer:
             self._prepare_dirs()
             self._initdb()
             for attempt in range(3):  # the free port can be taken between probing and binding
-                self.port = _free_port()
+                self.port = free_port()
                 try:
                     self._pg_ctl_start()
                     break

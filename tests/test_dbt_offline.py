@@ -5,7 +5,6 @@ renders for every target, with the dialect differences coming from the dispatche
 """
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +12,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import DBT_PROJECT_DIR
+from tests.ports import free_port
 
 MODELS = ("songplays", "users", "songs", "artists", "time")
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +23,8 @@ def compiled(tmp_path_factory):
     out = {}
     for target in ("redshift", "postgres", "duckdb"):
         target_path = tmp_path_factory.mktemp(f"dbt_{target}")
-        env = {**os.environ, "WAREHOUSE": target, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(_closed_port()),
-               "POSTGRES_PORT": str(_closed_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb"),
+        env = {**os.environ, "WAREHOUSE": target, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(free_port()),
+               "POSTGRES_PORT": str(free_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb"),
                "SPARKIFY_WINDOW_START": "2018-11-02", "SPARKIFY_WINDOW_END": "2018-11-03"}
         dbt = Path(sys.executable).with_name("dbt")
         done = subprocess.run(

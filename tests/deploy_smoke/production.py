@@ -54,6 +54,8 @@ import boto3
 import requests
 import yaml
 
+from tests.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PRODUCTION_INSTANCE_CONFIG = REPO / "deploy" / "dagster.yaml"
@@ -139,12 +141,6 @@ class ComputeLogBucket:
             "s3", endpoint_url=self.endpoint_url, region_name=self.region,
             aws_access_key_id=self.access_key_id, aws_secret_access_key=self.secret_access_key,
         )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
