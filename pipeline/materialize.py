@@ -181,7 +181,7 @@ def materialize_command(start: dt.date | None, end: dt.date | None) -> int:
     days = _days_to_run(start, end)
     runs = materialize_all(days)
     print_summary(runs)
-    return 0 if len(runs) == 2 and all(outcome.ok for _, outcome in runs) else 1
+    return 0 if all(outcome.ok for _, outcome in runs) else 1  # a failed songs run is the last one
 
 
 def demo_command() -> int:

@@ -94,6 +94,14 @@ def s3_env(s3_endpoint, monkeypatch):
     return boto3.client("s3")
 
 
+def restarted_steps(run_id: str) -> list[str]:
+    """The steps of the run that Dagster restarted (retried), in order."""
+    import dagster as dg
+
+    records = dg.DagsterInstance.get().get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_RESTARTED).records
+    return [r.event_log_entry.step_key for r in records]
+
+
 def upload_tree(client, root, bucket: str, prefix: str) -> None:
     if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
         client.create_bucket(Bucket=bucket)

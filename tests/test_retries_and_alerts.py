@@ -17,17 +17,10 @@ from pipeline.alerts import failure_message, run_failure_alert_sensor, send_aler
 from pipeline.materialize import materialize_days
 from pipeline.retries import retried_on_fault, retry_policy
 from pipeline.sparkify.layout import event_key
-from tests.conftest import upload_tree
+from tests.conftest import restarted_steps, upload_tree
 from tests.s3_proxy import S3Proxy
 
 DAY = dt.date(2018, 11, 1)
-
-
-def _restarted_steps(run_id: str) -> list[str]:
-    records = dg.DagsterInstance.get().get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.STEP_RESTARTED
-    ).records
-    return [r.event_log_entry.step_key for r in records]
 
 
 def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
@@ -129,8 +122,8 @@ def test_a_throttled_s3_succeeds_after_retries(pipeline_env, sample_lake, s3_env
     assert status == 0, output
     # The first step to reach S3 is the songs run's listing: its first attempt failed on 503 SlowDown.
     [songs_run] = dg.DagsterInstance.get().get_runs(dg.RunsFilter(job_name="sparkify_songs"))
-    assert _restarted_steps(songs_run.run_id) == ["raw__song_data"]
-    assert _restarted_steps(run_id) == []
+    assert restarted_steps(songs_run.run_id) == ["raw__song_data"]
+    assert restarted_steps(run_id) == []
 
 
 def test_a_malformed_file_fails_at_once_without_retries(copied_lake, pipeline_env, monkeypatch):
@@ -139,7 +132,7 @@ def test_a_malformed_file_fails_at_once_without_retries(copied_lake, pipeline_en
     path.write_text(path.read_text(encoding="utf-8").replace('"ts":', '"ts":"x","was":', 1), encoding="utf-8")
     status, output, run_id = _materialize_in_a_new_process(DAY)
     assert status == 1 and "line 1, field 'ts'" in output
-    assert _restarted_steps(run_id) == []
+    assert restarted_steps(run_id) == []
 
 
 class _Webhook:

@@ -61,8 +61,10 @@ def failed_test(event: Any) -> str | None:
     """
     if not isinstance(event, (dg.AssetCheckResult, dg.AssetCheckEvaluation)) or event.passed:
         return None
-    status, unique_id = (getattr(event.metadata.get(k), "value", event.metadata.get(k)) for k in ("status", "unique_id"))
-    return unique_id.split(".")[2] if status == "fail" else None  # test.<project>.<test name>.<hash>
+    status = event.metadata.get("status")  # metadata values, as every check result holds them
+    if status is None or status.value != "fail":
+        return None
+    return event.metadata["unique_id"].value.split(".")[2]  # test.<project>.<test name>.<hash>
 
 
 def build(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str], window: Mapping[str, str] | None = None):

@@ -10,7 +10,7 @@ from pipeline.materialize import materialize_all, materialize_days, materialize_
 from pipeline.sparkify.layout import event_key
 from pipeline.sparkify.partitions import day_epoch_ms
 from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS
-from tests.conftest import upload_tree
+from tests.conftest import restarted_steps, upload_tree
 from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]
@@ -122,14 +122,7 @@ def test_plays_breaking_a_dbt_test_fail_the_run_at_once_naming_the_tests(copied_
     # users is built first; its failed test stops dbt before the fact (which would fail the same test).
     assert not outcome.ok
     assert outcome.errors == ("sparkify_daily_models: dbt tests failed: accepted_values_users_level__free__paid",)
-    assert _restarted_steps(outcome.run_id) == []
-
-
-def _restarted_steps(run_id: str) -> list[str]:
-    import dagster as dg
-
-    records = dg.DagsterInstance.get().get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_RESTARTED).records
-    return [r.event_log_entry.step_key for r in records]
+    assert restarted_steps(outcome.run_id) == []
 
 
 def _replace_line(path, number: int, new_line: str) -> str:
