@@ -132,9 +132,12 @@ def serve(path: str) -> None:
                 return  # the owner ended
             if listener in ready:
                 conn, _ = listener.accept()
-                if os.fork() == 0:
-                    listener.close()
-                    _child(conn, cli)
+                try:
+                    if os.fork() == 0:
+                        listener.close()
+                        _child(conn, cli)
+                except OSError as exc:  # out of processes or memory: this client runs the real dbt instead
+                    print(f"warm dbt: cannot fork ({exc})", file=sys.stderr)
                 conn.close()
     finally:
         os.unlink(path)

@@ -54,6 +54,7 @@ import boto3
 import requests
 import yaml
 
+from pipeline import dbt_fork_server
 from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -326,7 +327,9 @@ class ProductionDeployment:
             "host": "127.0.0.1", "port": self.grpc_port, "location_name": LOCATION_NAME,
         }}]}, sort_keys=False))
 
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DAGSTER_"))}
+        # The code server starts its own warm dbt, as in production, rather than using this process's.
+        inherited = {k: v for k, v in os.environ.items()
+                     if not k.startswith(("PYTEST_", "DAGSTER_")) and k != dbt_fork_server.SOCKET_VARIABLE}
         if self.compute_logs.access_key_id:  # explicit keys: no other credentials from this environment
             for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
                 inherited.pop(name, None)
