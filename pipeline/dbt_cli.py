@@ -17,16 +17,12 @@ process spends importing dbt and tearing it down, on Linux unless SPARKIFY_WARM_
 import importlib.metadata
 import sys
 from functools import cached_property
-from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from pipeline import dbt_fork_server
 from pipeline.settings import env
-
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-
 
 class LocalDbtCliResource(DbtCliResource):
     """DbtCliResource for the `dbt` of this environment (whether or not the virtualenv is on PATH)."""
@@ -47,7 +43,7 @@ def warm_dbt_enabled() -> bool:
 
 def dbt_resource(project: DbtProject, target: str) -> LocalDbtCliResource:
     if not warm_dbt_enabled():
-        return LocalDbtCliResource(project_dir=project, target=target, dbt_executable=DBT_EXECUTABLE)
+        return LocalDbtCliResource(project_dir=project, target=target, dbt_executable=dbt_fork_server.DBT_EXECUTABLE)
     # Started when the code location loads, so that it has imported dbt before the first run needs it
     # and serves every run worker and step process the code server starts.
     dbt_fork_server.ensure_running()

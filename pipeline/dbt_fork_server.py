@@ -38,9 +38,12 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 SOCKET_VARIABLE = "SPARKIFY_WARM_DBT_SOCKET"  # the server's socket, for every process below its owner
-DBT = str(Path(sys.executable).with_name("dbt"))
+# The dbt of this environment, beside this Python (whether or not the virtualenv is on PATH). Defined
+# here, where the client needs it without importing the package, and used from here everywhere else.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # dagster-dbt runs [dbt_executable, *global_config_flags, *args]: Python (sys.executable), then these.
 # -I: the client ignores PYTHONPATH and the script's folder (pipeline/ must not shadow the standard library).
 CLIENT_COMMAND = ["-I", str(Path(__file__).resolve()), "run"]
@@ -55,13 +58,18 @@ def ensure_running() -> None:
     global _server
     if os.environ.get(SOCKET_VARIABLE) and (_server is None or _server.poll() is None):
         return
+    _server, os.environ[SOCKET_VARIABLE] = start_server()
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    """A server owned by this process, and its socket's path, once bound (or after 5 s without)."""
     path = os.path.join(tempfile.mkdtemp(prefix="sparkify-dbt-"), "socket")  # mode 0700: this user only
-    _server = subprocess.Popen([sys.executable, *CLIENT_COMMAND[:2], "serve", path], stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, *CLIENT_COMMAND[:2], "serve", path], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 5
-    while not os.path.exists(path) and _server.poll() is None and time.monotonic() < deadline:
+    while not os.path.exists(path) and server.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)  # bound before dbt is imported: commands queue until it is
-    os.environ[SOCKET_VARIABLE] = path
+    return server, path
 
 
 def _read(conn: socket.socket, size: int) -> bytes:
@@ -76,8 +84,8 @@ def _read(conn: socket.socket, size: int) -> bytes:
 
 # --- the client: what dagster-dbt runs as dbt --------------------------------------------------------
 
-def _become_dbt(args: list[str]) -> None:
-    os.execv(DBT, [DBT, *args])
+def _become_dbt(args: list[str]) -> NoReturn:
+    os.execv(DBT_EXECUTABLE, [DBT_EXECUTABLE, *args])
 
 
 def run(args: list[str]) -> int:

@@ -11,9 +11,9 @@ own state, parsed here, replaces the project's, so the next one parses only what
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from pipeline.dbt_fork_server import DBT_EXECUTABLE
 from pipeline.settings import DBT_PROJECT_DIR, DEFAULTS, env
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -33,8 +33,7 @@ def prepare_manifest(force: bool = False) -> None:
     """Run `dbt parse` when the manifest is missing or older than the project's SQL and YAML."""
     if not force and manifest_is_current():
         return
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+    command = [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                       "--target", env("WAREHOUSE")]
     # profiles.yml reads the settings from the environment: give dbt the resolved defaults too.
     dbt_env = {**os.environ, **{name: env(name) for name in DEFAULTS}}

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import duckdb
 import pytest
 
 from pipeline import dbt_fork_server
-from pipeline.dbt_cli import DBT_EXECUTABLE, dbt_resource
+from pipeline.dbt_cli import dbt_resource
 from pipeline.sparkify.dbt_assets import sparkify_dbt_project
 
 PROJECT = {
@@ -67,13 +66,9 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server():
-    """A warm dbt owned by this test (a short path: a Unix socket's address is at most ~100 bytes)."""
-    path = os.path.join(tempfile.mkdtemp(prefix="warm-"), "socket")
-    process = subprocess.Popen([sys.executable, *dbt_fork_server.CLIENT_COMMAND[:2], "serve", path], stdin=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(path):
-        assert process.poll() is None and time.monotonic() < deadline, "the server did not bind its socket"
-        time.sleep(0.01)
+    """A warm dbt owned by this test."""
+    process, path = dbt_fork_server.start_server()
+    assert os.path.exists(path) and process.poll() is None, "the server did not bind its socket"
     yield path, process
     process.stdin.close()
     process.wait(timeout=10)
@@ -201,4 +196,4 @@ def test_the_dbt_resource_uses_the_warm_dbt_unless_switched_off(monkeypatch):
     assert os.path.exists(os.environ[dbt_fork_server.SOCKET_VARIABLE])
     monkeypatch.setenv("SPARKIFY_WARM_DBT", "false")
     cold = dbt_resource(sparkify_dbt_project, "duckdb")
-    assert (cold.dbt_executable, cold.global_config_flags) == (DBT_EXECUTABLE, [])
+    assert (cold.dbt_executable, cold.global_config_flags) == (dbt_fork_server.DBT_EXECUTABLE, [])

@@ -6,11 +6,10 @@ renders for every target, with the dialect differences coming from the dispatche
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from pipeline.dbt_fork_server import DBT_EXECUTABLE
 from pipeline.settings import DBT_PROJECT_DIR
 from tests.ports import free_port
 
@@ -26,9 +25,8 @@ def compiled(tmp_path_factory):
         env = {**os.environ, "WAREHOUSE": target, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(free_port()),
                "POSTGRES_PORT": str(free_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb"),
                "SPARKIFY_WINDOW_START": "2018-11-02", "SPARKIFY_WINDOW_END": "2018-11-03"}
-        dbt = Path(sys.executable).with_name("dbt")
         done = subprocess.run(
-            [str(dbt), "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            [DBT_EXECUTABLE, "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
              "--target", target, "--target-path", str(target_path), "--no-populate-cache", "--no-introspect"],
             env=env, capture_output=True, text=True, timeout=300,
         )
