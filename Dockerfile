@@ -18,7 +18,7 @@ COPY dbt_project ./dbt_project
 # dagster-dbt builds the asset graph from dbt's manifest: parse it here, once, with no connection (the
 # DuckDB target; no database is opened). The parse log is not shipped.
 RUN PATH=/opt/venv/bin:$PATH PYTHONPATH=/app DUCKDB_PATH=/tmp/parse.duckdb \
-    dagster-dbt project prepare-and-package --file pipeline/sparkify/dbt_assets.py \
+    dagster-dbt project prepare-and-package --file pipeline/defs/sparkify/dbt_assets.py \
     && rm -rf dbt_project/logs dbt_project/target/dbt.log
 
 FROM python:3.11-slim-bookworm
@@ -52,6 +52,6 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["dagster", "api", "grpc-health-check", "-p", "4000"]
 ENTRYPOINT ["tini", "-g", "--"]
 # The code server, after failing the runs whose workers died with the previous container (killed at
-# the end of the stop grace period, power loss, OOM): pipeline/orphaned_runs.py. One code server per
+# the end of the stop grace period, power loss, OOM): pipeline/lib/orphaned_runs.py. One code server per
 # location, as on the EC2 host; a platform running replicas of it must drop the first command.
-CMD ["sh", "-c", "python -m pipeline fail-orphaned-runs --location sparkify && exec dagster code-server start -h 0.0.0.0 -p 4000 -m pipeline.definitions"]
+CMD ["sh", "-c", "python -m pipeline fail-orphaned-runs --location data_platform && exec dagster code-server start -h 0.0.0.0 -p 4000 -m pipeline.definitions"]

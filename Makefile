@@ -29,7 +29,7 @@ ui: install
 # The performance benchmark (README, "Performance"): make bench SCALE=medium
 SCALE ?= small
 bench: install
-	$(BIN)/python -m pipeline.bench --scale $(SCALE)
+	$(BIN)/python -m bench --scale $(SCALE)
 
 # Regenerate both lock files after editing pyproject.toml.
 lock:

@@ -1,25 +1,20 @@
-"""The code location's root: every pipeline's definitions merged, with the warehouse and executor of this environment."""
+"""The code location: every definition under pipeline/defs/ (one folder per pipeline, plus platform/), with the
+warehouse and executor of this environment. Nothing else belongs here: a pipeline is added by adding its folder."""
+
+from pathlib import Path
 
 import dagster as dg
 
-from pipeline.alerts import run_failure_alert_sensor
-from pipeline.maintenance.definitions import maintenance_definitions
-from pipeline.resources import executor_for, warehouse_resource
-from pipeline.settings import Settings, export_defaults
-
-export_defaults()
-
-from pipeline.sparkify.definitions import sparkify_definitions  # noqa: E402  (reads the exported defaults)
+from pipeline.lib.environment import executor_for, warehouse_resource
+from pipeline.lib.settings import Settings, export_defaults
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    export_defaults()  # dbt and the pipelines' settings read them from the environment
     warehouse = warehouse_resource(settings)
     return dg.Definitions.merge(
-        sparkify_definitions(),
-        maintenance_definitions(),
-        dg.Definitions(
-            resources={"warehouse": warehouse}, executor=executor_for(warehouse), sensors=[run_failure_alert_sensor]
-        ),
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(resources={"warehouse": warehouse}, executor=executor_for(warehouse)),
     )
 
 

@@ -27,8 +27,9 @@ import duckdb
 import yaml
 from dagster._core.execution.backfill import BulkActionStatus
 
-from pipeline.materialize import ensure_dagster_home, materialize_songs
-from pipeline.sparkify import layout
+from pipeline.lib.instance import ensure_dagster_home
+from tests.sparkify.runs import materialize_songs
+from pipeline.defs.sparkify import layout
 from tests.sparkify.expected_star import read_objects
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The benchmark (`python -m pipeline.bench`): its lines have the stated form and its cheap figures measure what they say.
+"""The benchmark (`python -m bench`): its lines have the stated form and its cheap figures measure what they say.
 
 Timing goals are the benchmark's business, not the suite's: these tests assert the form, the counts
 and the bounds that hold on any machine (one list call per sensor tick, a day file staged whole).
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bench.report import Figure
+from bench.report import Figure
 
 REPO = Path(__file__).resolve().parent.parent
 LINE = re.compile(r"^(?P<name>\w+): (?P<value>[\d,.]+) (?P<unit>.+?) \| baseline: (?P<baseline>[\d,.]+) (?P<bunit>.+?) \| ratio: (?P<ratio>[\d,.]+)$")
@@ -39,7 +39,7 @@ def test_a_target_is_met_or_missed_by_the_ratio(ratio, target, met):
 def test_the_small_benchmark_prints_its_figures(tmp_path):
     """Figures 1 (throughput), 5 (song files from S3), 6 (sensor) and 7 (memory) at the small scale, in a process of their own."""
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.bench", "--scale", "small", "--only", "1", "5", "6", "7",
+        [sys.executable, "-m", "bench", "--scale", "small", "--only", "1", "5", "6", "7",
          "--work-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
@@ -63,7 +63,7 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
 
 
 def test_the_endpoint_answers_late_only_when_asked(monkeypatch):
-    from pipeline.bench import s3_endpoint
+    from bench import s3_endpoint
 
     slept = []
     monkeypatch.setattr(s3_endpoint.time, "sleep", slept.append)

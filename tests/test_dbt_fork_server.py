@@ -1,4 +1,4 @@
-"""The warm dbt (pipeline/dbt_fork_server.py): dbt commands run in forks of one process that imported dbt.
+"""The warm dbt (pipeline/lib/dbt/fork_server.py): dbt commands run in forks of one process that imported dbt.
 
 Commands go through the real client and a real server on a Unix socket, against a small dbt project on
 DuckDB. Which process ran dbt is read from dbt's own JSON log (each event carries its pid): a fork has
@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import dbt_fork_server
-from pipeline.dbt_cli import dbt_resource
-from pipeline.sparkify.dbt_assets import sparkify_dbt_project
+from pipeline.lib.dbt import fork_server as dbt_fork_server
+from pipeline.lib.dbt.cli import dbt_resource
+from pipeline.defs.sparkify.dbt_assets import sparkify_dbt_project
 
 PROJECT = {
     "dbt_project.yml": """
@@ -179,7 +179,7 @@ def test_a_killed_client_does_not_leave_dbt_running(project, server):
 def test_the_server_ends_with_its_owner():
     """ensure_running in a process of its own: when that process exits, so does its server, socket and all."""
     script = (
-        "import os; from pipeline import dbt_fork_server as f; f.ensure_running(); "
+        "import os; from pipeline.lib.dbt import fork_server as f; f.ensure_running(); "
         "print(os.environ[f.SOCKET_VARIABLE], f._server.pid)"
     )
     env = {k: v for k, v in os.environ.items() if k != dbt_fork_server.SOCKET_VARIABLE}
@@ -194,6 +194,6 @@ def test_the_dbt_resource_uses_the_warm_dbt_unless_switched_off(monkeypatch):
     warm = dbt_resource(sparkify_dbt_project, "duckdb")
     assert [warm.dbt_executable, *warm.global_config_flags] == [sys.executable, *dbt_fork_server.CLIENT_COMMAND]
     assert os.path.exists(os.environ[dbt_fork_server.SOCKET_VARIABLE])
-    monkeypatch.setenv("SPARKIFY_WARM_DBT", "false")
+    monkeypatch.setenv("DBT_WARM", "false")
     cold = dbt_resource(sparkify_dbt_project, "duckdb")
     assert (cold.dbt_executable, cold.global_config_flags) == (dbt_fork_server.DBT_EXECUTABLE, [])

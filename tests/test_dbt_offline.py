@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from pipeline.dbt_fork_server import DBT_EXECUTABLE
-from pipeline.settings import DBT_PROJECT_DIR
+from pipeline.lib.dbt.fork_server import DBT_EXECUTABLE
+from pipeline.lib.settings import DBT_PROJECT_DIR
 from tests.ports import free_port
 
 MODELS = ("songplays", "users", "songs", "artists", "time")
@@ -24,14 +24,14 @@ def compiled(tmp_path_factory):
         target_path = tmp_path_factory.mktemp(f"dbt_{target}")
         env = {**os.environ, "WAREHOUSE": target, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(free_port()),
                "POSTGRES_PORT": str(free_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb"),
-               "SPARKIFY_WINDOW_START": "2018-11-02", "SPARKIFY_WINDOW_END": "2018-11-03"}
+               "DBT_WINDOW_START": "2018-11-02", "DBT_WINDOW_END": "2018-11-03"}
         done = subprocess.run(
             [DBT_EXECUTABLE, "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
              "--target", target, "--target-path", str(target_path), "--no-populate-cache", "--no-introspect"],
             env=env, capture_output=True, text=True, timeout=300,
         )
         assert done.returncode == 0, done.stdout[-3000:]
-        models = target_path / "compiled" / "sparkify" / "models" / "marts"
+        models = target_path / "compiled" / "data_platform" / "models" / "sparkify" / "analytics"
         out[target] = {m: (models / f"{m}.sql").read_text() for m in MODELS}
     return out
 

@@ -1,6 +1,6 @@
 """keep_partial_parse_state: an invocation's dbt parse state becomes the seed of the next invocation."""
 
-from pipeline.dbt_manifest import keep_partial_parse_state
+from pipeline.lib.dbt.manifest import keep_partial_parse_state
 
 
 def test_the_invocation_state_replaces_the_seed_in_the_parent_folder(tmp_path):

@@ -58,8 +58,8 @@ def test_the_daily_job_loads_days_and_the_songs_job_the_catalogue():
 
 def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):
     from pipeline.definitions import build_definitions
-    from pipeline.settings import Settings
-    from pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
+    from pipeline.lib.settings import Settings
+    from pipeline.lib.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 
     expected = {"duckdb": (DuckDBWarehouse, "in_process"), "postgres": (PostgresWarehouse, "multiprocess"),
                 "redshift": (RedshiftWarehouse, "multiprocess")}
@@ -73,11 +73,12 @@ def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):
 def test_a_bad_schema_name_is_refused_before_any_sql(monkeypatch):
     import pytest
 
-    from pipeline.settings import Settings
+    from pipeline.defs.sparkify.settings import SparkifySettings
+    from pipeline.lib.settings import Settings
 
     monkeypatch.setenv("SPARKIFY_STAGING_SCHEMA", "staging; drop table x")
     with pytest.raises(ValueError, match=r"invalid SQL schema name \(SPARKIFY_STAGING_SCHEMA\)"):
-        Settings.from_env()
+        SparkifySettings.from_env()
     monkeypatch.setenv("SPARKIFY_STAGING_SCHEMA", "staging")
     monkeypatch.setenv("WAREHOUSE", "oracle")
     with pytest.raises(ValueError, match="WAREHOUSE='oracle' is not supported"):
@@ -85,7 +86,7 @@ def test_a_bad_schema_name_is_refused_before_any_sql(monkeypatch):
 
 
 def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch):
-    from pipeline.deployment import sensor_default_status
+    from pipeline.lib.environment import sensor_default_status
 
     sensor = defs.resolve_sensor_def("new_log_days_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED

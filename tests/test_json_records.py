@@ -4,9 +4,9 @@ import io
 
 import pytest
 
-import pipeline.json_records as json_records
-from pipeline.json_records import RawDataError, count_objects, find_problem, iter_objects
-from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+import pipeline.lib.json_records as json_records
+from pipeline.lib.json_records import RawDataError, count_objects, find_problem, iter_objects
+from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 
 MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n  "d": "Sigur R\u00f3s"\n}'.encode()
 

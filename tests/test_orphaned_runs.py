@@ -21,7 +21,7 @@ from dagster._core.remote_origin import (
 )
 from dagster._daemon.auto_run_reexecution.auto_run_reexecution import should_retry
 
-from pipeline.orphaned_runs import fail_orphaned_runs
+from pipeline.lib.orphaned_runs import fail_orphaned_runs
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCE_CONFIG = """\

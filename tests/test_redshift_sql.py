@@ -6,9 +6,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
-from pipeline.warehouse import Column, TableSpec
-from pipeline.warehouse.redshift_sql import (
+from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.warehouse import Column, TableSpec
+from pipeline.lib.warehouse.redshift_sql import (
     LEGACY_LOAD_ERRORS_SQL,
     LOAD_ERRORS_SQL,
     REDSHIFT_TYPES,

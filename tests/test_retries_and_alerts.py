@@ -13,10 +13,10 @@ import dagster as dg
 import pytest
 from dagster._core.errors import DagsterExecutionInterruptedError
 
-from pipeline.alerts import failure_message, run_failure_alert_sensor, send_alert
-from pipeline.materialize import materialize_days
-from pipeline.retries import retried_on_fault, retry_policy
-from pipeline.sparkify.layout import event_key
+from pipeline.defs.platform.alerts import failure_message, run_failure_alert_sensor, send_alert
+from tests.sparkify.runs import materialize_days
+from pipeline.lib.retries import retried_on_fault, retry_policy
+from pipeline.defs.sparkify.layout import event_key
 from tests.conftest import restarted_steps, upload_tree
 from tests.s3_proxy import S3Proxy
 
@@ -39,7 +39,7 @@ def test_the_policy_follows_the_environment(monkeypatch):
     assert (policy.max_retries, policy.delay, policy.backoff, policy.jitter) == (
         3, 300, dg.Backoff.EXPONENTIAL, dg.Jitter.PLUS_MINUS
     )
-    monkeypatch.setenv("SPARKIFY_RETRY_MAX", "-1")
+    monkeypatch.setenv("RETRY_MAX", "-1")
     with pytest.raises(ValueError, match="must not be negative"):
         retry_policy()
 
@@ -78,22 +78,22 @@ def _event_types(result) -> list[str]:
 
 @pytest.mark.parametrize("generator", [False, True], ids=["returning body", "streaming body"])
 def test_a_fault_is_retried_by_the_policy(monkeypatch, generator):
-    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
     calls, result = _materialize_failing(ConnectionError("reset by peer"), failures=2, generator=generator)
     assert result.success and calls == 3
     assert _event_types(result).count("STEP_RESTARTED") == 2
 
 
 def test_a_fault_that_outlives_its_retries_is_a_step_failure(monkeypatch):
-    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
-    monkeypatch.setenv("SPARKIFY_RETRY_MAX", "1")
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RETRY_MAX", "1")
     calls, result = _materialize_failing(ConnectionError("reset by peer"), failures=5)
     assert not result.success and calls == 2
     assert result.dagster_run.tags["dagster/failure_reason"] == "STEP_FAILURE"
 
 
 def test_a_data_error_is_not_retried(monkeypatch):
-    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
     calls, result = _materialize_failing(dg.Failure("line 3, field 'ts'", allow_retries=False), failures=1)
     assert not result.success and calls == 1
     assert "STEP_UP_FOR_RETRY" not in _event_types(result)
@@ -103,7 +103,7 @@ def test_a_data_error_is_not_retried(monkeypatch):
 @pytest.mark.parametrize("generator", [False, True], ids=["returning body", "streaming body"])
 def test_an_interrupt_ends_the_run_instead_of_waiting_for_a_step_retry(monkeypatch, generator):
     """A host stop (SIGTERM) surfaces inside the running step; Dagster's own RetryPolicy would retry it."""
-    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
     calls, result = _materialize_failing(DagsterExecutionInterruptedError(), failures=1, generator=generator)
     assert not result.success and calls == 1
     assert "STEP_UP_FOR_RETRY" not in _event_types(result)
@@ -114,7 +114,7 @@ def test_an_interrupt_ends_the_run_instead_of_waiting_for_a_step_retry(monkeypat
 def test_a_throttled_s3_succeeds_after_retries(pipeline_env, sample_lake, s3_env, s3_endpoint, monkeypatch):
     upload_tree(s3_env, sample_lake.root, "flaky-lake", "raw")
     monkeypatch.setenv("SPARKIFY_DATA_URI", "s3://flaky-lake/raw")
-    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
     # More failures than boto3's own attempts (S3Resource: 5), so Dagster's retry policy must take over.
     with S3Proxy(s3_endpoint, fail_first=8) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
@@ -127,7 +127,7 @@ def test_a_throttled_s3_succeeds_after_retries(pipeline_env, sample_lake, s3_env
 
 
 def test_a_malformed_file_fails_at_once_without_retries(copied_lake, pipeline_env, monkeypatch):
-    monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
     path = copied_lake / event_key(DAY)
     path.write_text(path.read_text(encoding="utf-8").replace('"ts":', '"ts":"x","was":', 1), encoding="utf-8")
     status, output, run_id = _materialize_in_a_new_process(DAY)

@@ -5,8 +5,8 @@ import decimal
 import dagster as dg
 import pytest
 
-from pipeline.sparkify.definitions import QUALITY_CHECKS_FILE
-from pipeline.sql_checks import SqlCheckFileError, load_sql_checks, result_matches
+from pipeline.defs.sparkify.definitions import QUALITY_CHECKS_FILE
+from pipeline.lib.sql_checks import SqlCheckFileError, load_sql_checks, result_matches
 
 ASSETS = {dg.AssetKey(["analytics", "songplays"]), dg.AssetKey(["analytics", "users"])}
 GOOD = """
@@ -79,8 +79,8 @@ def test_the_shipped_sparkify_checks_load():
 def test_a_check_runs_its_sql_on_the_warehouse_and_fails_on_a_different_result(tmp_path):
     import duckdb
 
-    from pipeline.sql_checks import SqlCheck, build_asset_check
-    from pipeline.warehouse import DuckDBWarehouse
+    from pipeline.lib.sql_checks import SqlCheck, build_asset_check
+    from pipeline.lib.warehouse import DuckDBWarehouse
 
     db = tmp_path / "w.duckdb"
     with duckdb.connect(str(db)) as connection:

@@ -3,10 +3,10 @@
 import duckdb
 import pytest
 
-from pipeline.lake import LocalLake, S3Access
-from pipeline.warehouse import Column, DuckDBWarehouse, JsonBatch, LoadError, TableSpec
-from pipeline.warehouse.duckdb import s3_secret_sql
-from pipeline.warehouse.identifiers import checked_identifier, quote
+from pipeline.lib.lake import LocalLake, S3Access
+from pipeline.lib.warehouse import Column, DuckDBWarehouse, JsonBatch, LoadError, TableSpec
+from pipeline.lib.warehouse.duckdb import s3_secret_sql
+from pipeline.lib.warehouse.identifiers import checked_identifier, quote
 
 TABLE = TableSpec("staging", "events", (Column("event_id", "integer", "id"), Column("ts", "bigint", "ts")))
 
@@ -81,7 +81,7 @@ def test_the_database_file_is_closed_after_each_load(setup):
 
 
 def test_the_file_ledger_is_written_with_the_rows_or_not_at_all(setup):
-    from pipeline.warehouse import FileLedger, ledger_table
+    from pipeline.lib.warehouse import FileLedger, ledger_table
 
     lake, warehouse = setup
     ledger = ledger_table(TABLE)

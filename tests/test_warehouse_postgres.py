@@ -7,9 +7,9 @@ import time
 import psycopg2
 import pytest
 
-from pipeline.lake import LocalLake
-from pipeline.warehouse import Column, JsonBatch, LoadError, PostgresWarehouse, TableSpec
-from pipeline.warehouse.postgres import csv_field
+from pipeline.lib.lake import LocalLake
+from pipeline.lib.warehouse import Column, JsonBatch, LoadError, PostgresWarehouse, TableSpec
+from pipeline.lib.warehouse.postgres import csv_field
 
 TABLE = TableSpec("staging", "events", (
     Column("event_id", "integer", "id"), Column("ts", "bigint", "ts"), Column("user_id", "text", "userId"),
@@ -111,7 +111,7 @@ def test_the_password_never_shows_in_the_resource_repr():
 
 
 def test_the_file_ledger_is_written_with_the_rows_or_not_at_all(warehouse, lake):
-    from pipeline.warehouse import FileLedger, ledger_table
+    from pipeline.lib.warehouse import FileLedger, ledger_table
 
     ledger = ledger_table(TABLE)
     warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day1.json",), label="all")],

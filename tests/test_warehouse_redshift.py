@@ -1,6 +1,6 @@
 """The Redshift loader end to end on a real Postgres server, with only the COPY-from-S3 statement swapped.
 
-`PostgresBackedRedshift.run_copy` is the one seam (see pipeline/warehouse/redshift.py): it fills the
+`PostgresBackedRedshift.run_copy` is the one seam (see pipeline/lib/warehouse/redshift.py): it fills the
 scratch table the way Redshift's COPY would (every object under the COPY's S3 source, fields mapped
 by the JSONPaths file) and, on a bad object, records the failure in a `sys_load_error_detail` table
 and fails like Redshift. Scratch tables, the window check, delete + insert, the transaction and the
@@ -13,14 +13,14 @@ import json
 import psycopg2
 import pytest
 
-from pipeline.json_records import RawDataError, iter_objects
-from pipeline.lake import open_lake
-from pipeline.sparkify.layout import JSONPATHS_KEY, event_key
-from pipeline.sparkify.partitions import day_epoch_ms
-from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
-from pipeline.warehouse import JsonBatch, LoadError
-from pipeline.warehouse.postgres import _LineReader, csv_field
-from pipeline.warehouse.redshift import CopyJob, RedshiftWarehouse
+from pipeline.lib.json_records import RawDataError, iter_objects
+from pipeline.lib.lake import open_lake
+from pipeline.defs.sparkify.layout import JSONPATHS_KEY, event_key
+from pipeline.defs.sparkify.partitions import day_epoch_ms
+from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.warehouse import JsonBatch, LoadError
+from pipeline.lib.warehouse.postgres import _LineReader, csv_field
+from pipeline.lib.warehouse.redshift import CopyJob, RedshiftWarehouse
 from tests.conftest import upload_tree
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-copy"
@@ -153,7 +153,7 @@ def test_copy_without_role_is_refused_with_the_variables_to_set():
 
 
 def test_new_song_files_are_copied_one_by_one_and_recorded(redshift, sample_lake, s3_env):
-    from pipeline.warehouse import FileLedger, ledger_table
+    from pipeline.lib.warehouse import FileLedger, ledger_table
 
     lake = open_lake("s3://redshift-lake/udacity")
     keys = tuple(o.key for o in lake.list("song_data/"))

@@ -1,6 +1,6 @@
 {#
   The run's partition window [min_date, max_date), as dates in the environment variables
-  SPARKIFY_WINDOW_START and SPARKIFY_WINDOW_END that Dagster sets for each run (unset: every day).
+  DBT_WINDOW_START and DBT_WINDOW_END that Dagster sets for each run (unset: every day).
   Environment variables, not dbt vars: a change of `--vars` makes dbt re-parse the whole project
   (~1.5 s per invocation). They are read only when dbt executes (`execute`), never while it parses:
   an env_var read at parse time is recorded, and a new value re-parses every file that read it
@@ -10,8 +10,8 @@
 #}
 {% macro window_date(name) -%}
     {%- set variable, default = {
-        'min_date': ('SPARKIFY_WINDOW_START', '1970-01-01'),
-        'max_date': ('SPARKIFY_WINDOW_END', '9999-12-31'),
+        'min_date': ('DBT_WINDOW_START', '1970-01-01'),
+        'max_date': ('DBT_WINDOW_END', '9999-12-31'),
     }[name] -%}
     {%- set value = (env_var(variable, default) if execute else default) | string -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}

@@ -28,7 +28,7 @@ from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import class_from_code_pointer
 from dagster_shared.check import CheckError
 
-from pipeline.settings import DEFAULTS
+from pipeline.lib.settings import DEFAULTS
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -41,12 +41,12 @@ DOCKERFILE = REPO / "Dockerfile"
 
 DAGSTER_HOME = "/opt/dagster/home"
 CODE_SERVER_PORT = 4000
-# The image's and compose's code server: orphaned runs failed first (pipeline/orphaned_runs.py), then the server.
+# The image's and compose's code server: orphaned runs failed first (pipeline/lib/orphaned_runs.py), then the server.
 CODE_SERVER_START = (
-    "python -m pipeline fail-orphaned-runs --location sparkify && exec dagster code-server start "
+    "python -m pipeline fail-orphaned-runs --location data_platform && exec dagster code-server start "
     f"-h 0.0.0.0 -p {CODE_SERVER_PORT} -m pipeline.definitions"
 )
-LOCATION_NAME = "sparkify"
+LOCATION_NAME = "data_platform"
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|WEBHOOK")
 
 # Values for every variable deploy/dagster.yaml reads; the Postgres ones are replaced for the real server.
@@ -412,7 +412,7 @@ def test_the_image_is_the_one_the_deployment_expects():
     assert ["deploy/dagster.yaml", f"{DAGSTER_HOME}/dagster.yaml"] in copies
     assert ["deploy/workspace.yaml", "deploy/workspace.local-grpc.yaml", "/app/deploy/"] in copies
     runs = " ".join(a for k, a in instructions if k == "RUN")
-    assert "dagster-dbt project prepare-and-package --file pipeline/sparkify/dbt_assets.py" in runs
+    assert "dagster-dbt project prepare-and-package --file pipeline/defs/sparkify/dbt_assets.py" in runs
     command = json.loads(next(a for k, a in reversed(final) if k == "CMD"))
     assert command == ["sh", "-c", CODE_SERVER_START]
     # tini -g: a stop signal reaches the run workers too, so they fail their runs (see deploy/dagster.yaml).
@@ -637,7 +637,7 @@ def test_systemd_code_server_may_write_where_runs_write():
     assert active["DUCKDB_PATH"].startswith("/var/lib/sparkify/")
     assert "grpc-health-check -h 127.0.0.1 -p 4000" in service["ExecStartPost"]  # "started" once it serves
     # Runs left STARTED by workers killed with the previous start are failed before it serves.
-    assert service["ExecStartPre"] == "/opt/sparkify/.venv/bin/python -m pipeline fail-orphaned-runs --location sparkify"
+    assert service["ExecStartPre"] == "/opt/sparkify/.venv/bin/python -m pipeline fail-orphaned-runs --location data_platform"
 
 
 @pytest.mark.parametrize("name", ["dagster-webserver.service", "dagster-daemon.service"])

@@ -17,7 +17,7 @@ What it starts, each with `env --default-signal=INT,TERM` in a session of its ow
 - ``webserver``: ``dagster-webserver -h 127.0.0.1 -p <port> -w <base_dir>/workspace.yaml``;
 - ``daemon``: ``dagster-daemon run -w <base_dir>/workspace.yaml``.
 
-The workspace file names the code server as ``grpc_server`` (location ``sparkify``), as a deployment
+The workspace file names the code server as ``grpc_server`` (location ``data_platform``), as a deployment
 whose code runs in its own container does. The instance (``<base_dir>/dagster_home/dagster.yaml``) is
 ``deploy/dagster.yaml`` from the repository when that file exists, else ``DEFAULT_INSTANCE_CONFIG``
 below: Postgres for runs, event logs and schedules, the queued run coordinator, compute logs in S3.
@@ -54,14 +54,14 @@ import boto3
 import requests
 import yaml
 
-from pipeline import dbt_fork_server
+from pipeline.lib.dbt import fork_server as dbt_fork_server
 from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PRODUCTION_INSTANCE_CONFIG = REPO / "deploy" / "dagster.yaml"
 RETENTION_FILE = REPO / "pipeline" / "maintenance" / "instance_retention.yaml"
-LOCATION_NAME = "sparkify"
+LOCATION_NAME = "data_platform"
 REPOSITORY_NAME = "__repository__"
 
 # The instance when the repository has no deploy/dagster.yaml: the same kind of file, every value from

@@ -24,13 +24,13 @@ Why the stop holds: SIGTERM reaches the run worker and dbt (the code server's pr
 surfaces as an interrupt inside the running step. Dagster's own RetryPolicy would put that step up for
 retry and the worker would sleep waiting for it (observed before the fix: STEP_UP_FOR_RETRY "in ~520
 seconds", SIGKILL after the grace period, the run STARTED until max_runtime_seconds, 3 h). The pipeline's
-steps retry exceptions only (pipeline/retries.py), so the worker fails the run as UNEXPECTED_TERMINATION
+steps retry exceptions only (pipeline/lib/retries.py), so the worker fails the run as UNEXPECTED_TERMINATION
 within seconds, and deploy/dagster.yaml's run retries (retry_on_asset_or_op_failure: false, which leaves
 data errors alone) re-execute it once the daemon is back.
 
 Why the power loss holds: before the code server starts, `python -m pipeline fail-orphaned-runs`
 (systemd's ExecStartPre, the compose command, the harness) fails every STARTED run of the location as
-UNEXPECTED_TERMINATION, since no worker of a previous code server survives it (pipeline/orphaned_runs.py);
+UNEXPECTED_TERMINATION, since no worker of a previous code server survives it (pipeline/lib/orphaned_runs.py);
 the same run retries re-execute it. This is also what happens to a run that a stop did not interrupt
 and that outlived the stop's grace period (systemd TimeoutStopSec=90, compose stop_grace_period 90 s):
 seen once in CI, a stop landing in a fraction-of-a-second Python step (`raw__log_data`) did not
@@ -46,8 +46,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.orphaned_runs import MESSAGE as ORPHAN_MESSAGE
-from pipeline.sparkify.layout import event_key
+from pipeline.lib.orphaned_runs import MESSAGE as ORPHAN_MESSAGE
+from pipeline.defs.sparkify.layout import event_key
 from tests.deploy_smoke.production import (
     ComputeLogBucket,
     DeploymentError,
@@ -229,7 +229,7 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
             assert tags_of(interrupted).get("dagster/failure_reason") == "UNEXPECTED_TERMINATION", stop_report
             if how == "power_loss":
                 orphan_log = (second.log_dir / "fail-orphaned-runs.log").read_text()
-                assert f"failed 1 orphaned run(s) of location sparkify: {run_id}" in orphan_log, orphan_log
+                assert f"failed 1 orphaned run(s) of location data_platform: {run_id}" in orphan_log, orphan_log
                 assert ORPHAN_MESSAGE[:120] in _run_in_postgres(postgres_server, database, run_id)[1]
 
             # ... and the daemon retries it.

@@ -47,7 +47,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOT = REPO / "docs" / "ui-asset-graph.png"
-GRAPH_PATH = "/locations/sparkify/asset-groups/sparkify"  # the group's lineage page (WorkspaceRoot.tsx)
+GRAPH_PATH = "/locations/data_platform/asset-groups/sparkify"  # the group's lineage page (WorkspaceRoot.tsx)
 ASSET_NAMES = ["log_data", "song_data", "staging_events", "staging_songs", "users", "songs", "artists", "songplays", "time"]
 
 TIMINGS: dict[str, float] = {}

@@ -11,8 +11,10 @@ import pytest
 import yaml
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
 
-from pipeline.maintenance.definitions import INSTANCE_RETENTION_FILE, maintenance_definitions
-from pipeline.maintenance.housekeeping import (
+from pipeline.defs.platform.maintenance.jobs import maintenance_job
+from pipeline.defs.platform.maintenance.schedules import maintenance_schedule
+from pipeline.lib.instance import INSTANCE_RETENTION_FILE
+from pipeline.lib.housekeeping import (
     REPORTED_NAMES,
     Cleanup,
     drop_leftover_tables,
@@ -20,7 +22,7 @@ from pipeline.maintenance.housekeeping import (
     prune_compute_logs,
     purge_runs,
 )
-from pipeline.warehouse import DuckDBWarehouse
+from pipeline.lib.warehouse import DuckDBWarehouse
 
 UTC = dt.timezone.utc
 NOOP_COMPUTE_LOGS = {
@@ -74,7 +76,7 @@ def warehouse(tmp_path):
 @pytest.fixture
 def defs(warehouse):
     """Maintenance's definitions with the warehouse the root definitions would give them."""
-    return dg.Definitions.merge(maintenance_definitions(), dg.Definitions(resources={"warehouse": warehouse}))
+    return dg.Definitions(jobs=[maintenance_job], schedules=[maintenance_schedule], resources={"warehouse": warehouse})
 
 
 def run(instance, job=hello_job) -> str:
@@ -260,9 +262,9 @@ def test_leftover_tables_are_dropped_and_everything_else_stays(warehouse):
     ])
     before = relations(warehouse)
 
-    dry = drop_leftover_tables(warehouse, "staging", dry_run=True)
+    dry = drop_leftover_tables(warehouse, ["staging"], dry_run=True)
     assert relations(warehouse) == before
-    real = drop_leftover_tables(warehouse, "staging", dry_run=False)
+    real = drop_leftover_tables(warehouse, ["staging"], dry_run=False)
 
     expected = ("analytics.songplays__dbt_tmp", "analytics.users__dbt_backup", "staging.staging_events_load")
     assert dry.deleted == real.deleted == expected
@@ -273,7 +275,7 @@ def test_leftover_tables_are_dropped_and_everything_else_stays(warehouse):
 def test_leftover_tables_are_left_alone_while_other_runs_are_in_flight(warehouse):
     create_relations(warehouse, ["create table analytics.songplays__dbt_tmp (id integer)"])
 
-    cleanup = drop_leftover_tables(warehouse, "staging", dry_run=False, runs_in_flight=["some-run"])
+    cleanup = drop_leftover_tables(warehouse, ["staging"], dry_run=False, runs_in_flight=["some-run"])
 
     assert cleanup.deleted == () and "some-run" in cleanup.note
     assert relations(warehouse) == {"analytics.songplays__dbt_tmp"}

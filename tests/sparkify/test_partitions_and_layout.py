@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from pipeline.sparkify.dbt_assets import partition_window_env
-from pipeline.sparkify.layout import day_of_event_key, event_key, is_song_key, jsonpaths_document, snake_case, song_key
-from pipeline.sparkify.partitions import daily_partitions, day_epoch_ms, parse_day
-from pipeline.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.defs.sparkify.dbt_assets import partition_window_env
+from pipeline.defs.sparkify.layout import day_of_event_key, event_key, is_song_key, jsonpaths_document, snake_case, song_key
+from pipeline.defs.sparkify.partitions import daily_partitions, day_epoch_ms, parse_day
+from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 
 
 def test_partitions_start_on_the_first_day_of_the_logs():
@@ -26,7 +26,7 @@ def test_a_day_in_epoch_milliseconds():
 
 def test_dbt_window_covers_the_days_half_open():
     assert partition_window_env([dt.date(2018, 11, 30), dt.date(2018, 11, 29)]) == {
-        "SPARKIFY_WINDOW_START": "2018-11-29", "SPARKIFY_WINDOW_END": "2018-12-01"
+        "DBT_WINDOW_START": "2018-11-29", "DBT_WINDOW_END": "2018-12-01"
     }
 
 

@@ -6,10 +6,10 @@ import shutil
 import duckdb
 import pytest
 
-from pipeline.materialize import materialize_all, materialize_days, materialize_songs
-from pipeline.sparkify.layout import event_key
-from pipeline.sparkify.partitions import day_epoch_ms
-from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS
+from tests.sparkify.runs import materialize_all, materialize_days, materialize_songs
+from pipeline.defs.sparkify.layout import event_key
+from pipeline.defs.sparkify.partitions import day_epoch_ms
+from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
 from tests.conftest import restarted_steps, upload_tree
 from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
 
@@ -194,7 +194,7 @@ def test_a_pretty_printed_copy_of_a_day_file_loads_the_same_rows(copied_lake, lo
 
 
 def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatch):
-    """The partition window changes every run without making dbt re-parse the project (pipeline/dbt_manifest.py)."""
+    """The partition window changes every run without making dbt re-parse the project (pipeline/lib/dbt/manifest.py)."""
     target = tmp_path / "dbt_target"
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))  # where dagster-dbt seeds each invocation from
 
@@ -212,6 +212,6 @@ def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatc
         assert "Partial parsing enabled, no changes found, skipping parsing" in log, name
         assert "Unable to do partial parsing" not in log and "Partial parsing: updated file" not in log, name
     # ... and what dbt executed was the day's window, not the every-day default parsing saw.
-    executed = (folders["sparkify_daily_models"] / "compiled" / "sparkify" / "models" / "marts" / "songplays.sql").read_text()
+    executed = (folders["sparkify_daily_models"] / "compiled" / "data_platform" / "models" / "sparkify" / "analytics" / "songplays.sql").read_text()
     low, high = day_epoch_ms(DAYS[2])
     assert f"ts >= {low}" in executed and f"ts < {high}" in executed

@@ -4,7 +4,7 @@ import datetime as dt
 
 import duckdb
 
-from pipeline.materialize import materialize_all, materialize_days
+from tests.sparkify.runs import materialize_all, materialize_days
 from tests.conftest import upload_tree
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sparkify import layout
-from pipeline.sparkify.sample_data import SampleSpec, generate_lake, main
+from pipeline.defs.sparkify import layout
+from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake, main
 from tests.sparkify.expected_star import parse_objects
 
 SMALL = SampleSpec(days=2, events_per_day=200, song_files=30, users=8, seed=7)

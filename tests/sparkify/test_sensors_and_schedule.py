@@ -8,11 +8,11 @@ import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from pipeline.lake import DataLakeResource
-from pipeline.sparkify.staging_assets import WAITING_FOR_SONGS
-from pipeline.sparkify.layout import event_key
-from pipeline.sparkify.schedules import days_to_request, sparkify_daily_schedule
-from pipeline.sparkify.sensors import new_log_days_sensor, song_files_sensor
+from pipeline.lib.lake import DataLakeResource
+from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
+from pipeline.defs.sparkify.layout import event_key
+from pipeline.defs.sparkify.schedules import days_to_request, sparkify_daily_schedule
+from pipeline.defs.sparkify.sensors import new_log_days_sensor, song_files_sensor
 from tests.conftest import upload_tree
 from tests.s3_proxy import S3Proxy
 

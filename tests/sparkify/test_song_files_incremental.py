@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.sparkify.staging_assets import plan_song_load
+from pipeline.defs.sparkify.staging_assets import plan_song_load
 from tests.sparkify.expected_star import song_objects
 
 
@@ -21,7 +21,7 @@ def test_the_plan_appends_new_files_and_reloads_on_any_change():
 
 def _refresh_songs() -> dg.ExecuteInProcessResult:
     from pipeline.definitions import build_definitions
-    from pipeline.settings import Settings
+    from pipeline.lib.settings import Settings
 
     job = build_definitions(Settings.from_env()).resolve_job_def("sparkify_songs")
     result = job.execute_in_process(instance=dg.DagsterInstance.get())

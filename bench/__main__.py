@@ -1,0 +1,95 @@
+"""`python -m bench --scale small|medium|large`: measure the pipeline, print its figures against their baselines."""
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from pipeline.lib.settings import LOCAL_DIR, env, export_defaults
+
+FIGURES = {
+    1: "staging throughput", 2: "incremental cost vs history", 3: "incremental vs full rebuild",
+    4: "backfill in one run", 5: "many small files from S3", 6: "sensor cost vs bucket size", 7: "memory",
+}
+
+
+def _machine() -> str:
+    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
+            f"{dt.date.today().isoformat()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.scales import SCALES
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--only", type=int, nargs="+", choices=FIGURES, metavar="N",
+                        help="measure only these figures (1-7): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()))
+    parser.add_argument("--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)")
+    args = parser.parse_args(argv)
+    scale = SCALES[args.scale]
+    wanted = set(args.only or FIGURES)
+    work = (args.work_dir or LOCAL_DIR / "bench" / scale.name).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    warnings.filterwarnings("ignore")
+    export_defaults()
+    extension_dir = Path(env("DUCKDB_EXTENSION_DIR"))
+
+    from bench import runs, s3, staging
+    from bench.sandbox import Sandbox
+    from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
+
+    print(f"Sparkify benchmark, scale {scale.name}: {_machine()}; data in {work}", flush=True)
+    began = time.perf_counter()
+    figures = []
+
+    def show(new):
+        for figure in new if isinstance(new, list) else [new]:
+            figures.append(figure)
+            print(figure.line(), flush=True)
+
+    bytes_per_event = 450.0
+    if 1 in wanted:
+        show(staging.throughput_figure(work, scale.throughput_events, extension_dir, scale.repeats))
+        day_file = next((work / "throughput_lake" / "log_data").rglob("*.json"))
+        bytes_per_event = day_file.stat().st_size / scale.throughput_events
+    if wanted & {2, 3, 4}:
+        lake = generate_lake(
+            work / "lake",
+            SampleSpec(days=max(scale.history_days + scale.repeats, scale.backfill_days), events_per_day=scale.events_per_day,
+                       song_files=scale.song_files, users=max(100, scale.events_per_day // 5)),
+            progress=False,
+        )
+        days = list(lake.days)
+        # Definitions loaded and dbt's manifest parsed once, before any run is timed.
+        with Sandbox(work / "warm_up", str(lake.root), extension_dir).entered():
+            from pipeline.lib.materialize import load_definitions
+
+            load_definitions()
+        if wanted & {2, 3}:
+            history = runs.history_figures(scale, lake.root, days, work, extension_dir)
+            show([figure for number, figure in history.items() if number in wanted])
+        if 4 in wanted:
+            show(runs.backfill_figure(scale, lake.root, days, work, extension_dir))
+    if 5 in wanted:
+        show(s3.song_files_figure(work, scale.s3_song_files, extension_dir))
+        show(s3.song_files_figure(work, scale.s3_latency_song_files, extension_dir, s3.S3_LATENCY_MS))
+    if 6 in wanted:
+        show(s3.sensor_figures(work, scale.sensor_objects, scale.repeats))
+    if 7 in wanted:
+        show(staging.memory_figure(work, scale.big_day_bytes, extension_dir, bytes_per_event))
+
+    print(f"\nTargets ({sum(f.met for f in figures)} of {len(figures)} met), in {time.perf_counter() - began:.0f} s:")
+    for figure in figures:
+        print(figure.verdict())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

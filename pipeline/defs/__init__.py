@@ -1,0 +1,1 @@
+"""Every definition of the code location, one folder per pipeline plus platform/; pipeline/definitions.py loads them all."""

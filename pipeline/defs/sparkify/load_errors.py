@@ -1,0 +1,24 @@
+"""Turning a failed warehouse load into a message that names the file, the line and the field."""
+
+from pipeline.lib.json_records import find_problem
+from pipeline.lib.lake import DataLake
+from pipeline.lib.warehouse import LoadError, TableSpec
+
+
+def explain_load_error(lake: DataLake, table: TableSpec, error: LoadError) -> str:
+    """The first contract break in the batch's files, found by reading them again, then the engine's own words.
+
+    Only files the engine's message names are read again when the batch has many, so explaining a
+    failure over thousands of song files stays cheap.
+    """
+    batch = error.batch
+    keys = batch.keys if len(batch.keys) == 1 else [k for k in batch.keys if lake.uri(k) in str(error)]
+    window = None
+    if batch.window_column is not None:
+        window = (batch.window_column, batch.low, batch.high, batch.label)
+    for key in keys:
+        with lake.open(key) as stream:
+            problem = find_problem(stream, lake.uri(key), table, window)
+        if problem is not None:
+            return f"{table.qualified} not loaded, nothing changed: {problem}\nThe warehouse reported: {error}"
+    return f"{table.qualified} not loaded, nothing changed: {error}"

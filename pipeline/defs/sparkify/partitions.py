@@ -1,0 +1,41 @@
+"""The daily partitions of Sparkify: one partition per UTC day of activity logs, defined once here.
+
+They start at SPARKIFY_FIRST_DAY (the contract's first day, 2018-11-01, unless configured): the UI counts a
+pipeline's progress against them, so a lake that starts later sets its own first day.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from pipeline.defs.sparkify.settings import env
+
+# A range of days runs as one run: one load, one dbt invocation, whatever the number of days.
+daily_backfill_policy = dg.BackfillPolicy.single_run()
+
+
+def parse_day(partition_key: str) -> dt.date:
+    """A partition key as a date; anything that is not a valid YYYY-MM-DD day is refused before it reaches SQL."""
+    try:
+        day = dt.date.fromisoformat(partition_key)
+    except (TypeError, ValueError):
+        raise ValueError(f"partition key {partition_key!r} is not a date YYYY-MM-DD") from None
+    if partition_key != day.isoformat():
+        raise ValueError(f"partition key {partition_key!r} is not a date YYYY-MM-DD")
+    return day
+
+
+def days_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[dt.date]:
+    """Every day the run covers, in order (one for a single partition, many for a single-run backfill)."""
+    return [parse_day(key) for key in context.partition_keys]
+
+
+def day_epoch_ms(day: dt.date) -> tuple[int, int]:
+    """[start, end) of the UTC day in epoch milliseconds, the unit of staging_events.ts."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+    low = int(start.timestamp()) * 1000
+    return low, low + 86_400_000
+
+
+FIRST_DAY = parse_day(env("SPARKIFY_FIRST_DAY")).isoformat()
+daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")

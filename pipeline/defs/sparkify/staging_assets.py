@@ -1,0 +1,112 @@
+"""Staging assets: the raw files loaded as they are into the warehouse's staging schema.
+
+A run's days (or all songs) replace exactly their own rows in one transaction, so a re-run duplicates
+nothing and a bad file leaves the table as it was.
+"""
+
+import dagster as dg
+
+from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.materialize import TABLE_NAME
+from pipeline.lib.retries import retried_on_fault
+from pipeline.defs.sparkify.lake_files import day_files, song_files
+from pipeline.defs.sparkify.layout import JSONPATHS_KEY
+from pipeline.defs.sparkify.load_errors import explain_load_error
+from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
+from pipeline.defs.sparkify import GROUP
+from pipeline.defs.sparkify.raw_assets import raw_log_files, raw_song_files
+from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.warehouse import FileLedger, JsonBatch, LoadError, Warehouse, ledger_table
+
+
+def _load(lake, warehouse: Warehouse, table, batches, ledger: FileLedger | None = None) -> list[int]:
+    try:
+        return warehouse.replace_from_json(lake, table, batches, ledger)
+    except LoadError as exc:
+        # A data error: retrying cannot help, so the run fails at once with the reason.
+        raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
+
+
+def day_batches(lake, days) -> list[JsonBatch]:
+    """One batch per day: its file replaces the rows of its UTC day, and every row must lie in that day."""
+    return [
+        JsonBatch(
+            keys=(obj.key,), window_column=EVENT_TIME_COLUMN, low=low, high=high,
+            label=f"{day} ({lake.uri(obj.key)})", jsonpaths_key=JSONPATHS_KEY,
+        )
+        for day, obj in zip(days, day_files(lake, days))
+        for low, high in [day_epoch_ms(day)]
+    ]
+
+
+@dg.asset(
+    key=["staging", "staging_events"],
+    deps=[raw_log_files],
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=daily_backfill_policy,
+    kinds={"sql"},
+    metadata={TABLE_NAME: STAGING_EVENTS.qualified},
+    description="Every event of the activity logs, one row per JSON object; a day's load replaces that day's rows.",
+)
+@retried_on_fault
+def staging_events(
+    context: dg.AssetExecutionContext, sparkify_lake: DataLakeResource, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    lake = sparkify_lake.get_lake()
+    days = days_of(context)
+    counts = _load(lake, warehouse, STAGING_EVENTS, day_batches(lake, days))
+    per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts))
+    return dg.MaterializeResult(
+        metadata={
+            "rows_loaded": sum(counts),
+            "days": len(days),
+            "rows_per_day": dg.MetadataValue.md(f"| day | rows |\n|---|---|\n{per_day}"),
+            "table": STAGING_EVENTS.qualified,
+        }
+    )
+
+
+def plan_song_load(current: dict[str, str], loaded: dict[str, str]) -> tuple[list[str], bool]:
+    """(keys to load, whether they replace the table) given the song files now and those already loaded.
+
+    New files are appended. A file replaced or removed since it was loaded means rows to take back,
+    and staging keeps no per-row file, so the table is reloaded whole.
+    """
+    if not loaded or any(current.get(key) != version for key, version in loaded.items()):
+        return sorted(current), True
+    return sorted(key for key in current if key not in loaded), False
+
+
+@dg.asset(
+    key=["staging", "staging_songs"],
+    deps=[raw_song_files],
+    group_name=GROUP,
+    kinds={"sql"},
+    metadata={TABLE_NAME: STAGING_SONGS.qualified},
+    description="Every song object of the song files, one row each (a song copied into two files is two rows). "
+    "Only files not loaded before are read; staging_songs_files records which were.",
+)
+@retried_on_fault
+def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
+    lake = sparkify_lake.get_lake()
+    ledger_spec = ledger_table(STAGING_SONGS)
+    current = {obj.key: obj.version for obj in song_files(lake)}
+    keys, replace = plan_song_load(current, warehouse.loaded_files(ledger_spec))
+    batch = JsonBatch(keys=tuple(keys), append=not replace, label=f"{len(keys)} song files")
+    ledger = FileLedger(ledger_spec, tuple((key, current[key]) for key in keys), replace=replace)
+    [count] = _load(lake, warehouse, STAGING_SONGS, [batch], ledger)
+    return dg.MaterializeResult(
+        metadata={
+            "rows_loaded": count, "files_loaded": len(keys), "files_in_lake": len(current),
+            "mode": "full reload" if replace else "new files only", "table": STAGING_SONGS.qualified,
+        }
+    )
+
+
+WAITING_FOR_SONGS = "the song catalogue is not loaded yet: sparkify_songs has never materialized staging_songs"
+
+
+def song_catalogue_loaded(instance: dg.DagsterInstance) -> bool:
+    """Whether sparkify_songs has loaded staging_songs at least once: the daily models join plays to it."""
+    return instance.get_latest_materialization_event(staging_songs.key) is not None

@@ -1,0 +1,1 @@
+"""Shared code that defines no Dagster objects: settings, the lake, the warehouses, dbt, retries, checks."""

@@ -1,0 +1,57 @@
+"""Keeping dbt's manifest (target/manifest.json) current: dagster-dbt builds the asset graph from it at import;
+and keeping dbt's partial-parse state (target/partial_parse.msgpack) the one of this environment.
+
+dagster-dbt gives every invocation a target folder of its own, seeded with the project's
+partial_parse.msgpack. That file is valid only for the connection settings it was parsed with (dbt
+hashes the profile's connection, for DuckDB the file path): the manifest prepared at build time or on
+another machine makes every invocation re-parse the whole project (~1.5 s). After an invocation, its
+own state, parsed here, replaces the project's, so the next one parses only what changed.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from pipeline.lib.dbt.fork_server import DBT_EXECUTABLE
+from pipeline.lib.settings import DBT_PROJECT_DIR, DEFAULTS, env
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's partial-parse state, in each target folder
+
+
+def _newest_source_mtime() -> float:
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and "target" not in p.parts]
+    return max(p.stat().st_mtime for p in sources)
+
+
+def manifest_is_current() -> bool:
+    return MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime()
+
+
+def prepare_manifest(force: bool = False) -> None:
+    """Run `dbt parse` when the manifest is missing or older than the project's SQL and YAML."""
+    if not force and manifest_is_current():
+        return
+    command = [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                      "--target", env("WAREHOUSE")]
+    # profiles.yml reads the settings from the environment: give dbt the resolved defaults too.
+    dbt_env = {**os.environ, **{name: env(name) for name in DEFAULTS}}
+    completed = subprocess.run(command, env=dbt_env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
+
+
+def keep_partial_parse_state(invocation_target: Path) -> None:
+    """Make an invocation's partial-parse state the one dagster-dbt seeds the next invocation from.
+
+    That is the parent of the invocation's own target folder (dagster-dbt makes it a subfolder of
+    DBT_TARGET_PATH, by default the project's target/). Replaced atomically: other runs may be reading it.
+    """
+    state = Path(invocation_target) / PARTIAL_PARSE_FILE
+    if not state.exists():
+        return
+    kept = state.parent.parent / PARTIAL_PARSE_FILE
+    staged = kept.with_name(f".{kept.name}.{os.getpid()}")
+    shutil.copyfile(state, staged)
+    os.replace(staged, kept)

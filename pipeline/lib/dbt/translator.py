@@ -1,0 +1,31 @@
+"""Asset keys and groups of dbt models, read from where a model lives in the one dbt project.
+
+A model's first folder under models/ is its pipeline and names its asset group; the folders below it
+prefix its key (models/sparkify/analytics/songplays.sql -> group `sparkify`, key `analytics/songplays`;
+a model straight in its pipeline's folder, models/nyc_taxi/trips.sql, is keyed `nyc_taxi/trips`).
+So a pipeline's models can only ever join that pipeline's group. Sources keep dagster-dbt's keys
+(`staging/staging_events`): the pipeline's own Python assets that load them.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator
+
+
+def model_folders(dbt_resource_props: Mapping[str, Any]) -> list[str]:
+    """The folders between models/ and the model's file ("fqn" is [project, *folders, name])."""
+    return list(dbt_resource_props["fqn"][1:-1])
+
+
+class PipelineDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] != "model":
+            return super().get_asset_key(dbt_resource_props)
+        folders = model_folders(dbt_resource_props)
+        return dg.AssetKey([*(folders[1:] or folders), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        folders = model_folders(dbt_resource_props)
+        return folders[0] if folders else super().get_group_name(dbt_resource_props)

@@ -1,0 +1,69 @@
+"""What this environment runs against, picked in one place: the deployment (DAGSTER_DEPLOYMENT=local|prod),
+the warehouse named by `WAREHOUSE` (one resource per warehouse, in one table) and how runs execute on it.
+
+On a laptop, sensors start stopped: opening the UI must not set off runs by itself. In production they
+start running, so a fresh deployment is unattended from its first minute.
+"""
+
+import os
+
+import dagster as dg
+
+from pipeline.lib.settings import Settings, env
+from pipeline.lib.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse, Warehouse
+
+DEPLOYMENTS = ("local", "prod")
+
+
+def deployment() -> str:
+    name = env("DAGSTER_DEPLOYMENT").lower()
+    if name not in DEPLOYMENTS:
+        raise ValueError(f"DAGSTER_DEPLOYMENT={name!r}: choose one of {', '.join(DEPLOYMENTS)}")
+    return name
+
+
+def sensor_default_status() -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if deployment() == "prod" else dg.DefaultSensorStatus.STOPPED
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    """A password by reference: Dagster reads it from the environment when the resource is used."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+WAREHOUSE_RESOURCES = {
+    "duckdb": lambda: DuckDBWarehouse(path=dg.EnvVar("DUCKDB_PATH"), extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR")),
+    "postgres": lambda: PostgresWarehouse(
+        host=dg.EnvVar("POSTGRES_HOST"),
+        port=dg.EnvVar.int("POSTGRES_PORT"),
+        user=dg.EnvVar("POSTGRES_USER"),
+        password=_secret("POSTGRES_PASSWORD"),
+        database=dg.EnvVar("POSTGRES_DB"),
+    ),
+    "redshift": lambda: RedshiftWarehouse(
+        host=dg.EnvVar("REDSHIFT_HOST"),
+        port=dg.EnvVar.int("REDSHIFT_PORT"),
+        user=dg.EnvVar("REDSHIFT_USER"),
+        password=_secret("REDSHIFT_PASSWORD"),
+        database=dg.EnvVar("REDSHIFT_DATABASE"),
+        iam_role=_optional("REDSHIFT_IAM_ROLE"),
+        copy_role_arn=_optional("REDSHIFT_COPY_ROLE_ARN"),
+        s3_region=_optional("REDSHIFT_S3_REGION"),
+    ),
+}
+
+
+def warehouse_resource(settings: Settings) -> Warehouse:
+    return WAREHOUSE_RESOURCES[settings.warehouse]()
+
+
+def executor_for(warehouse: Warehouse) -> dg.ExecutorDefinition:
+    # An embedded database file takes one writer at a time: run the steps one after another in one
+    # process. Server warehouses take the steps in parallel processes.
+    if warehouse.allows_concurrent_writers:
+        return dg.multiprocess_executor
+    return dg.in_process_executor

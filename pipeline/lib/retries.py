@@ -1,0 +1,75 @@
+"""Retries for transient faults: one policy for every step, configured by environment variables.
+
+The original retried 3 times, 5 minutes apart. Here the delay grows exponentially with jitter, so a
+throttled S3 or a restarting warehouse is not hit by every retry at once. Data errors (a malformed
+file, a failed blocking check) raise `dg.Failure(allow_retries=False)` and fail at once.
+
+Steps take the policy through `@retried_on_fault`, not through the `retry_policy=` argument of an asset:
+Dagster applies an op's RetryPolicy to interrupts too, so a step running when the host stops (SIGTERM)
+would be put up for retry and the run worker would sleep waiting for it, leaving the run STARTED while
+the host is down. Raising `dg.RetryRequested` for exceptions only lets an interrupt end the run as
+UNEXPECTED_TERMINATION, which the instance's run retries re-execute (deploy/dagster.yaml), while a
+step failure (a data error, or a fault that outlived its retries) is not run again.
+"""
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+
+from pipeline.lib.settings import env
+
+
+def retry_policy() -> dg.RetryPolicy:
+    """RETRY_MAX retries (3), the first after RETRY_DELAY_SECONDS (300), then doubling, ± jitter."""
+    max_retries = int(env("RETRY_MAX"))
+    delay = float(env("RETRY_DELAY_SECONDS"))
+    if max_retries < 0 or delay < 0:
+        raise ValueError("RETRY_MAX and RETRY_DELAY_SECONDS must not be negative")
+    return dg.RetryPolicy(max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def retry_request(fault: Exception) -> dg.RetryRequested | None:
+    """The retry a step asks for after this exception under the current policy; None for a data error."""
+    if isinstance(fault, dg.RetryRequested) or (isinstance(fault, dg.Failure) and not fault.allow_retries):
+        return None
+    policy = retry_policy()
+    attempt = dg.OpExecutionContext.get().retry_number + 1
+    return dg.RetryRequested(max_retries=policy.max_retries, seconds_to_wait=policy.calculate_delay(attempt))
+
+
+@contextlib.contextmanager
+def _faults_as_retry_requests() -> Iterator[None]:
+    """An Exception inside becomes the policy's RetryRequested (data errors stay as they are)."""
+    try:
+        yield
+    except Exception as fault:
+        request = retry_request(fault)
+        if request is None:
+            raise
+        raise request from fault
+
+
+def retried_on_fault(compute: Callable) -> Callable:
+    """Decorate an asset's or check's body: exceptions are retried by `retry_policy()`, interrupts are not.
+
+    Interrupts (DagsterExecutionInterruptedError, KeyboardInterrupt) are BaseExceptions, not Exceptions,
+    so they pass through untouched. Works for plain and generator bodies (the dbt assets stream events).
+    """
+    if inspect.isgeneratorfunction(compute):
+
+        @functools.wraps(compute)
+        def streamed(*args, **kwargs):
+            with _faults_as_retry_requests():
+                yield from compute(*args, **kwargs)
+
+        return streamed
+
+    @functools.wraps(compute)
+    def returned(*args, **kwargs):
+        with _faults_as_retry_requests():
+            return compute(*args, **kwargs)
+
+    return returned

@@ -1,0 +1,8 @@
+"""Warehouses behind one interface: the loads and queries the pipelines need, one module per warehouse."""
+
+from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, TableSpec, Warehouse, ledger_table
+from pipeline.lib.warehouse.duckdb import DuckDBWarehouse
+from pipeline.lib.warehouse.postgres import PostgresWarehouse
+from pipeline.lib.warehouse.redshift import RedshiftWarehouse
+
+__all__ = ["Column", "DuckDBWarehouse", "FileLedger", "ledger_table", "JsonBatch", "LoadError", "PostgresWarehouse", "RedshiftWarehouse", "TableSpec", "Warehouse"]

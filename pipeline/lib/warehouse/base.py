@@ -1,0 +1,137 @@
+"""The warehouse interface: what the pipelines ask of any warehouse, and the shapes they ask it in.
+
+A warehouse is a Dagster resource. The loads it offers are transactional: a batch of files replaces
+exactly the rows it owns, and a failure leaves the table as it was.
+"""
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from pipeline.lib.lake import DataLake
+from pipeline.lib.warehouse.identifiers import checked_identifier
+
+LOGICAL_TYPES = ("text", "integer", "bigint", "double")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # one of LOGICAL_TYPES; each warehouse maps it to its own type
+    source: str  # the JSON field the column is read from
+
+    def __post_init__(self):
+        checked_identifier(self.name, "column name")
+        if self.type not in LOGICAL_TYPES:
+            raise ValueError(f"column {self.name}: type {self.type!r} is not one of {LOGICAL_TYPES}")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+
+    def __post_init__(self):
+        checked_identifier(self.schema, "schema name")
+        checked_identifier(self.name, "table name")
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class JsonBatch:
+    """JSON objects from some lake files that replace the table's rows in a window of one column.
+
+    With a window, rows whose `window_column` lies in [low, high) are replaced, and every loaded row
+    must lie in it. With no window, the batch replaces the whole table, unless `append` is set: then
+    its rows are added (files never loaded before) and nothing is replaced.
+    """
+
+    keys: tuple[str, ...]
+    window_column: str | None = None
+    low: int | None = None
+    high: int | None = None
+    label: str = ""  # what the batch is, for messages and metadata (a day, "all songs")
+    # A lake object mapping the JSON fields to the columns (Redshift's JSONPaths), for engines that
+    # want one where field names are not the column names.
+    jsonpaths_key: str | None = None
+    append: bool = False
+
+
+@dataclass(frozen=True)
+class FileLedger:
+    """The lake files (key, version) a table's rows came from, kept in a table beside it.
+
+    It is written in the load's own transaction, so the ledger and the rows never disagree: a load that
+    fails records nothing, and a re-run loads exactly the files the ledger lacks.
+    """
+
+    table: TableSpec
+    files: tuple[tuple[str, str], ...]
+    replace: bool  # True: the ledger becomes exactly these files; False: these files are added to it
+
+
+def ledger_table(table: TableSpec) -> TableSpec:
+    return TableSpec(table.schema, f"{table.name}_files", (Column("key", "text", "key"), Column("version", "text", "version")))
+
+
+class LoadError(Exception):
+    """A batch could not be loaded; the table was left as it was."""
+
+    def __init__(self, batch: JsonBatch, message: str):
+        super().__init__(message)
+        self.batch = batch
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Base of every warehouse resource. Subclasses own their connection settings."""
+
+    @property
+    @abstractmethod
+    def dbt_target(self) -> str:
+        """The target in dbt_project/profiles.yml that reaches this warehouse."""
+
+    @property
+    def allows_concurrent_writers(self) -> bool:
+        """False where one process at a time may write (an embedded database file)."""
+        return True
+
+    @abstractmethod
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
+        """Load every batch into the table, and record the ledger, in one transaction; the rows loaded per batch.
+
+        Raises LoadError naming the batch that failed; nothing is changed then.
+        """
+
+    @abstractmethod
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query."""
+
+    @abstractmethod
+    def execute(self, sql: str) -> None:
+        """Run one statement and commit it (housekeeping: dropping leftover tables)."""
+
+    def loaded_files(self, ledger: TableSpec) -> dict[str, str]:
+        """key -> version of the ledger; empty when nothing was ever loaded."""
+        exists = self.query(
+            "select count(*) from information_schema.tables "
+            f"where table_schema = '{checked_identifier(ledger.schema)}' and table_name = '{checked_identifier(ledger.name)}'"
+        )[0][0]
+        if not exists:
+            return {}
+        return dict(self.query(f'select "key", "version" from "{ledger.schema}"."{ledger.name}"'))
+
+    def row_count(self, table: str, where: str | None = None) -> int:
+        schema, name = table.split(".")
+        sql = f"select count(*) from {checked_identifier(schema)}.{checked_identifier(name)}"
+        return self.query(sql + (f" where {where}" if where else ""))[0][0]

@@ -1,0 +1,149 @@
+"""DuckDB, the embedded default warehouse: one database file, loads read by DuckDB's own JSON reader.
+
+The JSON files are read by the engine (local paths, or s3:// through the httpfs extension that the
+`duckdb-extension-httpfs` package ships), so a day's file is streamed and never held as Python objects.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+import duckdb_extension_httpfs
+
+from pipeline.lib.lake import DataLake, S3Access
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.lib.warehouse.identifiers import quote
+from pipeline.lib.warehouse.statements import create_table_sql, delete_sql, ledger_statements
+
+# Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.
+DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
+
+DUCKDB_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
+# Threads of a load that reads many objects from S3: each waits on one GET at a time.
+REMOTE_FILES_THREADS = 32
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
+    """One INSERT ... SELECT from read_json; rows outside the batch's window raise inside the query."""
+    json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in table.columns)
+    select = []
+    for c in table.columns:
+        expr = quote(c.source)
+        if c.name == batch.window_column:
+            message = _literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
+            expr = f"case when {expr} >= {int(batch.low)} and {expr} < {int(batch.high)} then {expr} else error({message}) end"
+        select.append(f"{expr} as {quote(c.name)}")
+    files = "[" + ", ".join(_literal(u) for u in uris) + "]"
+    return (
+        f"insert into {quote(table.schema)}.{quote(table.name)} ({', '.join(quote(c.name) for c in table.columns)}) "
+        f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
+    )
+
+
+def s3_secret_sql(access: S3Access) -> str:
+    options = ["type s3"]
+    if access.access_key_id:
+        options += [f"key_id {_literal(access.access_key_id)}", f"secret {_literal(access.secret_access_key or '')}"]
+    if access.session_token:
+        options.append(f"session_token {_literal(access.session_token)}")
+    if access.region:
+        options.append(f"region {_literal(access.region)}")
+    if access.endpoint_url:
+        endpoint = urlparse(access.endpoint_url)
+        # S3-compatible endpoints (MinIO, moto) serve path-style URLs; plain http only if asked for.
+        options += [f"endpoint {_literal(endpoint.netloc)}", "url_style 'path'",
+                    f"use_ssl {'true' if endpoint.scheme == 'https' else 'false'}"]
+    return f"create or replace temporary secret lake_s3 ({', '.join(options)})"
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file (`DUCKDB_PATH`)."""
+
+    path: str
+    extension_dir: str
+
+    @property
+    def dbt_target(self) -> str:
+        return "duckdb"
+
+    @property
+    def allows_concurrent_writers(self) -> bool:
+        return False
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(self.path, config={"extension_directory": self.extension_dir})
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _reach_lake(self, connection: duckdb.DuckDBPyConnection, lake: DataLake) -> bool:
+        """Make an S3 lake readable (httpfs and a secret); whether the lake is remote."""
+        access = lake.s3_access()
+        if access is None:
+            return False
+        try:
+            connection.execute("load httpfs")
+        except duckdb.IOException:
+            # No downloads at run time: install the extension shipped in the Python package.
+            shipped = next(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
+            connection.execute(f"install {_literal(str(shipped))}")
+            connection.execute("load httpfs")
+        connection.execute(s3_secret_sql(access))
+        return True
+
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
+        counts = []
+        with self.connect() as connection:
+            for spec in (table, ledger.table) if ledger else (table,):
+                for statement in create_table_sql(spec, DUCKDB_TYPES):
+                    connection.execute(statement)
+            remote = self._reach_lake(connection, lake)
+            connection.begin()
+            for batch in batches:
+                try:
+                    if not batch.append:
+                        connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
+                    if batch.keys:
+                        uris = [lake.uri(key) for key in batch.keys]
+                        if remote:
+                            many = len(uris) > 1
+                            # Many small objects (song files): one whole GET each instead of a HEAD and
+                            # ranged GETs (2,000 song files from S3 on loopback: 4.5 s instead of 8.6 s).
+                            # A day's file, however big, stays streamed.
+                            connection.execute(f"set force_download = {'true' if many else 'false'}")
+                            # DuckDB's reads block their thread, so the threads are the GETs in flight:
+                            # one per core would leave a many-file load waiting on S3's latency.
+                            connection.execute(f"set threads = {REMOTE_FILES_THREADS}" if many else "reset threads")
+                        counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
+                    else:
+                        counts.append(0)
+                except DATA_ERRORS as exc:
+                    connection.rollback()
+                    raise LoadError(batch, f"{batch.label}: {exc}") from exc
+            if ledger:
+                before, insert = ledger_statements(ledger, "?")
+                for statement in before:
+                    connection.execute(statement)
+                if ledger.files:
+                    connection.executemany(insert, [list(f) for f in ledger.files])
+            connection.commit()
+        return counts
+
+    def query(self, sql: str) -> list[tuple]:
+        with self.connect() as connection:
+            return connection.execute(sql).fetchall()
+
+    def execute(self, sql: str) -> None:
+        with self.connect() as connection:
+            connection.execute(sql)

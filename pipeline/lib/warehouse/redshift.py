@@ -1,0 +1,145 @@
+"""Amazon Redshift: batches are loaded by Redshift's own COPY from S3, as the original pipeline did.
+
+Per batch, in one transaction: COPY into a session-temporary scratch table, check every row lies in the
+batch's window, delete the window from the target, insert the scratch rows. A failed COPY is explained
+from Redshift's load-error table. Every statement comes from redshift_sql.py.
+
+The seam: `run_copy` is the only place the COPY-from-S3 statement is executed. The test suite swaps it
+for a COPY FROM STDIN of the same objects, so the rest of this path runs for real on a Postgres server.
+"""
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import boto3
+import psycopg2
+
+from pipeline.lib.lake import DataLake
+from pipeline.lib.warehouse import redshift_sql as sql
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec
+from pipeline.lib.warehouse.server import ServerWarehouse, record_ledger, rollback_quietly
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    """One COPY: the statement to send, and what it reads and fills (for the test seam and messages)."""
+
+    statement: sql.Statement
+    lake: DataLake
+    table: TableSpec
+    scratch: str
+    batch: JsonBatch
+
+
+def copy_source(lake: DataLake, batch: JsonBatch) -> str:
+    """What COPY reads: the one object, or the longest common prefix of the batch's objects.
+
+    COPY takes a key prefix, so every object under it is loaded (a stray `x.json.bak` beside the
+    files would be too); the layout keeps only data files there.
+    """
+    if len(batch.keys) == 1:
+        return lake.uri(batch.keys[0])
+    prefix = os.path.commonprefix(list(batch.keys))
+    return lake.uri(prefix[: prefix.rfind("/") + 1] if "/" in prefix else prefix)
+
+
+def json_format(lake: DataLake, table: TableSpec, batch: JsonBatch) -> str:
+    if batch.jsonpaths_key is not None:
+        return lake.uri(batch.jsonpaths_key)
+    if all(c.name == c.source for c in table.columns):
+        return "auto"  # COPY matches JSON keys to column names
+    raise ValueError(f"{table.qualified}: field names differ from column names and the batch names no JSONPaths file")
+
+
+class RedshiftWarehouse(ServerWarehouse):
+    """A Redshift cluster or workgroup (REDSHIFT_HOST, REDSHIFT_PORT, REDSHIFT_USER, REDSHIFT_PASSWORD, REDSHIFT_DATABASE).
+
+    COPY reaches S3 through `iam_role` (a role attached to the cluster) or, failing that, temporary keys
+    from assuming `copy_role_arn` with STS.
+    """
+
+    sslmode: str = "require"
+    iam_role: str | None = None
+    copy_role_arn: str | None = None
+    s3_region: str | None = None  # the lake bucket's region, when it is not the cluster's
+
+    @property
+    def dbt_target(self) -> str:
+        return "redshift"
+
+    def copy_auth(self) -> sql.CopyAuth:
+        if self.iam_role:
+            return sql.CopyAuth(iam_role=self.iam_role)
+        if self.copy_role_arn:
+            return sql.CopyAuth.from_assumed_role(boto3.client("sts"), self.copy_role_arn)
+        raise ValueError("Redshift COPY needs REDSHIFT_IAM_ROLE (a role attached to the cluster) or REDSHIFT_COPY_ROLE_ARN")
+
+    def run_copy(self, cursor, job: CopyJob) -> None:
+        """The seam: send the COPY. Tests replace this one method; see the module docstring."""
+        cursor.execute(job.statement.sql)
+
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
+        if not lake.uri("").startswith("s3://"):
+            raise ValueError(f"Redshift loads with COPY from S3: SPARKIFY_DATA_URI must be s3://..., not {lake.uri('')}")
+        auth = self.copy_auth()
+        scratch = f"{table.name}_load"
+        with self.connect() as connection:
+            with connection.cursor() as cursor:
+                for spec in (table, ledger.table) if ledger else (table,):
+                    for statement in sql.create_table_sql(spec):
+                        cursor.execute(statement)
+            connection.commit()
+            counts = [self._load_batch(connection, lake, table, batch, scratch, auth) for batch in batches]
+            record_ledger(connection, ledger)
+            connection.commit()
+        return counts
+
+    def _load_batch(self, connection, lake, table, batch, scratch, auth) -> int:
+        # A whole-table batch is one COPY of the common prefix; appended files are copied one by one, as
+        # a prefix would also take the files loaded before.
+        sources = [lake.uri(k) for k in batch.keys] if batch.append else [copy_source(lake, batch)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql.drop_scratch_sql(scratch))
+            cursor.execute(sql.create_scratch_sql(table, scratch))
+            for source in sources:
+                statement = sql.copy_json_sql(table, scratch, source, json_format(lake, table, batch), auth, self.s3_region)
+                try:
+                    self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
+                except psycopg2.Error as exc:
+                    rollback_quietly(connection)
+                    details = self._load_errors(connection)
+                    if details:
+                        raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
+                    raise
+            if batch.window_column is not None:
+                cursor.execute(sql.window_violations_sql(scratch, batch.window_column, batch.low, batch.high))
+                outside = cursor.fetchone()[0]
+                if outside:
+                    rollback_quietly(connection)
+                    raise LoadError(batch, f"{batch.label}: {outside} row(s) with {batch.window_column} outside "
+                                           f"[{batch.low}, {batch.high})")
+            if not batch.append:
+                cursor.execute(sql.delete_sql(table, batch.window_column, batch.low, batch.high))
+            cursor.execute(sql.count_sql(scratch))
+            count = cursor.fetchone()[0]
+            cursor.execute(sql.insert_from_scratch_sql(table, scratch))
+            cursor.execute(sql.drop_scratch_sql(scratch))
+        return count
+
+    @staticmethod
+    def _load_errors(connection) -> str:
+        """Why the session's last COPY failed, from sys_load_error_detail (or stl_load_errors on older clusters)."""
+        for query in (sql.LOAD_ERRORS_SQL, sql.LEGACY_LOAD_ERRORS_SQL):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(query)
+                    rows = cursor.fetchall()
+                connection.rollback()
+                if rows:
+                    return sql.describe_load_errors(rows)
+            except psycopg2.Error:
+                rollback_quietly(connection)
+        return ""

@@ -1,1 +1,0 @@
-"""Sparkify: daily JSON activity logs and song files staged into a warehouse and modelled by dbt into a star schema."""

@@ -1,0 +1,20 @@
+"""Sparkify's two jobs run in process through the platform's `run_job`, as the tests and the benchmark call them."""
+
+import datetime as dt
+
+from pipeline.lib.materialize import Outcome, materialize_group, run_job
+
+
+def materialize_songs() -> Outcome:
+    """One run of `sparkify_songs`: song files not loaded before into staging_songs, then songs and artists."""
+    return run_job("sparkify_songs")
+
+
+def materialize_days(days: list[dt.date]) -> Outcome:
+    """One run of `sparkify_daily` over the days, as one partition range (the song catalogue must be loaded)."""
+    return run_job("sparkify_daily", (days[0].isoformat(), days[-1].isoformat()))
+
+
+def materialize_all(days: list[dt.date]) -> list[tuple[str, Outcome]]:
+    """The song catalogue, then the days in one run (not run if the songs failed): `python -m pipeline materialize`."""
+    return materialize_group("sparkify", days[0].isoformat(), days[-1].isoformat())
