@@ -1,4 +1,4 @@
-"""The README's backfill, run as a user runs it: `dagster-daemon run` in the background and
+"""The backfill of docs/running-unattended.md, run as a user runs it: `dagster-daemon run` in the background and
 `dagster job backfill` over three days, then the instance's runs and the warehouse's rows.
 
 What this shows about Dagster 1.13: `dagster job backfill` ignores the assets'

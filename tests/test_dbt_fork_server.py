@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.lib.dbt import fork_server as dbt_fork_server
 from pipeline.lib.dbt.cli import dbt_resource
-from pipeline.defs.sparkify.dbt_assets import sparkify_dbt_project
+from pipeline.lib.dbt.project import dbt_project
 
 PROJECT = {
     "dbt_project.yml": """
@@ -191,9 +191,9 @@ def test_the_server_ends_with_its_owner():
 
 
 def test_the_dbt_resource_uses_the_warm_dbt_unless_switched_off(monkeypatch):
-    warm = dbt_resource(sparkify_dbt_project, "duckdb")
+    warm = dbt_resource(dbt_project, "duckdb")
     assert [warm.dbt_executable, *warm.global_config_flags] == [sys.executable, *dbt_fork_server.CLIENT_COMMAND]
     assert os.path.exists(os.environ[dbt_fork_server.SOCKET_VARIABLE])
     monkeypatch.setenv("DBT_WARM", "false")
-    cold = dbt_resource(sparkify_dbt_project, "duckdb")
+    cold = dbt_resource(dbt_project, "duckdb")
     assert (cold.dbt_executable, cold.global_config_flags) == (dbt_fork_server.DBT_EXECUTABLE, [])

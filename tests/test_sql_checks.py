@@ -5,7 +5,7 @@ import decimal
 import dagster as dg
 import pytest
 
-from pipeline.defs.sparkify.definitions import QUALITY_CHECKS_FILE
+from pipeline.defs.sparkify.quality_checks import QUALITY_CHECKS_FILE
 from pipeline.lib.sql_checks import SqlCheckFileError, load_sql_checks, result_matches
 
 ASSETS = {dg.AssetKey(["analytics", "songplays"]), dg.AssetKey(["analytics", "users"])}

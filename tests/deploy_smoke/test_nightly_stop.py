@@ -1,4 +1,4 @@
-"""The host's nightly stop/start must be harmless (README, "Deploy on EC2", "The nightly stop"): a run that
+"""The host's nightly stop/start must be harmless (docs/deploy-ec2.md, "The nightly stop"): a run that
 the stop interrupts, or that a power loss kills, is marked failed and retried, not left STARTED forever,
 and the retry writes its day exactly once.
 

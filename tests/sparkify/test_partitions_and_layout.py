@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.defs.sparkify.dbt_assets import partition_window_env
+from pipeline.lib.dbt.build import partition_window_env
 from pipeline.defs.sparkify.layout import day_of_event_key, event_key, is_song_key, jsonpaths_document, snake_case, song_key
 from pipeline.defs.sparkify.partitions import daily_partitions, day_epoch_ms, parse_day
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS

@@ -33,7 +33,7 @@ def days_to_request(tick: dt.datetime, catchup_days: int, materialized: set[str]
     job=sparkify_daily_job,
     cron_schedule=env("SPARKIFY_SCHEDULE_CRON"),
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,  # files landing trigger runs through the sensor; see README
+    default_status=dg.DefaultScheduleStatus.STOPPED,  # files landing trigger runs through the sensor; see docs/running-unattended.md
 )
 def sparkify_daily_schedule(context: dg.ScheduleEvaluationContext):
     if not song_catalogue_loaded(context.instance):  # the days would join plays to no songs: they wait

@@ -21,7 +21,12 @@ with ranked as (
 
 final as (
 
-    select artist_id, name, location, latitude, longitude
+    select
+        artist_id,
+        name,
+        location,
+        latitude,
+        longitude
     from ranked
     where completeness = 1
 

@@ -11,29 +11,41 @@ with plays as (
 
     select *
     from {{ source('staging', 'staging_events') }}
-    where page = 'NextSong'
-      and ts >= {{ window_epoch_ms('min_date') }}
-      and ts < {{ window_epoch_ms('max_date') }}
+    where
+        page = 'NextSong'
+        and ts >= {{ window_epoch_ms('min_date') }}
+        and ts < {{ window_epoch_ms('max_date') }}
 
 ),
 
 -- One candidate per (title, artist name, duration): a song copied into two files must not double a play.
 song_matches as (
 
-    select title, artist_name, duration, song_id, artist_id
+    select
+        title,
+        artist_name,
+        duration,
+        song_id,
+        artist_id
     from (
         select
-            title, artist_name, duration, song_id, artist_id,
+            title,
+            artist_name,
+            duration,
+            song_id,
+            artist_id,
             row_number() over (partition by title, artist_name, duration order by song_id, artist_id) as candidate
         from {{ source('staging', 'staging_songs') }}
-    ) ranked
+    ) as ranked
     where candidate = 1
 
 ),
 
 timed_plays as (
 
-    select plays.*, {{ epoch_ms_to_timestamp('plays.ts') }} as start_time
+    select
+        plays.*,
+        {{ epoch_ms_to_timestamp('plays.ts') }} as start_time
     from plays
 
 ),
@@ -55,9 +67,10 @@ final as (
         timed_plays.user_agent
     from timed_plays
     left join song_matches
-        on song_matches.title = timed_plays.song
-        and song_matches.artist_name = timed_plays.artist
-        and song_matches.duration = timed_plays.length
+        on
+            timed_plays.song = song_matches.title
+            and timed_plays.artist = song_matches.artist_name
+            and timed_plays.length = song_matches.duration
 
 )
 

@@ -2,7 +2,11 @@
 with ranked as (
 
     select
-        song_id, title, artist_id, year, duration,
+        song_id,
+        title,
+        artist_id,
+        year,
+        duration,
         row_number() over (partition by song_id order by title, artist_id, year, duration) as copy
     from {{ source('staging', 'staging_songs') }}
 
@@ -10,7 +14,12 @@ with ranked as (
 
 final as (
 
-    select song_id, title, artist_id, year, duration
+    select
+        song_id,
+        title,
+        artist_id,
+        year,
+        duration
     from ranked
     where copy = 1
 

@@ -9,8 +9,9 @@ with start_times as (
 
     select distinct start_time
     from {{ ref('songplays') }}
-    where start_time >= {{ window_timestamp('min_date') }}
-      and start_time < {{ window_timestamp('max_date') }}
+    where
+        start_time >= {{ window_timestamp('min_date') }}
+        and start_time < {{ window_timestamp('max_date') }}
 
 ),
 

@@ -12,25 +12,36 @@
 with plays as (
 
     select
-        user_id, first_name, last_name, gender, level,
+        user_id,
+        first_name,
+        last_name,
+        gender,
+        level,
         row_number() over (
             partition by user_id order by ts desc, session_id desc, item_in_session desc
         ) as recency
     from {{ source('staging', 'staging_events') }}
-    where page = 'NextSong' and user_id <> ''
-      and user_id in (
-          select user_id
-          from {{ source('staging', 'staging_events') }}
-          where page = 'NextSong'
-            and ts >= {{ window_epoch_ms('min_date') }}
-            and ts < {{ window_epoch_ms('max_date') }}
-      )
+    where
+        page = 'NextSong' and user_id <> ''
+        and user_id in (
+            select window_plays.user_id
+            from {{ source('staging', 'staging_events') }} as window_plays
+            where
+                window_plays.page = 'NextSong'
+                and window_plays.ts >= {{ window_epoch_ms('min_date') }}
+                and window_plays.ts < {{ window_epoch_ms('max_date') }}
+        )
 
 ),
 
 final as (
 
-    select user_id, first_name, last_name, gender, level
+    select
+        user_id,
+        first_name,
+        last_name,
+        gender,
+        level
     from plays
     where recency = 1
 
