@@ -16,9 +16,9 @@ COPY pyproject.toml ./
 COPY pipeline ./pipeline
 COPY dbt_project ./dbt_project
 # dagster-dbt builds the asset graph from dbt's manifest: parse it here, once, with no connection (the
-# DuckDB target; no database is opened). The parse log is not shipped.
+# DuckDB target; no database is opened), as `make` does locally. The parse log is not shipped.
 RUN PATH=/opt/venv/bin:$PATH PYTHONPATH=/app DUCKDB_PATH=/tmp/parse.duckdb \
-    dagster-dbt project prepare-and-package --file pipeline/defs/sparkify/dbt_assets.py \
+    python -m pipeline prepare \
     && rm -rf dbt_project/logs dbt_project/target/dbt.log
 
 FROM python:3.11-slim-bookworm

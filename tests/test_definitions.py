@@ -97,3 +97,10 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
     assert {s.name for s in repository.sensor_defs} == {
         "new_log_days_sensor", "song_files_sensor", "sparkify_freshness_checks_sensor", "run_failure_alert_sensor"
     }
+
+
+def test_maintenance_cleans_the_schemas_every_pipeline_loads_into():
+    from pipeline.lib.settings import load_schemas
+
+    assert load_schemas() == ["staging"]  # Sparkify's SPARKIFY_STAGING_SCHEMA, declared by its settings module
+    assert "drop_leftover_tables" in {node.name for node in defs.resolve_job_def("maintenance").nodes}

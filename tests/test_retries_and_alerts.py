@@ -11,7 +11,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.errors import DagsterExecutionInterruptedError
 
 from pipeline.defs.platform.alerts import failure_message, run_failure_alert_sensor, send_alert
 from tests.sparkify.runs import materialize_days
@@ -104,7 +103,7 @@ def test_a_data_error_is_not_retried(monkeypatch):
 def test_an_interrupt_ends_the_run_instead_of_waiting_for_a_step_retry(monkeypatch, generator):
     """A host stop (SIGTERM) surfaces inside the running step; Dagster's own RetryPolicy would retry it."""
     monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
-    calls, result = _materialize_failing(DagsterExecutionInterruptedError(), failures=1, generator=generator)
+    calls, result = _materialize_failing(dg.DagsterExecutionInterruptedError(), failures=1, generator=generator)
     assert not result.success and calls == 1
     assert "STEP_UP_FOR_RETRY" not in _event_types(result)
     # The failure reason the instance's run retries re-execute (deploy/dagster.yaml).

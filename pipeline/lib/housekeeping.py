@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 
+from pipeline.lib.dagster_internals import local_compute_log_base_dir
 from pipeline.lib.warehouse import Warehouse
 from pipeline.lib.warehouse.identifiers import checked_identifier, quote
 
@@ -116,9 +115,7 @@ def runs_holding_latest_materializations(instance: dg.DagsterInstance) -> set[st
         latest = instance.get_latest_materialization_event(key)
         if latest is not None:
             run_ids.add(latest.run_id)
-        by_partition = instance.event_log_storage.get_latest_storage_id_by_partition(
-            key, DagsterEventType.ASSET_MATERIALIZATION
-        )
+        by_partition = instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION)
         storage_ids = sorted(by_partition.values())
         for start in range(0, len(storage_ids), FETCH_BATCH):
             batch = storage_ids[start : start + FETCH_BATCH]
@@ -163,10 +160,7 @@ def local_compute_log_dir(instance: dg.DagsterInstance) -> Path | None:
     A cloud manager (S3ComputeLogManager and the like) uploads each capture and removes its local copy; expiring
     the uploaded logs is the bucket's lifecycle rule's job, not this one's.
     """
-    manager = instance.compute_log_manager
-    if not isinstance(manager, LocalComputeLogManager):
-        return None
-    return Path(manager._base_dir)  # Dagster 1.13 has no public accessor for it
+    return local_compute_log_base_dir(instance)
 
 
 def _remove_if_empty(directory: Path) -> None:

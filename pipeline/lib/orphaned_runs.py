@@ -15,8 +15,7 @@ server that is about to start; run monitoring's start timeout handles one that n
 
 import dagster as dg
 
-# Private, as Dagster's own run monitoring uses them: the failure reason is what run retries read.
-from dagster._core.events import JobFailureData, RunFailureReason
+from pipeline.lib.dagster_internals import report_run_failed_as_unexpected_termination
 
 MESSAGE = (
     "The code server that ran this run's worker stopped before the run ended (its processes were "
@@ -41,9 +40,7 @@ def fail_orphaned_runs(instance: dg.DagsterInstance, location_name: str) -> list
     """
     failed = []
     for run in orphaned_runs(instance, location_name):
-        instance.report_run_failed(
-            run, MESSAGE, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION)
-        )
+        report_run_failed_as_unexpected_termination(instance, run, MESSAGE)
         failed.append(run.run_id)
     return failed
 

@@ -18,10 +18,10 @@ import warnings
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 from dagster._config import process_config, resolve_to_config_type
-from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.workspace.load import location_origins_from_yaml_paths
@@ -92,7 +92,7 @@ def validate_instance_config(home: Path) -> InstanceRef:
         klass = class_from_code_pointer(data.module_name, data.class_name)
         result = process_config(resolve_to_config_type(klass.config_type()), data.config_dict)
         if not result.success:
-            raise DagsterInvalidConfigError(f"{data.module_name}.{data.class_name}", result.errors, data.config_dict)
+            raise dg.DagsterInvalidConfigError(f"{data.module_name}.{data.class_name}", result.errors, data.config_dict)
     return ref
 
 
@@ -137,14 +137,14 @@ TYPOS = [
 def test_a_typo_in_the_instance_config_fails(tmp_path, instance_env, right, wrong):
     text = INSTANCE_YAML.read_text()
     assert right in text
-    expected = CheckError if wrong.startswith("class:") else DagsterInvalidConfigError  # a class that is not there
+    expected = CheckError if wrong.startswith("class:") else dg.DagsterInvalidConfigError  # a class that is not there
     with pytest.raises(expected):
         validate_instance_config(home_with(tmp_path, text.replace(right, wrong, 1)))
 
 
 def test_an_unset_variable_fails_with_its_name(tmp_path, instance_env, monkeypatch):
     monkeypatch.delenv("DAGSTER_PG_PASSWORD")
-    with pytest.raises(DagsterInvalidConfigError, match="DAGSTER_PG_PASSWORD"):
+    with pytest.raises(dg.DagsterInvalidConfigError, match="DAGSTER_PG_PASSWORD"):
         validate_instance_config(home_with(tmp_path, INSTANCE_YAML.read_text()))
 
 
@@ -160,16 +160,13 @@ def test_instance_settings_that_the_deployment_relies_on():
     assert monitoring["max_runtime_seconds"] > 0  # what fails a run whose worker was killed without a signal
     assert config["scheduler"]["config"]["max_catchup_runs"] == 1
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] == {"env": "DAGSTER_MAX_CONCURRENT_RUNS"}
-    retention = yaml.safe_load((REPO / "pipeline" / "maintenance" / "instance_retention.yaml").read_text())
+    retention = yaml.safe_load((REPO / "pipeline" / "lib" / "instance_retention.yaml").read_text())
     assert config["retention"] == retention["retention"]
 
 
 def test_instance_opens_on_postgres_and_writes_compute_logs_to_s3(tmp_path, instance_env, monkeypatch,
                                                                   postgres_server, s3_env):
     """The file as the processes open it: migrations on a real Postgres server, a run, its logs in S3."""
-    import dagster as dg
-    from dagster._core.launcher import DefaultRunLauncher
-    from dagster._core.run_coordinator import QueuedRunCoordinator
     from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
     from dagster_postgres import PostgresRunStorage
 
@@ -194,8 +191,8 @@ def test_instance_opens_on_postgres_and_writes_compute_logs_to_s3(tmp_path, inst
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert isinstance(instance.compute_log_manager, S3ComputeLogManager)
-        assert isinstance(instance.run_launcher, DefaultRunLauncher)
-        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert isinstance(instance.run_launcher, dg.DefaultRunLauncher)
+        assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 3
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
         assert instance.run_monitoring_enabled
@@ -412,7 +409,7 @@ def test_the_image_is_the_one_the_deployment_expects():
     assert ["deploy/dagster.yaml", f"{DAGSTER_HOME}/dagster.yaml"] in copies
     assert ["deploy/workspace.yaml", "deploy/workspace.local-grpc.yaml", "/app/deploy/"] in copies
     runs = " ".join(a for k, a in instructions if k == "RUN")
-    assert "dagster-dbt project prepare-and-package --file pipeline/defs/sparkify/dbt_assets.py" in runs
+    assert "python -m pipeline prepare" in runs  # dbt's manifest, parsed at build time
     command = json.loads(next(a for k, a in reversed(final) if k == "CMD"))
     assert command == ["sh", "-c", CODE_SERVER_START]
     # tini -g: a stop signal reaches the run workers too, so they fail their runs (see deploy/dagster.yaml).
@@ -728,7 +725,7 @@ LAKE_OBJECT = "arn:aws:s3:::lake-bucket/udacity/log_data/2018/11/2018-11-01-even
 
 
 def test_pipeline_role_reads_the_lake_prefix_and_nothing_else():
-    lake_source = (REPO / "pipeline" / "lake.py").read_text()
+    lake_source = (REPO / "pipeline" / "lib" / "lake.py").read_text()
     calls = set(re.findall(r"self\._client\.(\w+)\(", lake_source))
     calls |= set(re.findall(r'get_paginator\("(\w+)"\)', lake_source))
     calls -= {"get_paginator"}

@@ -75,7 +75,9 @@ def warehouse(tmp_path):
 
 @pytest.fixture
 def defs(warehouse):
-    """Maintenance's definitions with the warehouse the root definitions would give them."""
+    """Maintenance's definitions with the warehouse the root definitions would give them, and Sparkify's load
+    schema declared, as when the code location loads."""
+    import pipeline.defs.sparkify.settings  # noqa: F401
     return dg.Definitions(jobs=[maintenance_job], schedules=[maintenance_schedule], resources={"warehouse": warehouse})
 
 

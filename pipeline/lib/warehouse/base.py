@@ -95,11 +95,6 @@ class Warehouse(dg.ConfigurableResource):
     """Base of every warehouse resource. Subclasses own their connection settings."""
 
     @property
-    @abstractmethod
-    def dbt_target(self) -> str:
-        """The target in dbt_project/profiles.yml that reaches this warehouse."""
-
-    @property
     def allows_concurrent_writers(self) -> bool:
         """False where one process at a time may write (an embedded database file)."""
         return True

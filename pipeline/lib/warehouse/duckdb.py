@@ -69,10 +69,6 @@ class DuckDBWarehouse(Warehouse):
     extension_dir: str
 
     @property
-    def dbt_target(self) -> str:
-        return "duckdb"
-
-    @property
     def allows_concurrent_writers(self) -> bool:
         return False
 

@@ -89,10 +89,6 @@ class _LineReader(io.TextIOBase):
 class PostgresWarehouse(ServerWarehouse):
     """A Postgres database (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB)."""
 
-    @property
-    def dbt_target(self) -> str:
-        return "postgres"
-
     def replace_from_json(
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
     ) -> list[int]:

@@ -64,10 +64,6 @@ class RedshiftWarehouse(ServerWarehouse):
     copy_role_arn: str | None = None
     s3_region: str | None = None  # the lake bucket's region, when it is not the cluster's
 
-    @property
-    def dbt_target(self) -> str:
-        return "redshift"
-
     def copy_auth(self) -> sql.CopyAuth:
         if self.iam_role:
             return sql.CopyAuth(iam_role=self.iam_role)

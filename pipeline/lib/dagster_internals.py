@@ -1,0 +1,69 @@
+"""The one place this project uses Dagster's or dagster-dbt's private code (dagster 1.13, dagster-dbt 0.29).
+
+Each item says why no public API does the job; everything else uses `import dagster as dg` and dagster-dbt's
+public API. On an upgrade, check these first: each may have gained a public form, or changed.
+"""
+
+import importlib.metadata
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.events import JobFailureData, RunFailureReason
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from packaging import version
+
+
+def report_run_failed_as_unexpected_termination(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, message: str
+) -> None:
+    """Mark `run` FAILURE with the reason UNEXPECTED_TERMINATION, as Dagster's run monitoring does for a run
+    whose worker died.
+
+    Private because `DagsterInstance.report_run_failed` takes a reason only inside a JobFailureData, and dagster
+    exports neither JobFailureData nor RunFailureReason. The reason becomes the run's `dagster/failure_reason` tag,
+    which is what the UI shows and what run retries read: they re-execute any failed run except a STEP_FAILURE
+    while retry_on_asset_or_op_failure is false (deploy/dagster.yaml). Failing it without a reason would also be
+    retried, but would hide why it failed.
+    """
+    instance.report_run_failed(
+        run, message, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION)
+    )
+
+
+def local_compute_log_base_dir(instance: dg.DagsterInstance) -> Path | None:
+    """The directory the instance's LocalComputeLogManager writes to, or None when its manager is another one.
+
+    Private because dagster exports no compute log manager class (LocalComputeLogManager is importable only
+    from dagster._core.storage), and the manager has no public accessor for its directory. `_base_dir` is the
+    resolved directory; the public `inst_data.config_dict` holds the configured value, which may be an
+    unresolved `env:` source, and is absent for a manager built without config.
+    """
+    manager = instance.compute_log_manager
+    if not isinstance(manager, LocalComputeLogManager):
+        return None
+    return Path(manager._base_dir)
+
+
+class DbtCliResourceWithoutProbes:
+    """Overrides of two private hooks of dagster_dbt.DbtCliResource, for a subclass that lists this class
+    before DbtCliResource among its bases. Valid only when the dbt it runs is this environment's dbt-core.
+
+    dagster-dbt has no field, flag or environment variable for either (read in dagster_dbt/core/resource.py,
+    `DbtCliResource.cli`): it always asks the executable for its version and, for dbt-core, always builds an
+    adapter before each command. What each costs a run worker (measured with `python -m bench`) is below.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # dagster-dbt runs `<dbt_executable> --version` once per resource, so once per run worker: a second
+        # Python start of ~2 s. With the warm dbt the executable is this Python, whose `--version` would even be
+        # read as dbt Fusion's (major >= 2). The dbt here is the installed dbt-core package: read its metadata.
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        # The adapter (the profile loaded and all of dbt's ~500 macros parsed, ~1 s per command) serves only
+        # fetch_row_counts() and fetch_column_metadata(), which this project does not call (the `*_has_rows`
+        # checks count rows themselves); without it those two would say so. dagster-dbt builds it unasked.
+        return None
