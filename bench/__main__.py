@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--only", type=int, nargs="+", choices=FIGURES, metavar="N",
                         help="measure only these figures (1-7): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()))
-    parser.add_argument("--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)")
+    parser.add_argument("--work-dir", type=Path,
+                        help="where data and warehouses go (default: .local/bench/<scale>, emptied first)")
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     wanted = set(args.only or FIGURES)
@@ -62,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     if wanted & {2, 3, 4}:
         lake = generate_lake(
             work / "lake",
-            SampleSpec(days=max(scale.history_days + scale.repeats, scale.backfill_days), events_per_day=scale.events_per_day,
-                       song_files=scale.song_files, users=max(100, scale.events_per_day // 5)),
+            SampleSpec(days=max(scale.history_days + scale.repeats, scale.backfill_days),
+                       events_per_day=scale.events_per_day, song_files=scale.song_files,
+                       users=max(100, scale.events_per_day // 5)),
             progress=False,
         )
         days = list(lake.days)

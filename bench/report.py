@@ -29,7 +29,8 @@ class Figure:
         return COMPARE[op](self.ratio, float(bound))
 
     def verdict(self) -> str:
-        verdict = f"  {'met   ' if self.met else 'MISSED'} {self.name}: ratio {_number(self.ratio)} {self.target} ({self.meaning})"
+        verdict = (f"  {'met   ' if self.met else 'MISSED'} {self.name}: ratio {_number(self.ratio)} {self.target} "
+                   f"({self.meaning})")
         return verdict + (f"\n         {self.note}" if self.note else "")
 
 

@@ -1,4 +1,5 @@
-"""Figures 2, 3 and 4: whole runs of sparkify_daily (and sparkify_songs), as `python -m pipeline materialize` makes them.
+"""Figures 2, 3 and 4: whole runs of sparkify_daily (and sparkify_songs), as `python -m pipeline materialize`
+makes them.
 
 2. One new day with a long history loaded vs with a short one: an incremental run must not grow with history.
 3. That new day vs a full rebuild of the long-history warehouse (the original's way: everything every run).
@@ -45,7 +46,8 @@ def history_figures(
         3: Figure(
             f"full_rebuild_of_{scale.history_days}_days_vs_new_day", full_rebuild, "s", with_long, "s",
             full_rebuild / with_long, ">= 10",
-            "full rebuild (the song catalogue, then one run over every day, from an empty warehouse) / incremental new day: the speed-up",
+            "full rebuild (the song catalogue, then one run over every day, from an empty warehouse) / incremental "
+            "new day: the speed-up",
         ),
     }
 

@@ -10,8 +10,8 @@
 
 import contextlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -22,15 +22,15 @@ from dagster_aws.s3 import S3Resource
 
 from bench.report import Figure, median
 from bench.s3_endpoint import BUCKET, CREDENTIALS, s3_endpoint
-from pipeline.lib.json_records import iter_objects
-from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.materialize import QUIET_LOGS
-from pipeline.lib.settings import environment
 from pipeline.defs.sparkify.lake_files import song_files
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.defs.sparkify.sensors import new_log_days_sensor
 from pipeline.defs.sparkify.staging_assets import staging_songs
 from pipeline.defs.sparkify.staging_tables import STAGING_SONGS
+from pipeline.lib.json_records import iter_objects
+from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.materialize import QUIET_LOGS
+from pipeline.lib.settings import environment
 from pipeline.lib.warehouse import DuckDBWarehouse
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES
 

@@ -27,9 +27,11 @@ SCALES = {
     # Tens of millions of bytes of logs (180 days, ~80 MB): the scale of the README's table.
     "medium": Scale("medium", history_days=180, short_history_days=7, events_per_day=1_000, song_files=5_000,
                     backfill_days=30, s3_song_files=15_000, s3_latency_song_files=2_000,
-                    sensor_objects=(1_000, 100_000), throughput_events=1_000_000, big_day_bytes=1_000_000_000, repeats=3),
+                    sensor_objects=(1_000, 100_000), throughput_events=1_000_000, big_day_bytes=1_000_000_000,
+                    repeats=3),
     # A year of days and the real catalogue's 15k+ song files.
     "large": Scale("large", history_days=365, short_history_days=7, events_per_day=3_000, song_files=15_000,
                    backfill_days=30, s3_song_files=15_000, s3_latency_song_files=5_000,
-                   sensor_objects=(1_000, 100_000), throughput_events=2_000_000, big_day_bytes=1_000_000_000, repeats=3),
+                   sensor_objects=(1_000, 100_000), throughput_events=2_000_000, big_day_bytes=1_000_000_000,
+                   repeats=3),
 }

@@ -2,7 +2,8 @@
 
 1. Throughput: rows/s of the staging_events load (Warehouse.replace_from_json with the asset's batch:
    typed columns, the day-window check, delete + insert in one transaction) against DuckDB's own
-   `read_json` of the same file into a new table, the fastest the engine loads it.
+   `read_json` of the same file into a new table, given staging_events' columns and types and told the
+   file is newline-delimited: the fastest the engine loads it.
 7. Memory: the peak RSS of a process that stages one big day file. The file is read by the engine and
    never becomes Python objects, so the peak stays below the file's size.
 """
@@ -17,12 +18,13 @@ from pathlib import Path
 import duckdb
 
 from bench.report import Figure, median
-from pipeline.lib.lake import LocalLake
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.defs.sparkify.staging_assets import day_batches
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS
+from pipeline.lib.lake import LocalLake
 from pipeline.lib.warehouse import DuckDBWarehouse
+from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES
 
 MB = 1_000_000
 
@@ -41,9 +43,14 @@ def stage_day(lake: LocalLake, day: dt.date, warehouse: DuckDBWarehouse) -> int:
 
 
 def engine_copy(path: Path, database: Path) -> int:
-    """DuckDB alone: the file into a new table with read_json's own type detection; the rows loaded."""
+    """DuckDB alone: the file into a new table by read_json with staging_events' columns and types, as
+    newline-delimited JSON (nothing to detect); the rows loaded."""
+    columns = ", ".join(f"'{c.source}': '{DUCKDB_TYPES[c.type]}'" for c in STAGING_EVENTS.columns)
     with duckdb.connect(str(database)) as connection:
-        connection.execute(f"create or replace table read_json_copy as select * from read_json('{path}')")
+        connection.execute(
+            f"create or replace table read_json_copy as select * from "
+            f"read_json('{path}', columns = {{{columns}}}, format = 'newline_delimited')"
+        )
         return connection.execute("select count(*) from read_json_copy").fetchone()[0]
 
 
@@ -64,7 +71,8 @@ def throughput_figure(work: Path, events: int, extension_dir: Path, repeats: int
     size = path.stat().st_size / MB
     return Figure(
         f"staging_throughput_{rows}_events_{size:.0f}MB", median(ours), "rows/s", median(engine), "rows/s",
-        median(ours) / median(engine), ">= 0.7", "pipeline staging rows/s / DuckDB read_json rows/s",
+        median(ours) / median(engine), ">= 0.9",
+        "pipeline staging rows/s / DuckDB read_json (explicit columns, newline-delimited) rows/s",
     )
 
 

@@ -458,6 +458,7 @@ def dockerignored(path: str) -> bool:
     ".local/lake/log_data/2018/11/x.json", ".local/dagster_home/dagster.yaml", ".venv/bin/python",
     ".git/config", "warehouse.duckdb", ".aws/credentials", "deploy/env.example", "deploy/systemd/x.service",
     "dbt_project/target/manifest.json", "pipeline/__pycache__/settings.cpython-311.pyc", "tests/conftest.py",
+    "bench/__main__.py",
 ])
 def test_dockerignore_keeps_credentials_and_local_data_out(path):
     assert dockerignored(path)
