@@ -10,22 +10,30 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("prepare", help="write dbt_project/target/manifest.json (dbt parse), needed before loading definitions")
+    commands.add_parser(
+        "prepare", help="write dbt_project/target/manifest.json (dbt parse), needed before loading definitions"
+    )
     materialize = commands.add_parser(
         "materialize",
         help="materialize a pipeline's assets (every pipeline's without --group), recorded in DAGSTER_HOME",
     )
     materialize.add_argument("--group", help="the pipeline's asset group (its folder under pipeline/defs/)")
-    materialize.add_argument("--start", help="first partition key, e.g. a day YYYY-MM-DD (default: the first with data)")
+    materialize.add_argument(
+        "--start", help="first partition key, e.g. a day YYYY-MM-DD (default: the first with data)"
+    )
     materialize.add_argument("--end", help="last partition key, inclusive (default: the last with data)")
     commands.add_parser("ui", help="dagster dev on 127.0.0.1:3000 over the same DAGSTER_HOME the commands write to")
     commands.add_parser("demo", help="generate a sample lake under .local/, materialize it all and print a summary")
-    commands.add_parser("generate", help="write a sample Sparkify lake (see: python -m pipeline generate --help)", add_help=False)
+    commands.add_parser(
+        "generate", help="write a sample Sparkify lake (see: python -m pipeline generate --help)", add_help=False
+    )
     orphans = commands.add_parser(
         "fail-orphaned-runs",
         help="before a code server starts: fail the runs its predecessor's killed workers left STARTED",
     )
-    orphans.add_argument("--location", default="data_platform", help="the code location's name (default: data_platform)")
+    orphans.add_argument(
+        "--location", default="data_platform", help="the code location's name (default: data_platform)"
+    )
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "generate":
@@ -53,28 +61,81 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "materialize":
             return materialize_command(args.group, args.start, args.end)
-        return _demo(materialize_command)
+        return _demo()
     except UsageError as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 
 
-def _demo(materialize_command) -> int:
-    from pipeline.defs.sparkify.sample_data import prepare_demo_lake
+def _demo(lake_dir: Path | None = None) -> int:
+    """`make demo`: a sample lake, every pipeline materialized over it, its freshness checks, one summary.
 
-    prepare_demo_lake()
-    status = materialize_command(None, None, None)
+    Its days end yesterday and are the daily partitions (SPARKIFY_FIRST_DAY is their first), recorded in
+    DAGSTER_HOME for `python -m pipeline ui`, so the UI shows what the summary says: every day filled,
+    every check passed.
+    """
+    from pipeline.defs.sparkify.sample_data import DEMO_LAKE_DIR, demo_environment, prepare_demo_lake
+    from pipeline.lib.instance import ensure_dagster_home, record_demo_environment
+    from pipeline.lib.materialize import load_definitions, materialize_group, pipeline_groups, print_summary
+    from pipeline.lib.settings import export_defaults
+
+    lake = prepare_demo_lake(lake_dir or DEMO_LAKE_DIR)  # first: the definitions read its first day
+    export_defaults()
+    _fresh_demo_warehouse()
+    ensure_dagster_home()
+    settings_file = record_demo_environment(demo_environment(lake))
+    groups = pipeline_groups(load_definitions())
+    runs = [run for group in groups for run in materialize_group(group)]
+    runs.append(_evaluate_freshness_checks())
+    print_summary(runs, groups)
     print(
-        "\nOpen the UI to see these runs, their logs and the asset graph:\n"
-        f"  make ui        (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={os.environ['DAGSTER_HOME']})"
+        "\nOpen the UI to see these runs, their logs, the asset graph and the checks:\n"
+        f"  make ui        (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={os.environ['DAGSTER_HOME']},\n"
+        f"                  with the demo's settings from {settings_file})"
     )
-    return status
+    return 0 if all(outcome.ok for _, outcome in runs) else 1
+
+
+def _fresh_demo_warehouse() -> None:
+    """Start the local default DuckDB file afresh: the demo's days move with the date, and an earlier
+    demo's days left in it would swell its tables beyond the lake. A warehouse you configured is kept."""
+    from pipeline.lib.settings import DEFAULTS, env
+
+    default = Path(DEFAULTS["DUCKDB_PATH"])
+    if env("WAREHOUSE").lower() != "duckdb" or Path(env("DUCKDB_PATH")).resolve() != default.resolve():
+        return
+    removed = [path for path in (default, default.with_name(default.name + ".wal")) if path.exists()]
+    for path in removed:
+        path.unlink()
+    if removed:
+        print(f"Warehouse: a fresh {default} (an earlier demo's days went with the old one)")
+
+
+def _evaluate_freshness_checks():
+    """The freshness checks in a run of their own, as their sensor (stopped on a laptop) would run them."""
+    import dagster as dg
+
+    from pipeline.lib.materialize import load_definitions, run_job
+
+    defs = load_definitions()  # first: it imports the definitions with Dagster's beta notices silenced
+    from pipeline.defs.sparkify.freshness import freshness_checks_job
+
+    job = freshness_checks_job()
+    print(f"Evaluating the freshness checks ({job.name}), as sparkify_freshness_checks_sensor does on the clock")
+    return job.name, run_job(job.name, defs=dg.Definitions.merge(defs, dg.Definitions(jobs=[job])))
 
 
 def _dagster_dev() -> int:
-    from pipeline.lib.instance import ensure_dagster_home
+    """`make ui`: dagster dev over DAGSTER_HOME, with the demo's recorded settings for those you have not set."""
+    from pipeline.lib.instance import demo_env_path, ensure_dagster_home, export_demo_environment
     from pipeline.lib.settings import REPO_ROOT, export_defaults
 
+    applied, replaced = export_demo_environment()  # before the defaults: the demo's values win over them
     export_defaults()
+    recorded = demo_env_path(os.environ["DAGSTER_HOME"])
+    if applied:
+        print(f"ui: the demo's settings from {recorded}: " + ", ".join(f"{k}={v}" for k, v in applied.items()))
+    for name, value in replaced.items():
+        print(f"ui: your {name}={os.environ[name]}, not the demo's {value} ({recorded})")
     ensure_dagster_home()
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000"]

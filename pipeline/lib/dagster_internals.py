@@ -10,14 +10,15 @@ from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 from dagster._core.events import JobFailureData, RunFailureReason
 from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from packaging import version
 
 
-def report_run_failed_as_unexpected_termination(
-    instance: dg.DagsterInstance, run: dg.DagsterRun, message: str
-) -> None:
+def report_run_failed_as_unexpected_termination(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
     """Mark `run` FAILURE with the reason UNEXPECTED_TERMINATION, as Dagster's run monitoring does for a run
     whose worker died.
 
@@ -44,6 +45,28 @@ def local_compute_log_base_dir(instance: dg.DagsterInstance) -> Path | None:
     if not isinstance(manager, LocalComputeLogManager):
         return None
     return Path(manager._base_dir)
+
+
+def latest_materialization_target(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The partition's latest materialization, as the `target_materialization_data` of an AssetCheckEvaluation.
+
+    Private because dagster exports dg.AssetCheckEvaluation but not the type of that field. A check that logs
+    one evaluation per partition of a range run (Sparkify's reconciliation check) must set it: the UI counts a
+    partition's evaluation only when it targets that partition's latest materialization, and shows the
+    partition as "Missing" otherwise. Dagster fills it in for a returned AssetCheckResult, but only for a run
+    of a single partition, never per partition of a range.
+    """
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return None
+    latest = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
+    )
 
 
 class DbtCliResourceWithoutProbes:

@@ -3,14 +3,16 @@ daemon (tests/deploy_smoke/production.py) over a Postgres instance with compute 
 instance config being deploy/dagster.yaml itself.
 
 Everything goes through the webserver's GraphQL API exactly as the UI's buttons do: `sparkify_songs`
-("Materialize all"), one day of `sparkify_daily` ("Materialize all", one partition), then a backfill of the two other days that the
-daemon runs. Then a real browser (Debian's chromium, tests/install_browser.sh) draws the asset graph,
-and its screenshot is docs/ui-asset-graph.png. Sensors start stopped (DAGSTER_DEPLOYMENT=local), and
+("Materialize all"), one day of `sparkify_daily` ("Materialize all", one partition), then a backfill of the
+two other days that the daemon runs. Then a real browser (Debian's chromium, tests/install_browser.sh) draws
+the asset graph; its screenshot goes to pytest's tmp_path, or to $UI_SCREENSHOT_PATH (`make ui-screenshot`
+refreshes docs/ui-asset-graph.png so). Sensors start stopped (DAGSTER_DEPLOYMENT=local), and
 the test checks they are, so every run in the instance is one the test launched.
 """
 
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
@@ -20,7 +22,6 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.deploy_smoke.production import (
-    REPO,
     ComputeLogBucket,
     DeploymentError,
     PostgresTarget,
@@ -43,12 +44,30 @@ RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
-SCREENSHOT = REPO / "docs" / "ui-asset-graph.png"
+# Where the screenshot goes when set (the README's docs/ui-asset-graph.png, by `make ui-screenshot`); else tmp_path,
+# so a test run leaves the repository as it was.
+SCREENSHOT_VARIABLE = "UI_SCREENSHOT_PATH"
 GRAPH_PATH = "/locations/data_platform/asset-groups/sparkify"  # the group's lineage page (WorkspaceRoot.tsx)
-ASSET_NAMES = ["log_data", "song_data", "staging_events", "staging_songs", "users", "songs", "artists", "songplays", "time"]
+ASSET_NAMES = [
+    "log_data",
+    "song_data",
+    "staging_events",
+    "staging_songs",
+    "users",
+    "songs",
+    "artists",
+    "songplays",
+    "time",
+]
 
 TIMINGS: dict[str, float] = {}
 
@@ -56,7 +75,11 @@ TIMINGS: dict[str, float] = {}
 @pytest.fixture(scope="module")
 def compute_logs(s3_endpoint) -> ComputeLogBucket:
     return ComputeLogBucket(
-        bucket=BUCKET, prefix=PREFIX, endpoint_url=s3_endpoint, access_key_id="testing", secret_access_key="testing",
+        bucket=BUCKET,
+        prefix=PREFIX,
+        endpoint_url=s3_endpoint,
+        access_key_id="testing",
+        secret_access_key="testing",
     )
 
 
@@ -74,8 +97,11 @@ def deployment(tmp_path_factory, sample_lake, extension_dir, postgres_server, co
     prod = ProductionDeployment(
         base / "deployment",
         postgres=PostgresTarget(
-            host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
-            password=postgres_server.password, database=DATABASE,
+            host=postgres_server.host,
+            port=postgres_server.port,
+            user=postgres_server.user,
+            password=postgres_server.password,
+            database=DATABASE,
         ),
         compute_logs=compute_logs,
         pipeline_env=pipeline_env,
@@ -138,13 +164,19 @@ def test_one_day_runs_and_is_recorded_in_postgres_and_s3(deployment, one_day_run
         cursor.execute("select status, partition from runs where run_id = %s", (run_id,))
         assert cursor.fetchall() == [("SUCCESS", DAY)]
         cursor.execute(
-            "select asset_key, partition from event_logs where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
+            "select asset_key, partition from event_logs"
+            " where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
             (run_id,),
         )
         materialized = {(tuple(json.loads(key)), partition) for key, partition in cursor.fetchall()}
     connection.close()
-    daily = [("raw", "log_data"), ("staging", "staging_events"), ("analytics", "songplays"), ("analytics", "time"),
-             ("analytics", "users")]
+    daily = [
+        ("raw", "log_data"),
+        ("staging", "staging_events"),
+        ("analytics", "songplays"),
+        ("analytics", "time"),
+        ("analytics", "users"),
+    ]
     assert materialized == {(asset, DAY) for asset in daily}, sorted(materialized)
     assert not list(deployment.dagster_home.rglob("*.db")), list(deployment.dagster_home.rglob("*"))
 
@@ -193,7 +225,9 @@ def test_backfill_of_the_other_days_runs_through_the_daemon(deployment, songs_ru
 
     # Every run in the instance is one the test launched: nothing else (no sensor, no schedule) ran.
     all_runs = deployment.api.runs()
-    assert sorted(r["id"] for r in all_runs) == sorted([songs_run["id"], one_day_run["id"], *(r["id"] for r in runs)]), all_runs
+    assert sorted(r["id"] for r in all_runs) == sorted(
+        [songs_run["id"], one_day_run["id"], *(r["id"] for r in runs)]
+    ), all_runs
 
     with duckdb.connect(deployment.pipeline_env["DUCKDB_PATH"], read_only=True) as connection:
         days = connection.execute(
@@ -204,7 +238,8 @@ def test_backfill_of_the_other_days_runs_through_the_daemon(deployment, songs_ru
     assert staged == sample_lake.events
 
 
-def test_ui_draws_the_asset_graph(deployment):
+def test_ui_draws_the_asset_graph(deployment, tmp_path):
+    screenshot = Path(os.environ.get(SCREENSHOT_VARIABLE) or tmp_path / "ui-asset-graph.png")
     if not CHROMIUM.exists():
         raise DeploymentError(f"{CHROMIUM} is missing: run tests/install_browser.sh (Debian's chromium)")
     started = time.monotonic()
@@ -228,11 +263,11 @@ def test_ui_draws_the_asset_graph(deployment):
             page.wait_for_timeout(1500)
             visible = {name: page.get_by_text(name, exact=True).first.is_visible() for name in ASSET_NAMES}
             dialogs = page.locator('[role="dialog"]:visible').count()  # nothing covers the graph
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot))
         finally:
             browser.close()
     TIMINGS["UI: browser to screenshot"] = time.monotonic() - started
     assert all(visible.values()), visible
-    assert dialogs == 0, f"a dialog covers the graph: see {SCREENSHOT}"
-    assert SCREENSHOT.stat().st_size > 20_000
+    assert dialogs == 0, f"a dialog covers the graph: see {screenshot}"
+    assert screenshot.stat().st_size > 20_000

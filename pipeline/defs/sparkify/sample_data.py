@@ -11,9 +11,9 @@ import json
 import os
 import random
 import string
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-
 
 from pipeline.defs.sparkify import layout
 from pipeline.lib.settings import LOCAL_DIR
@@ -25,42 +25,168 @@ _ALNUM = string.ascii_uppercase + string.digits
 
 # The first artists and titles are always used, so even a four-song lake has non-ASCII names, quotes and apostrophes.
 _SPECIAL_ARTISTS = (
-    "Beyoncé", "Björk", "Sigur Rós", "Motörhead", "AC/DC", '"Weird Al" Yankovic', "Guns N' Roses",
-    "Céline Dion", "Mötley Crüe", "Zoë Keating",
+    "Beyoncé",
+    "Björk",
+    "Sigur Rós",
+    "Motörhead",
+    "AC/DC",
+    '"Weird Al" Yankovic',
+    "Guns N' Roses",
+    "Céline Dion",
+    "Mötley Crüe",
+    "Zoë Keating",
 )
 _SPECIAL_TITLES = ("I Didn't Mean To", 'The "Real" Thing', "Café Noir", "Either/Or", "Smörgåsbord")
 _ADJECTIVES = (
-    "Casual", "Electric", "Silent", "Golden", "Broken", "Crimson", "Velvet", "Lonely", "Wild", "Frozen",
-    "Hollow", "Neon", "Distant", "Brave", "Sleepy", "Über", "Señor", "Little", "Midnight", "Blue",
+    "Casual",
+    "Electric",
+    "Silent",
+    "Golden",
+    "Broken",
+    "Crimson",
+    "Velvet",
+    "Lonely",
+    "Wild",
+    "Frozen",
+    "Hollow",
+    "Neon",
+    "Distant",
+    "Brave",
+    "Sleepy",
+    "Über",
+    "Señor",
+    "Little",
+    "Midnight",
+    "Blue",
 )
 _NOUNS = (
-    "Hearts", "Wolves", "Rivers", "Engines", "Ghosts", "Kings", "Sparrows", "Machines", "Lights", "Tigers",
-    "Niños", "Café", "Mountains", "Echoes", "Satellites", "Roses", "Shadows", "Trains", "Crows", "Dreams",
+    "Hearts",
+    "Wolves",
+    "Rivers",
+    "Engines",
+    "Ghosts",
+    "Kings",
+    "Sparrows",
+    "Machines",
+    "Lights",
+    "Tigers",
+    "Niños",
+    "Café",
+    "Mountains",
+    "Echoes",
+    "Satellites",
+    "Roses",
+    "Shadows",
+    "Trains",
+    "Crows",
+    "Dreams",
 )
 _TITLE_WORDS = (
-    "Love", "Night", "Time", "Heart", "Fire", "Rain", "Home", "Road", "Dance", "Blue", "Gold", "Summer",
-    "Déjà", "Vu", "Corazón", "Señorita", "Noël", "Mädchen", "Go", "Back", "Down", "Again", "Forever",
-    "Tonight", "Don't", "Let", "Me", "You", "Light", "Dream", "City", "Sky", "River", "Baby", "Kiss",
+    "Love",
+    "Night",
+    "Time",
+    "Heart",
+    "Fire",
+    "Rain",
+    "Home",
+    "Road",
+    "Dance",
+    "Blue",
+    "Gold",
+    "Summer",
+    "Déjà",
+    "Vu",
+    "Corazón",
+    "Señorita",
+    "Noël",
+    "Mädchen",
+    "Go",
+    "Back",
+    "Down",
+    "Again",
+    "Forever",
+    "Tonight",
+    "Don't",
+    "Let",
+    "Me",
+    "You",
+    "Light",
+    "Dream",
+    "City",
+    "Sky",
+    "River",
+    "Baby",
+    "Kiss",
 )
 _ARTIST_LOCATIONS = (
-    "California - LA", "Reykjavík, Iceland", "München, Germany", "Montréal, Québec", "London, England",
-    "New York, NY", "São Paulo, Brazil", "Hamilton, Ohio", "Detroit, MI", "Kingston, Jamaica",
-    "Göteborg, Sweden", "Paris, France", "Austin, TX", "Seattle, WA",
+    "California - LA",
+    "Reykjavík, Iceland",
+    "München, Germany",
+    "Montréal, Québec",
+    "London, England",
+    "New York, NY",
+    "São Paulo, Brazil",
+    "Hamilton, Ohio",
+    "Detroit, MI",
+    "Kingston, Jamaica",
+    "Göteborg, Sweden",
+    "Paris, France",
+    "Austin, TX",
+    "Seattle, WA",
 )
 _FIRST_NAMES = (
-    ("Zoë", "F"), ("Walter", "M"), ("Céline", "F"), ("José", "M"), ("Kaylee", "F"), ("Søren", "M"),
-    ("Anaïs", "F"), ("Björn", "M"), ("Renée", "F"), ("François", "M"), ("Lily", "F"), ("Jacob", "M"),
-    ("Tegan", "F"), ("Ryan", "M"), ("Chloe", "F"), ("Aiden", "M"), ("Sara", "F"), ("Liam", "M"),
+    ("Zoë", "F"),
+    ("Walter", "M"),
+    ("Céline", "F"),
+    ("José", "M"),
+    ("Kaylee", "F"),
+    ("Søren", "M"),
+    ("Anaïs", "F"),
+    ("Björn", "M"),
+    ("Renée", "F"),
+    ("François", "M"),
+    ("Lily", "F"),
+    ("Jacob", "M"),
+    ("Tegan", "F"),
+    ("Ryan", "M"),
+    ("Chloe", "F"),
+    ("Aiden", "M"),
+    ("Sara", "F"),
+    ("Liam", "M"),
 )
 _LAST_NAMES = (
-    "O'Brien", "Muñoz", "Frye", "Gómez", "Summers", "Núñez", "Koch", "Dvořák", "Levine", "Müller",
-    "Cruz", "D'Angelo", "Lynch", "García", "Williams", "Larsen", "Jones", "Hoffmann",
+    "O'Brien",
+    "Muñoz",
+    "Frye",
+    "Gómez",
+    "Summers",
+    "Núñez",
+    "Koch",
+    "Dvořák",
+    "Levine",
+    "Müller",
+    "Cruz",
+    "D'Angelo",
+    "Lynch",
+    "García",
+    "Williams",
+    "Larsen",
+    "Jones",
+    "Hoffmann",
 )
 _USER_LOCATIONS = (
-    "San Germán-Cabo Rojo, PR", "San Francisco-Oakland-Hayward, CA", "Mayagüez, PR", "Cañon City, CO",
-    "Atlanta-Sandy Springs-Roswell, GA", "New York-Newark-Jersey City, NY-NJ-PA", "Española, NM",
-    "Chicago-Naperville-Elgin, IL-IN-WI", "Houston-The Woodlands-Sugar Land, TX", "Lansing-East Lansing, MI",
-    "Portland-South Portland, ME", "Tampa-St. Petersburg-Clearwater, FL",
+    "San Germán-Cabo Rojo, PR",
+    "San Francisco-Oakland-Hayward, CA",
+    "Mayagüez, PR",
+    "Cañon City, CO",
+    "Atlanta-Sandy Springs-Roswell, GA",
+    "New York-Newark-Jersey City, NY-NJ-PA",
+    "Española, NM",
+    "Chicago-Naperville-Elgin, IL-IN-WI",
+    "Houston-The Woodlands-Sugar Land, TX",
+    "Lansing-East Lansing, MI",
+    "Portland-South Portland, ME",
+    "Tampa-St. Petersburg-Clearwater, FL",
 )
 # Most real agents carry literal double quotes inside the string; some do not.
 _USER_AGENTS = (
@@ -76,10 +202,19 @@ _USER_AGENTS = (
 )
 
 _PAGES = {
-    "NextSong": ("PUT", 200), "Home": ("GET", 200), "Login": ("PUT", 307), "Logout": ("PUT", 307),
-    "Settings": ("GET", 200), "Save Settings": ("PUT", 307), "Upgrade": ("GET", 200),
-    "Submit Upgrade": ("PUT", 307), "Downgrade": ("GET", 200), "Submit Downgrade": ("PUT", 307),
-    "About": ("GET", 200), "Help": ("GET", 200), "Error": ("GET", 404),
+    "NextSong": ("PUT", 200),
+    "Home": ("GET", 200),
+    "Login": ("PUT", 307),
+    "Logout": ("PUT", 307),
+    "Settings": ("GET", 200),
+    "Save Settings": ("PUT", 307),
+    "Upgrade": ("GET", 200),
+    "Submit Upgrade": ("PUT", 307),
+    "Downgrade": ("GET", 200),
+    "Submit Downgrade": ("PUT", 307),
+    "About": ("GET", 200),
+    "Help": ("GET", 200),
+    "Error": ("GET", 404),
 }
 _LOGGED_OUT_PAGES = ("Home", "About", "Help")
 # LEVEL / SUBMIT become Upgrade or Downgrade pages only when emitted, by the level the user has then.
@@ -87,8 +222,17 @@ _OTHER_TOKENS = ("Home", "Settings", "Save Settings", "LEVEL", "About", "Help", 
 _OTHER_CUM_WEIGHTS = (35, 45, 50, 62, 67, 75, 78)
 # Day one's first session: logged-out events, Login/Logout, an Error and a level change between plays.
 _SHOWCASE_SESSION = (
-    ("Home", False), ("Login", False), ("NextSong", True), ("Error", True), ("NextSong", True),
-    ("LEVEL", True), ("SUBMIT", True), ("NextSong", True), ("NextSong", True), ("Logout", True), ("Home", False),
+    ("Home", False),
+    ("Login", False),
+    ("NextSong", True),
+    ("Error", True),
+    ("NextSong", True),
+    ("LEVEL", True),
+    ("SUBMIT", True),
+    ("NextSong", True),
+    ("NextSong", True),
+    ("Logout", True),
+    ("Home", False),
 )
 
 
@@ -99,15 +243,22 @@ def _dump(value, indent: int | None = None) -> str:
 
 # The fields that differ from event to event, in EVENT_FIELDS order; the rest is fixed per user, level and page.
 _VARYING = ("artist", "itemInSession", "length", "sessionId", "song", "ts")
-assert _VARYING == tuple(field for field in layout.EVENT_FIELDS if field in _VARYING)
+assert tuple(field for field in layout.EVENT_FIELDS if field in _VARYING) == _VARYING
 _PAGE_FRAGMENTS = {
     page: {"method": _dump(method), "page": _dump(page), "status": str(status)}
     for page, (method, status) in _PAGES.items()
 }
 _LOGGED_OUT = {
     level: {
-        "auth": _dump("Logged Out"), "firstName": "null", "gender": "null", "lastName": "null",
-        "level": _dump(level), "location": "null", "registration": "null", "userAgent": "null", "userId": '""',
+        "auth": _dump("Logged Out"),
+        "firstName": "null",
+        "gender": "null",
+        "lastName": "null",
+        "level": _dump(level),
+        "location": "null",
+        "registration": "null",
+        "userAgent": "null",
+        "userId": '""',
     }
     for level in ("free", "paid")
 }
@@ -118,8 +269,10 @@ def _line_format(fixed: dict[str, str]) -> str:
     """An event line with the fixed fields filled in and a %s for each varying one."""
     # One %-format of six values per event keeps the benchmark's millions of events fast;
     # a json.dumps per event would cost more than everything else together.
-    parts = [f'"{field}":' + ("%s" if field in _VARYING else fixed[field].replace("%", "%%"))
-             for field in layout.EVENT_FIELDS]
+    parts = [
+        f'"{field}":' + ("%s" if field in _VARYING else fixed[field].replace("%", "%%"))
+        for field in layout.EVENT_FIELDS
+    ]
     return "{" + ",".join(parts) + "}"
 
 
@@ -407,7 +560,9 @@ def _emit(session: _Session, session_id: int) -> list[tuple[int, int, int, str]]
     user = session.user
     level = user.level if user else session.visitor_level
     rows = []
-    for item, ((token, logged_in), play, ts) in enumerate(zip(session.pages, session.plays, session.stamps)):
+    for item, ((token, logged_in), play, ts) in enumerate(
+        zip(session.pages, session.plays, session.stamps, strict=True)
+    ):
         page = _resolve(token, level)
         play = play or _NO_PLAY
         line = _format_for(user, level, logged_in, page) % (play.artist, item, play.length, session_id, play.song, ts)
@@ -422,8 +577,9 @@ def _emit(session: _Session, session_id: int) -> list[tuple[int, int, int, str]]
     return rows
 
 
-def _day_lines(rng: random.Random, audience: _Audience, day: datetime.date, events: int,
-               first_session_id: int, showcase: bool) -> tuple[list[str], int]:
+def _day_lines(
+    rng: random.Random, audience: _Audience, day: datetime.date, events: int, first_session_id: int, showcase: bool
+) -> tuple[list[str], int]:
     """One day's event lines in ts order, and the next free session id (ids never repeat across days)."""
     day_start = (day - _EPOCH).days * DAY_MS
     sessions = []
@@ -522,14 +678,54 @@ def generate_lake(root: Path, spec: SampleSpec = SampleSpec(), progress: bool | 
     return SampleLake(root, days, len(days), events, len(catalog.files), catalog.objects)
 
 
-def prepare_demo_lake() -> SampleLake:
-    """The demo's sample lake under .local/lake, which SPARKIFY_DATA_URI then points at (in this process)."""
-    lake_dir = LOCAL_DIR / "lake"
-    if os.environ.get("SPARKIFY_DATA_URI", "") not in ("", str(lake_dir)):
-        print(f"demo: using the sample lake {lake_dir}, not SPARKIFY_DATA_URI={os.environ['SPARKIFY_DATA_URI']}")
-    os.environ["SPARKIFY_DATA_URI"] = str(lake_dir)
-    lake = generate_lake(lake_dir, SampleSpec(days=7, events_per_day=800, song_files=300, users=60))
-    print(f"Sample lake: {lake.event_files} day files ({lake.events:,} events), {lake.song_files} song files in {lake_dir}")
+DEMO_DAYS = 7
+DEMO_LAKE_DIR = LOCAL_DIR / "lake"
+
+
+def demo_spec(today: datetime.date | None = None) -> SampleSpec:
+    """The demo's lake: DEMO_DAYS days ending yesterday (UTC), so its days are the partitions due by now
+    and its freshness checks pass (the contract's 2018 days would be 7 of thousands of partitions)."""
+    today = today or datetime.datetime.now(datetime.UTC).date()
+    start = today - datetime.timedelta(days=DEMO_DAYS)
+    return SampleSpec(days=DEMO_DAYS, start=start, events_per_day=800, song_files=300, users=60)
+
+
+def demo_environment(lake: SampleLake) -> dict[str, str]:
+    """The Sparkify settings the demo's runs, and the UI over them, need: its lake and that lake's first day."""
+    return {"SPARKIFY_DATA_URI": str(lake.root), "SPARKIFY_FIRST_DAY": lake.days[0].isoformat()}
+
+
+def _use(variables: dict[str, str]) -> None:
+    """Set the variables in this process, saying which of the user's own values they replace."""
+    for name, value in variables.items():
+        mine = os.environ.get(name, "").strip()
+        if mine and mine != value:
+            print(f"demo: using {name}={value}, not your {name}={mine}")
+        os.environ[name] = value
+
+
+def _refuse_loaded_partitions(first_day: str) -> None:
+    # The daily partitions read SPARKIFY_FIRST_DAY once, at import: loaded before this, they would count
+    # the demo's days against another first day (the UI's "0% filled").
+    partitions = sys.modules.get("pipeline.defs.sparkify.partitions")
+    loaded = getattr(partitions, "FIRST_DAY", first_day)
+    if loaded != first_day:
+        raise RuntimeError(f"the daily partitions were loaded with first day {loaded} before the demo set {first_day}")
+
+
+def prepare_demo_lake(lake_dir: Path = DEMO_LAKE_DIR) -> SampleLake:
+    """The demo's sample lake under lake_dir (.local/lake), which this process's settings then point at.
+
+    Call it before the definitions are loaded: the daily partitions take their first day at import.
+    """
+    spec = demo_spec()
+    _refuse_loaded_partitions(spec.start.isoformat())
+    lake = generate_lake(lake_dir, spec)
+    _use(demo_environment(lake))
+    print(
+        f"Sample lake: {lake.event_files} day files ({lake.events:,} events, {lake.days[0]} .. {lake.days[-1]}), "
+        f"{lake.song_files} song files in {lake_dir}"
+    )
     return lake
 
 

@@ -1,0 +1,219 @@
+"""After `make demo`, the UI tells the story the demo's summary told: every daily partition materialized,
+the reconciliation check passed for each day, the freshness checks passed, nothing left grey or unevaluated.
+
+The demo's flow (`_demo` of pipeline/__main__.py) runs in a process of its own into a temporary instance,
+warehouse and lake; `dagster-webserver` then serves that instance with the environment `python -m pipeline ui`
+gives `dagster dev` (the settings the demo recorded), and headless Chromium (Debian's) reads what a person sees.
+"""
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from pipeline.lib.dbt.fork_server import SOCKET_VARIABLE
+from pipeline.lib.instance import export_demo_environment
+from tests.ports import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+DEMO = "import sys; from pathlib import Path; from pipeline.__main__ import _demo; sys.exit(_demo(Path(sys.argv[1])))"
+DAILY = {"raw/log_data", "staging/staging_events", "analytics/users", "analytics/songplays", "analytics/time"}
+DEMO_DAYS = 7
+GRAPH_PATH = "/locations/data_platform/asset-groups/sparkify"
+CHECK_PATH = "/assets/staging/staging_events?view=checks&checkDetail=staging_events_match_raw_files"
+STARTUP_TIMEOUT_S = 180
+
+ASSETS_QUERY = """
+{ assetNodes(group: {
+    groupName: "sparkify", repositoryName: "__repository__", repositoryLocationName: "data_platform"
+  }) {
+    assetKey { path }
+    partitionStats { numMaterialized numPartitions numFailed numMaterializing }
+    assetChecksOrError { ... on AssetChecks { checks {
+        name
+        executionForLatestMaterialization { status }
+        partitionStatuses { ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } }
+    } } }
+} }
+"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, extension_dir) -> dict:
+    """The demo run as `make demo` runs it, with nothing of Sparkify's set (it chooses its lake and first day)."""
+    base = tmp_path_factory.mktemp("ui_after_demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_") and k != SOCKET_VARIABLE}
+    env.update(
+        WAREHOUSE="duckdb",
+        DAGSTER_HOME=str(base / "dagster_home"),
+        DUCKDB_PATH=str(base / "warehouse.duckdb"),
+        DUCKDB_EXTENSION_DIR=str(extension_dir),
+    )
+    before = dt.datetime.now(dt.UTC).date()
+    done = subprocess.run(
+        [sys.executable, "-c", DEMO, str(base / "lake")], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    after = dt.datetime.now(dt.UTC).date()
+    print(f"--- the demo's output ---\n{done.stdout}{done.stderr}--- end ---")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return {"env": env, "stdout": done.stdout, "stderr": done.stderr, "lake": base / "lake", "today": {before, after}}
+
+
+def test_the_demo_says_everything_passed_and_warns_of_nothing(demo):
+    assert re.search(r"^Asset checks: \d+ passed, 0 failed$", demo["stdout"], re.MULTILINE), demo["stdout"]
+    assert "(sparkify_freshness_checks): succeeded" in demo["stdout"]
+    assert "warning" not in (demo["stdout"] + demo["stderr"]).lower()
+
+
+def test_the_demo_lake_ends_yesterday_and_its_days_are_the_partitions(demo):
+    days = sorted(dt.date.fromisoformat(p.name[:10]) for p in (demo["lake"] / "log_data").rglob("*-events.json"))
+    assert len(days) == DEMO_DAYS and days[-1] - days[0] == dt.timedelta(days=DEMO_DAYS - 1)
+    assert days[-1] in {today - dt.timedelta(days=1) for today in demo["today"]}
+    env = dict(demo["env"])
+    applied, replaced = export_demo_environment(env)  # what `python -m pipeline ui` puts in dagster dev's environment
+    assert applied == {"SPARKIFY_DATA_URI": str(demo["lake"]), "SPARKIFY_FIRST_DAY": days[0].isoformat()}
+    assert replaced == {}
+
+
+def _graphql(url: str, query: str) -> dict:
+    answer = requests.post(f"{url}/graphql", json={"query": query}, timeout=30).json()
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Until the webserver answers with the code location's assets (it loads the definitions in a subprocess)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        assert process.poll() is None, f"dagster-webserver exited ({process.returncode}):\n{log.read_text()[-4000:]}"
+        try:
+            if _graphql(url, ASSETS_QUERY)["assetNodes"]:
+                return
+        except (requests.ConnectionError, requests.Timeout, ValueError):
+            pass
+        assert time.monotonic() < deadline, f"no assets after {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}"
+        time.sleep(1)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the webserver's process group (its code server, the warm dbt); SIGKILL after 30 s, as a failure."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        raise AssertionError("dagster-webserver ignored SIGTERM for 30 s and was killed") from None
+    deadline = time.monotonic() + 30  # its code server may outlive it for a moment
+    while True:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError("processes of the webserver's group outlived it by 30 s and were killed")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def ui(demo, tmp_path_factory) -> str:
+    """dagster-webserver over the demo's instance, with the environment `python -m pipeline ui` would give it."""
+    env = dict(demo["env"])
+    export_demo_environment(env)
+    port = free_port()
+    log = tmp_path_factory.mktemp("webserver") / "webserver.log"
+    with log.open("w") as out:
+        command = ["env", "--default-signal=INT,TERM", str(BIN / "dagster-webserver"), "-w", "workspace.yaml"]
+        command += ["-h", "127.0.0.1", "-p", str(port)]
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_serving(url, process, log)
+        yield url
+    finally:
+        _stop(process)
+
+
+def test_graphql_has_every_day_materialized_and_every_check_passed(ui):
+    nodes = {"/".join(node["assetKey"]["path"]): node for node in _graphql(ui, ASSETS_QUERY)["assetNodes"]}
+    for key in DAILY:
+        assert nodes[key]["partitionStats"] == {
+            "numMaterialized": DEMO_DAYS,
+            "numPartitions": DEMO_DAYS,
+            "numFailed": 0,
+            "numMaterializing": 0,
+        }, key
+    checks = {
+        f"{key}:{check['name']}": check
+        for key, node in nodes.items()
+        for check in node["assetChecksOrError"].get("checks", [])
+    }
+    not_passed = {
+        name: c["executionForLatestMaterialization"]
+        for name, c in checks.items()
+        if (c["executionForLatestMaterialization"] or {}).get("status") != "SUCCEEDED"
+    }
+    assert not not_passed, not_passed  # a None here is the UI's "Not evaluated"
+    assert {f"{key}:freshness_check" for key in DAILY} <= set(checks)
+    ranges = checks["staging/staging_events:staging_events_match_raw_files"]["partitionStatuses"]["ranges"]
+    assert [r["status"] for r in ranges] == ["SUCCEEDED"], ranges  # one range: every day passed
+    first, last = ranges[0]["startKey"], ranges[0]["endKey"]
+    assert dt.date.fromisoformat(last) - dt.date.fromisoformat(first) == dt.timedelta(days=DEMO_DAYS - 1)
+
+
+def _browser(playwright):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run tests/install_browser.sh (Debian's chromium)")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+
+
+def test_the_page_shows_every_day_filled_and_every_check_passed(ui, tmp_path):
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            # The "Join the Dagster community" dialog on localhost, dismissed beforehand as its Skip button does.
+            page.add_init_script("window.localStorage.setItem('communityNux', JSON.stringify('1'))")
+
+            # The asset graph: each daily asset "100% filled" over its 7 partitions, each node's checks all passed.
+            page.goto(ui + GRAPH_PATH, wait_until="domcontentloaded", timeout=60_000)
+            filled = page.get_by_text("100% filled", exact=True)
+            expect(filled).to_have_count(len(DAILY), timeout=60_000)
+            expect(page.get_by_text(f"{DEMO_DAYS} partitions", exact=True)).to_have_count(len(DAILY))
+            passed = page.get_by_text(re.compile(r"^\d+ / \d+ Passed$"))
+            expect(passed).to_have_count(7)  # every asset with checks: the five daily ones, songs and artists
+            tallies = [re.match(r"(\d+) / (\d+)", text).groups() for text in passed.all_inner_texts()]
+            page.screenshot(path=str(tmp_path / "ui-after-demo-graph.png"))
+            assert all(done == total for done, total in tallies), tallies
+            assert page.get_by_text("0% filled", exact=True).count() == 0
+            for warning in ("Not evaluated", "Skipped", "Failed", "Missing"):
+                assert page.get_by_text(warning).count() == 0, warning
+
+            # The reconciliation check, day by day: all 7 passed, none missing or skipped.
+            page.goto(ui + CHECK_PATH, wait_until="domcontentloaded", timeout=60_000)
+            page.get_by_role("tab", name="Execution history").wait_for(timeout=60_000)  # the check's own tabs
+            page.get_by_role("tab", name="Partitions").last.click()  # the check's, not the asset's
+            expect(page.get_by_text(f"Passed ({DEMO_DAYS})", exact=True)).to_be_visible(timeout=60_000)
+            for status in ("Missing", "Skipped", "Failed", "Execution Failed", "In Progress"):
+                expect(page.get_by_text(f"{status} (0)", exact=True)).to_be_visible()
+            # The asset's two checks as listed beside it, each with its status: the freshness check passed too.
+            expect(page.get_by_text("freshness_check", exact=True).first).to_be_visible()
+            expect(page.get_by_text("Succeeded", exact=True)).to_have_count(2)
+            page.screenshot(path=str(tmp_path / "ui-after-demo-reconciliation.png"))
+        finally:
+            browser.close()
+    print(f"screenshots in {tmp_path}")
