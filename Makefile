@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lock ui bench clean
+.PHONY: demo test lint install prepare lock ui ui-screenshot bench clean
+
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros -name '*.sql' -o -name '*.yml') \
+	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
 # Locked dependencies into .venv; uv (pinned, from the lock itself) makes this take seconds, not minutes.
 $(BIN)/.installed: requirements-dev.lock
@@ -15,20 +19,39 @@ $(BIN)/.installed: requirements-dev.lock
 
 install: $(BIN)/.installed
 
-demo: install
+# dbt's manifest, which dagster-dbt reads when the definitions load: parsed again when a model changed.
+$(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
+	$(BIN)/python -m pipeline prepare
+
+prepare: $(MANIFEST)
+
+demo: prepare
 	$(BIN)/python -m pipeline demo
 
-test: install
+# Python (ruff: format and lint) and the dbt models' SQL (sqlfluff, jinja templater: offline, no dbt run).
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint dbt_project/models
+
+test: lint prepare
 	bash tests/install_servers.sh
 	bash tests/install_browser.sh
 	$(BIN)/python -m pytest
 
-ui: install
+ui: prepare
 	$(BIN)/python -m pipeline ui
 
-# The performance benchmark (README, "Performance"): make bench SCALE=medium
+# Refresh the README's picture of the asset graph, docs/ui-asset-graph.png, on purpose: the production smoke
+# test's browser takes it after its runs (a plain `make test` keeps it in a temporary folder).
+ui-screenshot: prepare
+	bash tests/install_servers.sh
+	bash tests/install_browser.sh
+	UI_SCREENSHOT_PATH=$(CURDIR)/docs/ui-asset-graph.png $(BIN)/python -m pytest -q tests/deploy_smoke/test_production_smoke.py
+
+# The performance benchmark (docs/performance.md): make bench SCALE=medium
 SCALE ?= small
-bench: install
+bench: prepare
 	$(BIN)/python -m bench --scale $(SCALE)
 
 # Regenerate both lock files after editing pyproject.toml.

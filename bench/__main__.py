@@ -13,14 +13,21 @@ from pathlib import Path
 from pipeline.lib.settings import LOCAL_DIR, env, export_defaults
 
 FIGURES = {
-    1: "staging throughput", 2: "incremental cost vs history", 3: "incremental vs full rebuild",
-    4: "backfill in one run", 5: "many small files from S3", 6: "sensor cost vs bucket size", 7: "memory",
+    1: "staging throughput",
+    2: "incremental cost vs history",
+    3: "incremental vs full rebuild",
+    4: "backfill in one run",
+    5: "many small files from S3",
+    6: "sensor cost vs bucket size",
+    7: "memory",
 }
 
 
 def _machine() -> str:
-    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-            f"{dt.date.today().isoformat()}")
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
+        f"{dt.date.today().isoformat()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,10 +35,17 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", choices=SCALES, default="small")
-    parser.add_argument("--only", type=int, nargs="+", choices=FIGURES, metavar="N",
-                        help="measure only these figures (1-7): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()))
-    parser.add_argument("--work-dir", type=Path,
-                        help="where data and warehouses go (default: .local/bench/<scale>, emptied first)")
+    parser.add_argument(
+        "--only",
+        type=int,
+        nargs="+",
+        choices=FIGURES,
+        metavar="N",
+        help="measure only these figures (1-7): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)"
+    )
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     wanted = set(args.only or FIGURES)
@@ -63,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     if wanted & {2, 3, 4}:
         lake = generate_lake(
             work / "lake",
-            SampleSpec(days=max(scale.history_days + scale.repeats, scale.backfill_days),
-                       events_per_day=scale.events_per_day, song_files=scale.song_files,
-                       users=max(100, scale.events_per_day // 5)),
+            SampleSpec(
+                days=max(scale.history_days + scale.repeats, scale.backfill_days),
+                events_per_day=scale.events_per_day,
+                song_files=scale.song_files,
+                users=max(100, scale.events_per_day // 5),
+            ),
             progress=False,
         )
         days = list(lake.days)

@@ -20,8 +20,10 @@ class Figure:
     note: str = ""  # what else was measured to read the figure by
 
     def line(self) -> str:
-        return (f"{self.name}: {_number(self.value)} {self.unit} | baseline: {_number(self.baseline)} "
-                f"{self.baseline_unit} | ratio: {_number(self.ratio)}")
+        return (
+            f"{self.name}: {_number(self.value)} {self.unit} | baseline: {_number(self.baseline)} "
+            f"{self.baseline_unit} | ratio: {_number(self.ratio)}"
+        )
 
     @property
     def met(self) -> bool:
@@ -29,8 +31,10 @@ class Figure:
         return COMPARE[op](self.ratio, float(bound))
 
     def verdict(self) -> str:
-        verdict = (f"  {'met   ' if self.met else 'MISSED'} {self.name}: ratio {_number(self.ratio)} {self.target} "
-                   f"({self.meaning})")
+        verdict = (
+            f"  {'met   ' if self.met else 'MISSED'} {self.name}: ratio {_number(self.ratio)} {self.target} "
+            f"({self.meaning})"
+        )
         return verdict + (f"\n         {self.note}" if self.note else "")
 
 

@@ -22,14 +22,14 @@ def history_figures(
     scale: Scale, lake_root: Path, days: list[dt.date], work: Path, extension_dir: Path
 ) -> dict[int, Figure]:
     """Figures 2 and 3, by number, over a lake of history_days + repeats days (the last ones are new days)."""
-    history, new_days = days[: scale.history_days], days[scale.history_days: scale.history_days + scale.repeats]
+    history, new_days = days[: scale.history_days], days[scale.history_days : scale.history_days + scale.repeats]
     long = Sandbox(work / "long_history", str(lake_root), extension_dir)
     short = Sandbox(work / "short_history", str(lake_root), extension_dir)
     # The long history built from nothing: the song catalogue, then every day in one run. The full
     # rebuild the original did on every run.
     full_rebuild = long.load_songs() + long.run_days(history)
     short.load_songs()
-    short.run_days(history[-scale.short_history_days:])
+    short.run_days(history[-scale.short_history_days :])
     # Each round a day neither warehouse has seen, on both, alternately: what the daily run does, a
     # window dbt has not run before included.
     on_long, on_short = [], []
@@ -39,13 +39,23 @@ def history_figures(
     with_long, with_short = median(on_long), median(on_short)
     return {
         2: Figure(
-            f"new_day_run_with_{scale.history_days}_days_loaded", with_long, "s", with_short, "s",
-            with_long / with_short, "<= 1.3",
+            f"new_day_run_with_{scale.history_days}_days_loaded",
+            with_long,
+            "s",
+            with_short,
+            "s",
+            with_long / with_short,
+            "<= 1.3",
             f"one new day end to end with {scale.history_days} days loaded / with {scale.short_history_days}",
         ),
         3: Figure(
-            f"full_rebuild_of_{scale.history_days}_days_vs_new_day", full_rebuild, "s", with_long, "s",
-            full_rebuild / with_long, ">= 10",
+            f"full_rebuild_of_{scale.history_days}_days_vs_new_day",
+            full_rebuild,
+            "s",
+            with_long,
+            "s",
+            full_rebuild / with_long,
+            ">= 10",
             "full rebuild (the song catalogue, then one run over every day, from an empty warehouse) / incremental "
             "new day: the speed-up",
         ),
@@ -62,6 +72,12 @@ def backfill_figure(scale: Scale, lake_root: Path, days: list[dt.date], work: Pa
     single = single_box.run_days(window)
     per_day = sum(per_day_box.run_days([day]) for day in window)
     return Figure(
-        f"backfill_{scale.backfill_days}_days_single_run", single, "s", per_day, "s", per_day / single, ">= 5",
+        f"backfill_{scale.backfill_days}_days_single_run",
+        single,
+        "s",
+        per_day,
+        "s",
+        per_day / single,
+        ">= 5",
         f"{scale.backfill_days} runs of one day / one run of {scale.backfill_days} days: the speed-up",
     )

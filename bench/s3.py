@@ -97,12 +97,15 @@ def song_files_figure(work: Path, files: int, extension_dir: Path, latency_ms: f
     name = f"stage_{files}_song_files_from_s3" + (f"_{latency_ms:g}ms_latency" if latency_ms else "")
     lake = generate_lake(work / f"{name}_lake", SampleSpec(days=1, events_per_day=10, song_files=files), progress=False)
     endpoint_options = ["--mirror", str(lake.root), "--latency-ms", str(latency_ms)]
-    with s3_endpoint(endpoint_options, work / f"{name}_s3.log") as endpoint, \
-            environment(AWS_ENDPOINT_URL=endpoint, **CREDENTIALS):
+    with (
+        s3_endpoint(endpoint_options, work / f"{name}_s3.log") as endpoint,
+        environment(AWS_ENDPOINT_URL=endpoint, **CREDENTIALS),
+    ):
         warehouse = DuckDBWarehouse(path=str(work / f"{name}.duckdb"), extension_dir=str(extension_dir))
         began = time.perf_counter()
         result = dg.materialize(
-            [staging_songs], resources={"sparkify_lake": _lake_resource(endpoint), "warehouse": warehouse},
+            [staging_songs],
+            resources={"sparkify_lake": _lake_resource(endpoint), "warehouse": warehouse},
             run_config=QUIET_LOGS,
         )
         ours = time.perf_counter() - began
@@ -116,7 +119,13 @@ def song_files_figure(work: Path, files: int, extension_dir: Path, latency_ms: f
     if staged != looped:
         raise RuntimeError(f"staging_songs loaded {staged} rows, the GET loop read {looped}")
     return Figure(
-        name, ours, "s", loop, "s", loop / ours, ">= 5",
+        name,
+        ours,
+        "s",
+        loop,
+        "s",
+        loop / ours,
+        ">= 5",
         "sequential GET-per-file loop / staging_songs: the speed-up"
         + (f", each request {latency_ms:g} ms late as across a network" if latency_ms else ", on loopback"),
         note=f"the endpoint's own ceiling: {CEILING_THREADS} threads doing nothing but GET every file took "
@@ -134,8 +143,10 @@ def _songs_loaded_instance() -> dg.DagsterInstance:
 def _tick(endpoint: str, cursor: str | None, instance: dg.DagsterInstance) -> tuple[dg.SensorResult, float, int, float]:
     """The tick's result, seconds, list calls and seconds waiting for them."""
     resources = {"sparkify_lake": _lake_resource(endpoint)}
-    with dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context, \
-            counted_calls() as calls:
+    with (
+        dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context,
+        counted_calls() as calls,
+    ):
         began = time.perf_counter()
         result = new_log_days_sensor(context)
         seconds = time.perf_counter() - began
@@ -175,9 +186,25 @@ def sensor_figures(work: Path, sizes: tuple[int, int], repeats: int) -> list[Fig
         f"({own_many / own_few:.2f}x)"
     )
     return [
-        Figure(f"sensor_tick_list_calls_{many}_objects", many_calls, "calls", few_calls, f"calls ({few} objects)",
-               many_calls / few_calls, "<= 1.5", f"S3 list calls of a tick, {many} / {few} objects in the bucket"),
-        Figure(f"sensor_tick_time_{many}_objects", many_seconds * 1000, "ms", few_seconds * 1000, f"ms ({few} objects)",
-               many_seconds / few_seconds, "<= 1.5", f"time of a tick, {many} / {few} objects in the bucket",
-               note=listing_note),
+        Figure(
+            f"sensor_tick_list_calls_{many}_objects",
+            many_calls,
+            "calls",
+            few_calls,
+            f"calls ({few} objects)",
+            many_calls / few_calls,
+            "<= 1.5",
+            f"S3 list calls of a tick, {many} / {few} objects in the bucket",
+        ),
+        Figure(
+            f"sensor_tick_time_{many}_objects",
+            many_seconds * 1000,
+            "ms",
+            few_seconds * 1000,
+            f"ms ({few} objects)",
+            many_seconds / few_seconds,
+            "<= 1.5",
+            f"time of a tick, {many} / {few} objects in the bucket",
+            note=listing_note,
+        ),
     ]

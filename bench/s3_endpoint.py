@@ -35,7 +35,10 @@ def s3_endpoint(args: list[str], log: Path) -> Iterator[str]:
     with open(log, "w") as errors:
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.s3_endpoint", "--port", str(port), *args],
-            stdout=subprocess.PIPE, stderr=errors, text=True, env={**os.environ, **CREDENTIALS},
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ, **CREDENTIALS},
         )
     try:
         line = process.stdout.readline()
@@ -99,7 +102,11 @@ if __name__ == "__main__":
     parser.add_argument("--prefix", default="lake")
     parser.add_argument("--days", type=int, default=0, help="tiny day files under --prefix/log_data/")
     parser.add_argument("--others", type=int, default=0, help="tiny song files under --prefix/song_data/")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="answer each request this late, as S3 does across a network (default: at once)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="answer each request this late, as S3 does across a network (default: at once)",
+    )
     options = parser.parse_args()
     _serve(options.port, options.mirror, options.prefix, options.days, options.others, options.latency_ms)

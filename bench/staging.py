@@ -70,8 +70,13 @@ def throughput_figure(work: Path, events: int, extension_dir: Path, repeats: int
         raise RuntimeError(f"the pipeline staged {rows} rows of {path}, read_json read {engine_rows}")
     size = path.stat().st_size / MB
     return Figure(
-        f"staging_throughput_{rows}_events_{size:.0f}MB", median(ours), "rows/s", median(engine), "rows/s",
-        median(ours) / median(engine), ">= 0.9",
+        f"staging_throughput_{rows}_events_{size:.0f}MB",
+        median(ours),
+        "rows/s",
+        median(engine),
+        "rows/s",
+        median(ours) / median(engine),
+        ">= 0.9",
         "pipeline staging rows/s / DuckDB read_json (explicit columns, newline-delimited) rows/s",
     )
 
@@ -80,16 +85,31 @@ def memory_figure(work: Path, file_bytes: int, extension_dir: Path, bytes_per_ev
     lake, day, path = one_day_lake(work / "memory_lake", int(file_bytes / bytes_per_event))
     size = path.stat().st_size
     probe = subprocess.run(
-        [sys.executable, "-m", "bench.staging", str(lake.root), day.isoformat(),
-         str(work / "memory.duckdb"), str(extension_dir)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench.staging",
+            str(lake.root),
+            day.isoformat(),
+            str(work / "memory.duckdb"),
+            str(extension_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if probe.returncode != 0:
         raise RuntimeError(f"staging {path} in a child process failed:\n{probe.stderr[-2000:]}")
     peak = json.loads(probe.stdout.strip().splitlines()[-1])["peak_rss_bytes"]
     return Figure(
-        f"staging_peak_rss_{size / MB:.0f}MB_day_file", peak / MB, "MB", size / MB, "MB (file size)", peak / size,
-        "< 1", "peak RSS of the staging process / size of the day file",
+        f"staging_peak_rss_{size / MB:.0f}MB_day_file",
+        peak / MB,
+        "MB",
+        size / MB,
+        "MB (file size)",
+        peak / size,
+        "< 1",
+        "peak RSS of the staging process / size of the day file",
     )
 
 

@@ -12,7 +12,6 @@ from pipeline.lib.dbt.manifest import prepare_manifest
 from pipeline.lib.settings import export_defaults
 
 
-
 def pytest_configure(config):
     """dbt's manifest is current before any test module imports the definitions (dagster-dbt reads it then)."""
     export_defaults()
@@ -73,8 +72,12 @@ def postgres_env(postgres_server, pipeline_env, monkeypatch, request):
     name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:50]
     postgres_server.create_database(name)
     values = {
-        "WAREHOUSE": "postgres", "POSTGRES_HOST": postgres_server.host, "POSTGRES_PORT": str(postgres_server.port),
-        "POSTGRES_USER": postgres_server.user, "POSTGRES_PASSWORD": postgres_server.password, "POSTGRES_DB": name,
+        "WAREHOUSE": "postgres",
+        "POSTGRES_HOST": postgres_server.host,
+        "POSTGRES_PORT": str(postgres_server.port),
+        "POSTGRES_USER": postgres_server.user,
+        "POSTGRES_PASSWORD": postgres_server.password,
+        "POSTGRES_DB": name,
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -108,7 +108,13 @@ class PostgresServer:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{dbname}"
 
     def connect_kwargs(self, dbname: str | None = None) -> dict:
-        return dict(host=self.host, port=self.port, user=self.user, password=self.password, dbname=dbname or self.dbname)
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": dbname or self.dbname,
+        }
 
     def env(self, dbname: str | None = None) -> dict[str, str]:
         """libpq environment variables that reach this server."""
@@ -175,7 +181,10 @@ class PostgresServer:
         atexit.unregister(self.stop)
         if self.data_dir is not None and (self.data_dir / "postmaster.pid").exists():
             try:
-                self._run([self.bin_dir / "pg_ctl", "-D", self.data_dir, "-m", "immediate", "-w", "-t", "5", "stop"], timeout=15)
+                self._run(
+                    [self.bin_dir / "pg_ctl", "-D", self.data_dir, "-m", "immediate", "-w", "-t", "5", "stop"],
+                    timeout=15,
+                )
             except (OSError, subprocess.SubprocessError):
                 pass
             if self.pid is None:
@@ -236,12 +245,31 @@ class PostgresServer:
         else:
             env["HOME"] = os.environ.get("HOME", "/")
         return subprocess.run(
-            args, cwd=self.root, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, **kwargs
+            args,
+            cwd=self.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **kwargs,
         )
 
     def _initdb(self) -> None:
         result = self._run(
-            [self.bin_dir / "initdb", "-D", self.data_dir, "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8", "--locale=C"],
+            [
+                self.bin_dir / "initdb",
+                "-D",
+                self.data_dir,
+                "-A",
+                "trust",
+                "-U",
+                self.user,
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
             timeout=120,
         )
         if result.returncode != 0:
@@ -250,7 +278,19 @@ class PostgresServer:
     def _pg_ctl_start(self) -> None:
         options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses={self.host} {_SERVER_OPTIONS}"
         result = self._run(
-            [self.bin_dir / "pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60", "-o", options, "start"],
+            [
+                self.bin_dir / "pg_ctl",
+                "-D",
+                self.data_dir,
+                "-l",
+                self.log_file,
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            ],
             timeout=90,
             reset_signals=True,
         )
@@ -294,6 +334,7 @@ class PostgresServer:
     @staticmethod
     def _reap(pid: int, start: str | None, grace: float = 3.0) -> None:
         """Wait for the postmaster to exit; after ``grace`` seconds SIGKILL it and its children by PID."""
+
         def alive(p: int, s: str | None) -> bool:
             now = _proc_start_time(p)
             return now is not None and (s is None or now == s)

@@ -27,10 +27,10 @@ import duckdb
 import yaml
 from dagster._core.execution.backfill import BulkActionStatus
 
-from pipeline.lib.instance import ensure_dagster_home
-from tests.sparkify.runs import materialize_songs
 from pipeline.defs.sparkify import layout
+from pipeline.lib.instance import ensure_dagster_home
 from tests.sparkify.expected_star import read_objects
+from tests.sparkify.runs import materialize_songs
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -75,8 +75,10 @@ def stop_sensors_and_schedules(instance: dg.DagsterInstance) -> list[str]:
     with get_workspace_from_cli_opts(instance, dg.__version__, opts) as workspace:
         for location in workspace.code_locations:
             for repo in location.get_repositories().values():
-                for instigators, stop_one in [(repo.get_sensors(), instance.stop_sensor),
-                                              (repo.get_schedules(), instance.stop_schedule)]:
+                for instigators, stop_one in [
+                    (repo.get_sensors(), instance.stop_sensor),
+                    (repo.get_schedules(), instance.stop_schedule),
+                ]:
                     for instigator in instigators:
                         origin_id, selector_id = instigator.get_remote_origin_id(), instigator.selector_id
                         stored = instance.get_instigator_state(origin_id, selector_id)
@@ -136,13 +138,33 @@ def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path)
         with daemon_log.open("w") as log:
             daemon = subprocess.Popen(
                 ["env", "--default-signal=INT,TERM", str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             backfill = subprocess.run(
-                [str(BIN / "dagster"), "job", "backfill", "-w", "workspace.yaml", "-j", "sparkify_daily",
-                 "--from", DAYS[0], "--to", DAYS[-1], "--noprompt"],
-                cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+                [
+                    str(BIN / "dagster"),
+                    "job",
+                    "backfill",
+                    "-w",
+                    "workspace.yaml",
+                    "-j",
+                    "sparkify_daily",
+                    "--from",
+                    DAYS[0],
+                    "--to",
+                    DAYS[-1],
+                    "--noprompt",
+                ],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
             )
             print(f"--- dagster job backfill stdout ---\n{backfill.stdout}--- end ---")
             assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
@@ -158,13 +180,15 @@ def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path)
                 runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(job_backfill.backfill_id))
                 all_runs = instance.get_runs()
                 troubled = [
-                    r for r in all_runs
+                    r
+                    for r in all_runs
                     if r.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
                     or instance.get_records_for_run(r.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY).records
                 ]
-                assert not troubled, "\n".join(
-                    f"{describe(instance, r)}\n{step_errors(instance, r.run_id)}" for r in troubled
-                ) + f"\n--- daemon log tail ---\n{tail(daemon_log)}"
+                assert not troubled, (
+                    "\n".join(f"{describe(instance, r)}\n{step_errors(instance, r.run_id)}" for r in troubled)
+                    + f"\n--- daemon log tail ---\n{tail(daemon_log)}"
+                )
                 if (
                     job_backfill.status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS)
                     and runs
@@ -174,18 +198,23 @@ def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path)
                     break
                 assert time.monotonic() < deadline, (
                     f"backfill {job_backfill.backfill_id} not done {TIMEOUT_S} s after launch: "
-                    f"{job_backfill.status.value}\n" + "\n".join(describe(instance, r) for r in all_runs)
+                    f"{job_backfill.status.value}\n"
+                    + "\n".join(describe(instance, r) for r in all_runs)
                     + f"\n--- daemon log tail ---\n{tail(daemon_log)}"
                 )
                 time.sleep(2)
             done = time.monotonic()
 
-            print(f"backfill {job_backfill.backfill_id}: {job_backfill.status.value}, "
-                  f"partitions {list(job_backfill.partition_names)}")
+            print(
+                f"backfill {job_backfill.backfill_id}: {job_backfill.status.value}, "
+                f"partitions {list(job_backfill.partition_names)}"
+            )
             for run in sorted(all_runs, key=lambda r: instance.get_run_stats(r.run_id).start_time or 0):
                 print("  " + describe(instance, run))
-            print(f"timings: backfill command returned {launched - started:.1f}s after the daemon started; "
-                  f"runs done {done - launched:.1f}s later")
+            print(
+                f"timings: backfill command returned {launched - started:.1f}s after the daemon started; "
+                f"runs done {done - launched:.1f}s later"
+            )
 
             # One run per partition, not one run for the range: the job backfill does not apply
             # BackfillPolicy.single_run(), and the command records the backfill as COMPLETED itself.

@@ -14,8 +14,10 @@ import pytest
 from bench.report import Figure
 
 REPO = Path(__file__).resolve().parent.parent
-LINE = re.compile(r"^(?P<name>\w+): (?P<value>[\d,.]+) (?P<unit>.+?) "
-                  r"\| baseline: (?P<baseline>[\d,.]+) (?P<bunit>.+?) \| ratio: (?P<ratio>[\d,.]+)$")
+LINE = re.compile(
+    r"^(?P<name>\w+): (?P<value>[\d,.]+) (?P<unit>.+?) "
+    r"\| baseline: (?P<baseline>[\d,.]+) (?P<bunit>.+?) \| ratio: (?P<ratio>[\d,.]+)$"
+)
 
 
 def _figure(ratio: float, target: str) -> Figure:
@@ -28,10 +30,17 @@ def test_a_figure_prints_in_the_stated_form():
     assert LINE.match(figure.line())
 
 
-@pytest.mark.parametrize(("ratio", "target", "met"), [
-    (0.9, ">= 0.9", True), (0.89, ">= 0.9", False), (1.3, "<= 1.3", True), (1.31, "<= 1.3", False),
-    (0.99, "< 1", True), (1.0, "< 1", False),
-])
+@pytest.mark.parametrize(
+    ("ratio", "target", "met"),
+    [
+        (0.9, ">= 0.9", True),
+        (0.89, ">= 0.9", False),
+        (1.3, "<= 1.3", True),
+        (1.31, "<= 1.3", False),
+        (0.99, "< 1", True),
+        (1.0, "< 1", False),
+    ],
+)
 def test_a_target_is_met_or_missed_by_the_ratio(ratio, target, met):
     assert _figure(ratio, target).met is met
     assert _figure(ratio, target).verdict().strip().startswith("met" if met else "MISSED")
@@ -41,9 +50,11 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
     """Figures 1 (throughput), 5 (song files from S3), 6 (sensor) and 7 (memory) at the small scale, in a process
     of their own."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "small", "--only", "1", "5", "6", "7",
-         "--work-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "bench", "--scale", "small", "--only", "1", "5", "6", "7", "--work-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = {m["name"]: m for m in map(LINE.match, done.stdout.splitlines()) if m}

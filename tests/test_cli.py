@@ -16,7 +16,9 @@ def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
 
 
 def test_materialize_prints_the_summary_and_exits_zero(pipeline_env):
-    done = run([sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-01", "--end", "2018-11-02"], pipeline_env)
+    done = run(
+        [sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-01", "--end", "2018-11-02"], pipeline_env
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(sparkify_songs): succeeded" in done.stdout
     assert "(sparkify_daily over 2018-11-01 .. 2018-11-02, 2 days): succeeded" in done.stdout
@@ -24,7 +26,9 @@ def test_materialize_prints_the_summary_and_exits_zero(pipeline_env):
 
 
 def test_materialize_exits_nonzero_and_says_why_when_a_day_is_missing(pipeline_env):
-    done = run([sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-03", "--end", "2018-11-04"], pipeline_env)
+    done = run(
+        [sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-03", "--end", "2018-11-04"], pipeline_env
+    )
     assert done.returncode == 1
     assert "FAILED" in done.stdout and "missing day file" in done.stdout and "2018-11-04-events.json" in done.stdout
 
@@ -45,7 +49,10 @@ def test_dagster_asset_materialize_takes_a_partition_range_in_one_run(pipeline_e
     daily = "raw/log_data,staging/staging_events,analytics/users,analytics/songplays,analytics/time"
     # The song catalogue first (the daily models join plays to it), then the range of days in one run.
     for selection, extra in [(unpartitioned, []), (daily, ["--partition-range", "2018-11-01...2018-11-03"])]:
-        done = run([str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", selection, *extra], pipeline_env)
+        done = run(
+            [str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", selection, *extra],
+            pipeline_env,
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with duckdb.connect(pipeline_env["DUCKDB_PATH"], read_only=True) as connection:
         days = connection.execute("select count(distinct cast(start_time as date)) from analytics.songplays").fetchone()

@@ -74,7 +74,9 @@ def server():
     process.wait(timeout=10)
 
 
-def start_dbt(project: Path, args: list[str], socket_path: str | None, database: str = "warm.duckdb") -> subprocess.Popen:
+def start_dbt(
+    project: Path, args: list[str], socket_path: str | None, database: str = "warm.duckdb"
+) -> subprocess.Popen:
     """dbt as dagster-dbt starts it: the client, in the project folder, JSON log lines on stdout."""
     env = {k: v for k, v in os.environ.items() if k != dbt_fork_server.SOCKET_VARIABLE}
     env.update(WARM_DB=str(project / database), DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
@@ -82,7 +84,11 @@ def start_dbt(project: Path, args: list[str], socket_path: str | None, database:
         env[dbt_fork_server.SOCKET_VARIABLE] = socket_path
     return subprocess.Popen(
         [sys.executable, *dbt_fork_server.CLIENT_COMMAND, "--log-format", "json", *args],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -120,7 +126,7 @@ def test_a_failing_command_exits_as_the_real_dbt_does(project, server):
     warm = run_dbt(project, ["run", "--select", "broken"], server[0])
     real = run_dbt(project, ["run", "--select", "broken"], None)
     assert warm[0] == real[0] == 1
-    for status, _, log in (warm, real):
+    for _, _, log in (warm, real):
         assert any("no_such_table" in e["info"]["msg"] for e in log if e["info"]["level"] == "error")
 
 

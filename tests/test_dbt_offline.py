@@ -22,13 +22,35 @@ def compiled(tmp_path_factory):
     out = {}
     for target in ("redshift", "postgres", "duckdb"):
         target_path = tmp_path_factory.mktemp(f"dbt_{target}")
-        env = {**os.environ, "WAREHOUSE": target, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(free_port()),
-               "POSTGRES_PORT": str(free_port()), "DUCKDB_PATH": str(target_path / "unused.duckdb"),
-               "DBT_WINDOW_START": "2018-11-02", "DBT_WINDOW_END": "2018-11-03"}
+        env = {
+            **os.environ,
+            "WAREHOUSE": target,
+            "REDSHIFT_HOST": "127.0.0.1",
+            "REDSHIFT_PORT": str(free_port()),
+            "POSTGRES_PORT": str(free_port()),
+            "DUCKDB_PATH": str(target_path / "unused.duckdb"),
+            "DBT_WINDOW_START": "2018-11-02",
+            "DBT_WINDOW_END": "2018-11-03",
+        }
         done = subprocess.run(
-            [DBT_EXECUTABLE, "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target", target, "--target-path", str(target_path), "--no-populate-cache", "--no-introspect"],
-            env=env, capture_output=True, text=True, timeout=300,
+            [
+                DBT_EXECUTABLE,
+                "compile",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target",
+                target,
+                "--target-path",
+                str(target_path),
+                "--no-populate-cache",
+                "--no-introspect",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stdout[-3000:]
         models = target_path / "compiled" / "data_platform" / "models" / "sparkify" / "analytics"
@@ -44,8 +66,10 @@ def test_every_model_compiles_for_every_warehouse(compiled):
 def test_epoch_milliseconds_become_timestamps_in_each_dialect(compiled):
     assert "epoch_ms(plays.ts)" in compiled["duckdb"]["songplays"]
     assert "timestamp '1970-01-01 00:00:00' + plays.ts * interval '1 millisecond'" in compiled["postgres"]["songplays"]
-    assert ("timestamp 'epoch' + (plays.ts / 1000) * interval '1 second' + (plays.ts % 1000) * interval '1 millisecond'"
-            in compiled["redshift"]["songplays"])
+    assert (
+        "timestamp 'epoch' + (plays.ts / 1000) * interval '1 second' + (plays.ts % 1000) * interval '1 millisecond'"
+        in compiled["redshift"]["songplays"]
+    )
 
 
 def test_the_partition_window_reaches_every_target(compiled):

@@ -10,7 +10,10 @@ STAR = ["songplays", "users", "songs", "artists", "time"]
 def test_asset_graph_has_raw_staging_and_star_schema():
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
-        "raw/log_data", "raw/song_data", "staging/staging_events", "staging/staging_songs",
+        "raw/log_data",
+        "raw/song_data",
+        "staging/staging_events",
+        "staging/staging_songs",
         *(f"analytics/{model}" for model in STAR),
     }
 
@@ -40,7 +43,9 @@ def test_checks_cover_keys_relationships_reconciliation_and_yaml():
 
 def test_dbt_error_tests_are_blocking():
     graph = defs.resolve_asset_graph()
-    spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(["analytics", "songplays"]), "unique_songplays_songplay_id"))
+    spec = graph.get_check_spec(
+        dg.AssetCheckKey(dg.AssetKey(["analytics", "songplays"]), "unique_songplays_songplay_id")
+    )
     assert spec.blocking
 
 
@@ -48,11 +53,18 @@ def test_the_daily_job_loads_days_and_the_songs_job_the_catalogue():
     daily, songs = defs.resolve_job_def("sparkify_daily"), defs.resolve_job_def("sparkify_songs")
     assert daily.partitions_def.get_partition_keys()[0] == "2018-11-01"
     assert {k.to_user_string() for k in daily.asset_layer.executable_asset_keys} == {
-        "raw/log_data", "staging/staging_events", "analytics/songplays", "analytics/time", "analytics/users"
+        "raw/log_data",
+        "staging/staging_events",
+        "analytics/songplays",
+        "analytics/time",
+        "analytics/users",
     }
     assert songs.partitions_def is None
     assert {k.to_user_string() for k in songs.asset_layer.executable_asset_keys} == {
-        "raw/song_data", "staging/staging_songs", "analytics/songs", "analytics/artists"
+        "raw/song_data",
+        "staging/staging_songs",
+        "analytics/songs",
+        "analytics/artists",
     }
 
 
@@ -61,8 +73,11 @@ def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):
     from pipeline.lib.settings import Settings
     from pipeline.lib.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 
-    expected = {"duckdb": (DuckDBWarehouse, "in_process"), "postgres": (PostgresWarehouse, "multiprocess"),
-                "redshift": (RedshiftWarehouse, "multiprocess")}
+    expected = {
+        "duckdb": (DuckDBWarehouse, "in_process"),
+        "postgres": (PostgresWarehouse, "multiprocess"),
+        "redshift": (RedshiftWarehouse, "multiprocess"),
+    }
     for name, (resource_type, executor) in expected.items():
         monkeypatch.setenv("WAREHOUSE", name)
         built = build_definitions(Settings.from_env())
@@ -95,7 +110,10 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
     repository = defs.get_repository_def()
     assert {s.name for s in repository.schedule_defs} == {"sparkify_daily_schedule", "maintenance_weekly"}
     assert {s.name for s in repository.sensor_defs} == {
-        "new_log_days_sensor", "song_files_sensor", "sparkify_freshness_checks_sensor", "run_failure_alert_sensor"
+        "new_log_days_sensor",
+        "song_files_sensor",
+        "sparkify_freshness_checks_sensor",
+        "run_failure_alert_sensor",
     }
 
 

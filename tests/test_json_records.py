@@ -5,8 +5,8 @@ import io
 import pytest
 
 import pipeline.lib.json_records as json_records
-from pipeline.lib.json_records import RawDataError, count_objects, find_problem, iter_objects
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.json_records import RawDataError, count_objects, find_problem, iter_objects
 
 MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n  "d": "Sigur R\u00f3s"\n}'.encode()
 
@@ -15,7 +15,10 @@ MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n 
 def test_objects_and_their_first_lines_whatever_the_chunking(monkeypatch, chunk):
     monkeypatch.setattr(json_records, "_CHUNK", chunk)
     assert list(iter_objects(io.BytesIO(MIXED), "f")) == [
-        (1, {"a": 1}), (2, {"a": 2}), (2, {"b": 3}), (5, {"c": 'Björk / "x"', "d": "Sigur Rós"}),
+        (1, {"a": 1}),
+        (2, {"a": 2}),
+        (2, {"b": 3}),
+        (5, {"c": 'Björk / "x"', "d": "Sigur Rós"}),
     ]
 
 
@@ -65,7 +68,9 @@ def test_the_window_catches_events_outside_their_day():
 
 def test_real_quirks_are_not_problems():
     song = b'{"artist_id": "AR1", "artist_latitude": null, "artist_location": "", "duration": 218.93179, "year": 0}'
-    event = (b'{"artist":null,"registration":1540919166796.0,"sessionId":38,"ts":1541105830796,'
-             b'"userAgent":"\\"Mozilla\\/5.0\\"","userId":"","length":null}')
+    event = (
+        b'{"artist":null,"registration":1540919166796.0,"sessionId":38,"ts":1541105830796,'
+        b'"userAgent":"\\"Mozilla\\/5.0\\"","userId":"","length":null}'
+    )
     assert find_problem(io.BytesIO(song + song), "k", STAGING_SONGS) is None
     assert find_problem(io.BytesIO(event), "k", STAGING_EVENTS) is None

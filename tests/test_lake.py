@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from pipeline.lib.lake import LocalLake, S3Lake, open_lake
 from pipeline.defs.sparkify.lake_files import MissingDayFile, day_files, days_present, song_files
+from pipeline.lib.lake import LocalLake, S3Lake, open_lake
 from tests.conftest import upload_tree
 
 

@@ -48,7 +48,9 @@ graph = defs.resolve_asset_graph()
 print(json.dumps({
     "groups": {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()},
     "checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
-    "sparkify_dbt": sorted(key.to_user_string() for a in (sparkify_daily_models, sparkify_dimension_models) for key in a.keys),
+    "sparkify_dbt": sorted(
+        key.to_user_string() for a in (sparkify_daily_models, sparkify_dimension_models) for key in a.keys
+    ),
 }))
 """
 
@@ -65,7 +67,9 @@ def copy_repository(destination: Path) -> Path:
 def definitions_in(root: Path, pipeline_env: dict) -> dict:
     env = {**os.environ, **pipeline_env, "PYTHONPATH": str(root)}
     for command in (["-m", "pipeline", "prepare"], ["-c", LIST_DEFINITIONS]):
-        done = subprocess.run([sys.executable, *command], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, *command], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

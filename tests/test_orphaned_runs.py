@@ -68,8 +68,9 @@ def test_started_runs_of_the_location_are_failed_for_run_retries(instance):
 
     assert fail_orphaned_runs(instance, "sparkify") == [orphan]
 
-    statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in
-                (orphan, other_location, starting, queued, finished)}
+    statuses = {
+        run_id: instance.get_run_by_id(run_id).status for run_id in (orphan, other_location, starting, queued, finished)
+    }
     assert statuses == {
         orphan: dg.DagsterRunStatus.FAILURE,
         other_location: dg.DagsterRunStatus.STARTED,

@@ -47,8 +47,12 @@ LOW, HIGH = 1541030400000, 1541116800000  # 2018-11-01 and 2018-11-02, UTC, in e
 
 
 def test_types_keep_long_text_and_unrounded_doubles():
-    assert REDSHIFT_TYPES == {"text": "varchar(65535)", "integer": "integer", "bigint": "bigint",
-                              "double": "double precision"}
+    assert REDSHIFT_TYPES == {
+        "text": "varchar(65535)",
+        "integer": "integer",
+        "bigint": "bigint",
+        "double": "double precision",
+    }
 
 
 def test_create_table_ddl_for_staging_events():
@@ -99,8 +103,15 @@ def test_long_term_keys_have_no_session_token():
 def test_credentials_are_never_shown():
     statement = copy_json_sql(STAGING_EVENTS, "load_events", DAY, JSONPATHS, TEMPORARY, "eu-west-1")
     assert all(secret in statement.sql for secret in (KEY_ID, SECRET, TOKEN))  # sent, so COPY can use them
-    shown = [str(statement), repr(statement), statement.redacted, f"{statement}", repr([statement]),
-             repr(TEMPORARY), str(TEMPORARY)]
+    shown = [
+        str(statement),
+        repr(statement),
+        statement.redacted,
+        f"{statement}",
+        repr([statement]),
+        repr(TEMPORARY),
+        str(TEMPORARY),
+    ]
     for text in shown:
         for secret in (KEY_ID, SECRET, TOKEN):
             assert secret not in text
@@ -127,8 +138,7 @@ def test_scratch_insert_count_drop_and_window_violations():
     assert count_sql("load_events") == 'select count(*) from "load_events"'
     assert drop_scratch_sql("load_events") == 'drop table if exists "load_events"'
     assert window_violations_sql("load_events", "ts", LOW, HIGH) == (
-        'select count(*) from "load_events" '
-        'where "ts" is null or "ts" < 1541030400000 or "ts" >= 1541116800000'
+        'select count(*) from "load_events" where "ts" is null or "ts" < 1541030400000 or "ts" >= 1541116800000'
     )
 
 
@@ -159,10 +169,14 @@ def test_identifiers_are_validated_everywhere():
         TableSpec("staging", "events'; drop table x; --", ())
     with pytest.raises(ValueError, match="invalid SQL"):
         TableSpec("staging", 'ev"ents', (Column("ts", "bigint", "ts"),))
-    for build in (lambda s: create_scratch_sql(STAGING_EVENTS, s), count_sql, drop_scratch_sql,
-                  lambda s: insert_from_scratch_sql(STAGING_EVENTS, s),
-                  lambda s: window_violations_sql(s, "ts", 0, 1),
-                  lambda s: copy_json_sql(STAGING_EVENTS, s, DAY, "auto", TEMPORARY)):
+    for build in (
+        lambda s: create_scratch_sql(STAGING_EVENTS, s),
+        count_sql,
+        drop_scratch_sql,
+        lambda s: insert_from_scratch_sql(STAGING_EVENTS, s),
+        lambda s: window_violations_sql(s, "ts", 0, 1),
+        lambda s: copy_json_sql(STAGING_EVENTS, s, DAY, "auto", TEMPORARY),
+    ):
         with pytest.raises(ValueError, match="invalid SQL"):
             build('x"; drop table y; --')
     with pytest.raises(ValueError, match="invalid SQL"):
@@ -184,9 +198,22 @@ def test_s3_paths_are_validated_and_quoted():
     statement = copy_json_sql(STAGING_SONGS, "s", "s3://my-bucket.v2/it's/song_data/", "auto", CopyAuth(iam_role=ROLE))
     assert "from 's3://my-bucket.v2/it''s/song_data/' iam_role" in statement.sql
     assert s3_uri("s3://abc/k") == "s3://abc/k"
-    bad = ["s3://My_Bucket/key", "s3://bu'cket/key", "s3://ab/key", "s3://a..b/key", "s3://-abc/key",
-           "s3://192.168.1.1/key", "s3://bucket/", "s3://bucket", "https://bucket/key", "bucket/key",
-           "s3://bucket/a\nb", "s3://bucket/a\\b", "s3://bucket/" + "k" * 1025, None]
+    bad = [
+        "s3://My_Bucket/key",
+        "s3://bu'cket/key",
+        "s3://ab/key",
+        "s3://a..b/key",
+        "s3://-abc/key",
+        "s3://192.168.1.1/key",
+        "s3://bucket/",
+        "s3://bucket",
+        "https://bucket/key",
+        "bucket/key",
+        "s3://bucket/a\nb",
+        "s3://bucket/a\\b",
+        "s3://bucket/" + "k" * 1025,
+        None,
+    ]
     for uri in bad:
         with pytest.raises(ValueError, match="invalid S3 URI"):
             s3_uri(uri)
@@ -196,8 +223,9 @@ def test_s3_paths_are_validated_and_quoted():
         copy_json_sql(STAGING_EVENTS, "s", DAY, "s3://bucket/paths'\n.json", TEMPORARY)
 
 
-@pytest.mark.parametrize("json_format", ["AUTO", "auto ignorecase", "", "https://bucket/paths.json", None,
-                                         "'auto' ; drop table x"])
+@pytest.mark.parametrize(
+    "json_format", ["AUTO", "auto ignorecase", "", "https://bucket/paths.json", None, "'auto' ; drop table x"]
+)
 def test_json_format_is_auto_or_an_s3_jsonpaths_file(json_format):
     with pytest.raises(ValueError, match="json_format must be 'auto' or the s3:// URI of a JSONPaths file"):
         copy_json_sql(STAGING_EVENTS, "s", DAY, json_format, TEMPORARY)
@@ -214,9 +242,17 @@ def test_bad_regions_are_refused(region):
         copy_json_sql(STAGING_SONGS, "s", DAY, "auto", TEMPORARY, region)
 
 
-@pytest.mark.parametrize("arn", ["arn:aws:iam::12345:role/x", "arn:aws:iam::123456789012:user/x",
-                                 "arn:aws:iam::123456789012:role/x' or '1", "role/x", "",
-                                 "arn:aws:s3:::bucket"])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::12345:role/x",
+        "arn:aws:iam::123456789012:user/x",
+        "arn:aws:iam::123456789012:role/x' or '1",
+        "role/x",
+        "",
+        "arn:aws:s3:::bucket",
+    ],
+)
 def test_bad_role_arns_are_refused(arn):
     with pytest.raises(ValueError, match="invalid IAM role ARN .*role/<name>"):
         CopyAuth(iam_role=arn)
@@ -249,10 +285,15 @@ def test_copy_auth_takes_exactly_one_form_and_never_echoes_secrets():
 @mock_aws
 def test_from_assumed_role_uses_the_credentials_sts_returned():
     fake = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    arn = boto3.client("iam", **fake).create_role(
-        RoleName="sparkify-copy", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    arn = boto3.client("iam", **fake).create_role(RoleName="sparkify-copy", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
     sts = boto3.client("sts", **fake)
     returned = []
     sts.meta.events.register("after-call.sts.AssumeRole", lambda parsed, **_: returned.append(parsed["Credentials"]))
@@ -262,7 +303,10 @@ def test_from_assumed_role_uses_the_credentials_sts_returned():
     (credentials,) = returned
     assert credentials["SessionToken"]
     assert (auth.access_key_id, auth.secret_access_key, auth.session_token) == (
-        credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
+        credentials["AccessKeyId"],
+        credentials["SecretAccessKey"],
+        credentials["SessionToken"],
+    )
     assert auth.iam_role is None and auth.expiration == credentials["Expiration"]
     assert credentials["SecretAccessKey"] not in repr(auth) and credentials["SessionToken"] not in repr(auth)
     assert f"session_token '{credentials['SessionToken']}'" in copy_json_sql(STAGING_SONGS, "s", DAY, "auto", auth).sql
@@ -294,13 +338,18 @@ def test_load_error_queries():
 
 def test_describe_load_errors_trims_padded_char_values():
     rows = [
-        ("s3://b/log_data/2018/11/2018-11-01-events.json" + " " * 40, 12, "ts" + " " * 125,
-         "Invalid digit, Value 's', Pos 0, Type: Long" + " " * 60, '{"ts": "s", "page": "Home"}   '),
+        (
+            "s3://b/log_data/2018/11/2018-11-01-events.json" + " " * 40,
+            12,
+            "ts" + " " * 125,
+            "Invalid digit, Value 's', Pos 0, Type: Long" + " " * 60,
+            '{"ts": "s", "page": "Home"}   ',
+        ),
         ("s3://b/k.json   ", 14, "   ", "Invalid JSONPath format   ", None),
     ]
     assert describe_load_errors(rows) == (
         "s3://b/log_data/2018/11/2018-11-01-events.json, line 12, column ts: Invalid digit, Value 's', Pos 0, "
-        "Type: Long (raw line: {\"ts\": \"s\", \"page\": \"Home\"}); "
+        'Type: Long (raw line: {"ts": "s", "page": "Home"}); '
         "s3://b/k.json, line 14: Invalid JSONPath format"
     )
     # sys_load_error_detail rows have no raw line

@@ -13,11 +13,11 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.platform.alerts import failure_message, run_failure_alert_sensor, send_alert
-from tests.sparkify.runs import materialize_days
-from pipeline.lib.retries import retried_on_fault, retry_policy
 from pipeline.defs.sparkify.layout import event_key
+from pipeline.lib.retries import retried_on_fault, retry_policy
 from tests.conftest import restarted_steps, upload_tree
 from tests.s3_proxy import S3Proxy
+from tests.sparkify.runs import materialize_days
 
 DAY = dt.date(2018, 11, 1)
 
@@ -26,7 +26,11 @@ def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
     """A run in a fresh process, as the CLI makes it: its S3 client and settings come from this test's environment."""
     done = subprocess.run(
         [sys.executable, "-m", "pipeline", "materialize", "--start", day.isoformat(), "--end", day.isoformat()],
-        cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), capture_output=True, text=True, timeout=600,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     runs = dg.DagsterInstance.get().get_runs()  # newest first: the daily run after the songs run
     assert runs, done.stdout + done.stderr
@@ -36,7 +40,10 @@ def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
 def test_the_policy_follows_the_environment(monkeypatch):
     policy = retry_policy()
     assert (policy.max_retries, policy.delay, policy.backoff, policy.jitter) == (
-        3, 300, dg.Backoff.EXPONENTIAL, dg.Jitter.PLUS_MINUS
+        3,
+        300,
+        dg.Backoff.EXPONENTIAL,
+        dg.Jitter.PLUS_MINUS,
     )
     monkeypatch.setenv("RETRY_MAX", "-1")
     with pytest.raises(ValueError, match="must not be negative"):
@@ -162,10 +169,14 @@ def test_failed_runs_are_posted_to_the_slack_webhook(copied_lake, pipeline_env, 
     run = instance.get_run_by_id(outcome.run_id)
     [failure] = instance.get_records_for_run(outcome.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
     context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alert_sensor", dagster_instance=instance, dagster_run=run,
+        sensor_name="run_failure_alert_sensor",
+        dagster_instance=instance,
+        dagster_run=run,
         dagster_event=failure.event_log_entry.dagster_event,
     ).for_run_failure()
-    assert failure_message(context).startswith(f"Dagster run {run.run_id} of sparkify_daily (2018-11-01..2018-11-01) failed")
+    assert failure_message(context).startswith(
+        f"Dagster run {run.run_id} of sparkify_daily (2018-11-01..2018-11-01) failed"
+    )
 
     hook = _Webhook()
     monkeypatch.setenv("SLACK_WEBHOOK_URL", hook.url)

@@ -26,21 +26,41 @@ def test_a_good_file_loads(tmp_path):
     path = tmp_path / "checks.yaml"
     path.write_text(GOOD)
     first, second = load_sql_checks(path, ASSETS)
-    assert (first.name, first.asset, first.expected, first.blocking) == ("has_rows", dg.AssetKey(["analytics", "songplays"]), True, True)
+    assert (first.name, first.asset, first.expected, first.blocking) == (
+        "has_rows",
+        dg.AssetKey(["analytics", "songplays"]),
+        True,
+        True,
+    )
     assert (second.expected, second.blocking) == (0, False)
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("- name: x\n  asset: analytics/songplay\n  sql: select 1\n  expected: 1\n", "line 1, field 'asset': unknown asset 'analytics/songplay'"),
+        (
+            "- name: x\n  asset: analytics/songplay\n  sql: select 1\n  expected: 1\n",
+            "line 1, field 'asset': unknown asset 'analytics/songplay'",
+        ),
         ("- name: x\n  asset: analytics/users\n  expected: 1\n", "line 1, field 'sql': missing"),
-        ("- name: ok\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n- name: bad name\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n",
-         "line 5, field 'name'"),
-        ("- name: x\n  asset: analytics/users\n  sql: select 1\n  expected: [1]\n", "field 'expected': must be a single value"),
-        ("- name: x\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n  severity: warn\n", "field 'severity': unknown field"),
-        ("- name: x\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n- name: x\n  asset: analytics/users\n  sql: select 2\n  expected: 2\n",
-         "line 5, field 'name': 'x' is used twice"),
+        (
+            "- name: ok\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n"
+            "- name: bad name\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n",
+            "line 5, field 'name'",
+        ),
+        (
+            "- name: x\n  asset: analytics/users\n  sql: select 1\n  expected: [1]\n",
+            "field 'expected': must be a single value",
+        ),
+        (
+            "- name: x\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n  severity: warn\n",
+            "field 'severity': unknown field",
+        ),
+        (
+            "- name: x\n  asset: analytics/users\n  sql: select 1\n  expected: 1\n"
+            "- name: x\n  asset: analytics/users\n  sql: select 2\n  expected: 2\n",
+            "line 5, field 'name': 'x' is used twice",
+        ),
         ("name: x\n", "line 1: expected a list of checks"),
         ("- [unclosed\n", "not valid YAML"),
     ],
@@ -56,9 +76,19 @@ def test_mistakes_name_the_file_line_and_field(tmp_path, text, message):
 @pytest.mark.parametrize(
     "actual, expected, matches",
     [
-        (True, True, True), (1, True, True), (False, True, False), (0, False, True), ("true", True, False),
-        (decimal.Decimal("0"), 0, True), (3, 3.0, True), (2.5, 2.5, True), (3, 4, False),
-        ("paid", "paid", True), (None, None, True), (None, 0, False), (0, None, False),
+        (True, True, True),
+        (1, True, True),
+        (False, True, False),
+        (0, False, True),
+        ("true", True, False),
+        (decimal.Decimal("0"), 0, True),
+        (3, 3.0, True),
+        (2.5, 2.5, True),
+        (3, 4, False),
+        ("paid", "paid", True),
+        (None, None, True),
+        (None, 0, False),
+        (0, None, False),
     ],
 )
 def test_results_compare_as_values(actual, expected, matches):
@@ -84,18 +114,27 @@ def test_a_check_runs_its_sql_on_the_warehouse_and_fails_on_a_different_result(t
 
     db = tmp_path / "w.duckdb"
     with duckdb.connect(str(db)) as connection:
-        connection.execute("create schema analytics; create table analytics.users as select 1 as user_id union all select null")
+        connection.execute(
+            "create schema analytics; create table analytics.users as select 1 as user_id union all select null"
+        )
 
     @dg.asset(key=["analytics", "users"])
     def users() -> None:
         return None
 
     checks = [
-        build_asset_check(SqlCheck("one_null", users.key, "select count(*) from analytics.users where user_id is null", 1)),
-        build_asset_check(SqlCheck("no_nulls", users.key, "select count(*) from analytics.users where user_id is null", 0, blocking=False)),
+        build_asset_check(
+            SqlCheck("one_null", users.key, "select count(*) from analytics.users where user_id is null", 1)
+        ),
+        build_asset_check(
+            SqlCheck(
+                "no_nulls", users.key, "select count(*) from analytics.users where user_id is null", 0, blocking=False
+            )
+        ),
     ]
     result = dg.materialize(
-        [users, *checks], raise_on_error=False,
+        [users, *checks],
+        raise_on_error=False,
         resources={"warehouse": DuckDBWarehouse(path=str(db), extension_dir=str(tmp_path / "ext"))},
     )
     outcomes = {e.check_name: (e.passed, e.metadata["actual"].value) for e in result.get_asset_check_evaluations()}

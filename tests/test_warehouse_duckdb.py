@@ -50,7 +50,10 @@ def _batch(key, low, high):
 
 def test_batches_replace_their_window_and_reloads_are_idempotent(setup):
     lake, warehouse = setup
-    assert warehouse.replace_from_json(lake, TABLE, [_batch("day1.json", 100, 200), _batch("day2.json", 200, 300)]) == [2, 1]
+    assert warehouse.replace_from_json(lake, TABLE, [_batch("day1.json", 100, 200), _batch("day2.json", 200, 300)]) == [
+        2,
+        1,
+    ]
     assert warehouse.replace_from_json(lake, TABLE, [_batch("day2.json", 200, 300)]) == [1]
     assert warehouse.query("select event_id, ts from staging.events order by 1") == [(1, 100), (2, 150), (3, 200)]
 
@@ -86,14 +89,23 @@ def test_the_file_ledger_is_written_with_the_rows_or_not_at_all(setup):
     lake, warehouse = setup
     ledger = ledger_table(TABLE)
     assert warehouse.loaded_files(ledger) == {}
-    warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day1.json",), label="all")],
-                                FileLedger(ledger, (("day1.json", "v1"),), replace=True))
-    warehouse.replace_from_json(lake, TABLE, [JsonBatch(keys=("day2.json",), append=True, label="new")],
-                                FileLedger(ledger, (("day2.json", "v1"),), replace=False))
+    warehouse.replace_from_json(
+        lake,
+        TABLE,
+        [JsonBatch(keys=("day1.json",), label="all")],
+        FileLedger(ledger, (("day1.json", "v1"),), replace=True),
+    )
+    warehouse.replace_from_json(
+        lake,
+        TABLE,
+        [JsonBatch(keys=("day2.json",), append=True, label="new")],
+        FileLedger(ledger, (("day2.json", "v1"),), replace=False),
+    )
     assert warehouse.loaded_files(ledger) == {"day1.json": "v1", "day2.json": "v1"}
     assert warehouse.row_count("staging.events") == 3
     with pytest.raises(LoadError):
-        warehouse.replace_from_json(lake, TABLE, [_batch("bad.json", 200, 300)],
-                                    FileLedger(ledger, (("bad.json", "v1"),), replace=False))
+        warehouse.replace_from_json(
+            lake, TABLE, [_batch("bad.json", 200, 300)], FileLedger(ledger, (("bad.json", "v1"),), replace=False)
+        )
     assert warehouse.loaded_files(ledger) == {"day1.json": "v1", "day2.json": "v1"}
     assert warehouse.row_count("staging.events") == 3

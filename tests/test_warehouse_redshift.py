@@ -13,11 +13,11 @@ import json
 import psycopg2
 import pytest
 
-from pipeline.lib.json_records import RawDataError, iter_objects
-from pipeline.lib.lake import open_lake
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY, event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.json_records import RawDataError, iter_objects
+from pipeline.lib.lake import open_lake
 from pipeline.lib.warehouse import JsonBatch, LoadError
 from pipeline.lib.warehouse.postgres import _LineReader, csv_field
 from pipeline.lib.warehouse.redshift import CopyJob, RedshiftWarehouse
@@ -47,24 +47,33 @@ class PostgresBackedRedshift(RedshiftWarehouse):
                 raise
             self._record_load_error(rows.error)
             raise psycopg2.errors.InternalError_(
-                "Load into table 'x' failed. Check 'sys_load_error_detail' system table for details.") from None
+                "Load into table 'x' failed. Check 'sys_load_error_detail' system table for details."
+            ) from None
 
     def _rows(self, job, prefix, paths):
         for obj in job.lake.list(prefix):
             uri = job.lake.uri(obj.key)
             with job.lake.open(obj.key) as stream:
                 for line, record in iter_objects(stream, uri):
-                    values = [record.get(p[3:-2]) for p in paths] if paths else [record.get(c.name) for c in job.table.columns]
-                    for column, value in zip(job.table.columns, values):
+                    values = (
+                        [record.get(p[3:-2]) for p in paths]
+                        if paths
+                        else [record.get(c.name) for c in job.table.columns]
+                    )
+                    for column, value in zip(job.table.columns, values, strict=True):
                         if column.type != "text" and isinstance(value, str):
-                            raise RawDataError(uri, line, f"Invalid digit, Value '{value[:1]}', Pos 0, Type: Long", column.name)
+                            raise RawDataError(
+                                uri, line, f"Invalid digit, Value '{value[:1]}', Pos 0, Type: Long", column.name
+                            )
                     yield ",".join(csv_field(v) for v in values) + "\n"
 
     def _record_load_error(self, error: RawDataError) -> None:
         # Redshift writes load errors outside the failed transaction: so does this, on its own connection.
         with self.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("insert into sys_load_error_detail values (%s, %s, %s, %s, %s)",
-                           (COPY_ID, error.uri + "   ", error.line, error.field.ljust(127), error.problem.ljust(512)))
+            cursor.execute(
+                "insert into sys_load_error_detail values (%s, %s, %s, %s, %s)",
+                (COPY_ID, error.uri + "   ", error.line, error.field.ljust(127), error.problem.ljust(512)),
+            )
             connection.commit()
 
 
@@ -73,19 +82,29 @@ def redshift(postgres_server, request, s3_env, sample_lake):
     name = "r_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
     postgres_server.create_database(name)
     with postgres_server.connect(name) as connection, connection.cursor() as cursor:
-        cursor.execute("create table sys_load_error_detail (query_id int, file_name char(256), line_number bigint, "
-                       "column_name char(127), error_message char(512))")
+        cursor.execute(
+            "create table sys_load_error_detail (query_id int, file_name char(256), line_number bigint, "
+            "column_name char(127), error_message char(512))"
+        )
         cursor.execute(f"create function pg_last_copy_id() returns int language sql as 'select {COPY_ID}'")
     upload_tree(s3_env, sample_lake.root, "redshift-lake", "udacity")
     PostgresBackedRedshift.sent = []
-    return PostgresBackedRedshift(host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
-                                  password=postgres_server.password, database=name, sslmode="disable", iam_role=ROLE)
+    return PostgresBackedRedshift(
+        host=postgres_server.host,
+        port=postgres_server.port,
+        user=postgres_server.user,
+        password=postgres_server.password,
+        database=name,
+        sslmode="disable",
+        iam_role=ROLE,
+    )
 
 
 def _day_batch(lake, day: dt.date) -> JsonBatch:
     low, high = day_epoch_ms(day)
-    return JsonBatch(keys=(event_key(day),), window_column="ts", low=low, high=high, label=str(day),
-                     jsonpaths_key=JSONPATHS_KEY)
+    return JsonBatch(
+        keys=(event_key(day),), window_column="ts", low=low, high=high, label=str(day), jsonpaths_key=JSONPATHS_KEY
+    )
 
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2)]
@@ -133,8 +152,11 @@ def test_a_failed_copy_quotes_the_load_error_table_and_changes_nothing(redshift,
 
 def test_rows_outside_the_day_fail_the_batch(redshift, sample_lake, s3_env):
     lake = open_lake("s3://redshift-lake/udacity")
-    s3_env.put_object(Bucket="redshift-lake", Key=f"udacity/{event_key(DAYS[0])}",
-                      Body=(sample_lake.root / event_key(DAYS[1])).read_bytes())
+    s3_env.put_object(
+        Bucket="redshift-lake",
+        Key=f"udacity/{event_key(DAYS[0])}",
+        Body=(sample_lake.root / event_key(DAYS[1])).read_bytes(),
+    )
     with pytest.raises(LoadError, match=r"2018-11-01: \d+ row\(s\) with ts outside \[1541030400000, 1541116800000\)"):
         redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[0])])
     assert redshift.query("select count(*) from pg_tables where tablename = 'staging_events'") == [(1,)]
@@ -158,20 +180,28 @@ def test_new_song_files_are_copied_one_by_one_and_recorded(redshift, sample_lake
     lake = open_lake("s3://redshift-lake/udacity")
     keys = tuple(o.key for o in lake.list("song_data/"))
     ledger = ledger_table(STAGING_SONGS)
-    redshift.replace_from_json(lake, STAGING_SONGS, [JsonBatch(keys=keys, label="all")],
-                               FileLedger(ledger, tuple((k, "v") for k in keys), replace=True))
+    redshift.replace_from_json(
+        lake,
+        STAGING_SONGS,
+        [JsonBatch(keys=keys, label="all")],
+        FileLedger(ledger, tuple((k, "v") for k in keys), replace=True),
+    )
     new_keys = ("song_data/N/E/W/TRNEW00000000001.json", "song_data/N/E/W/TRNEW00000000002.json")
     for n, key in enumerate(new_keys):
         song = {"artist_id": f"ARNEW{n}", "song_id": f"SONEW{n}", "title": "New", "artist_name": "N", "duration": 1.5}
         s3_env.put_object(Bucket="redshift-lake", Key=f"udacity/{key}", Body=json.dumps(song).encode())
     redshift.sent.clear()
 
-    [added] = redshift.replace_from_json(lake, STAGING_SONGS, [JsonBatch(keys=new_keys, append=True, label="new")],
-                                         FileLedger(ledger, tuple((k, "v") for k in new_keys), replace=False))
+    [added] = redshift.replace_from_json(
+        lake,
+        STAGING_SONGS,
+        [JsonBatch(keys=new_keys, append=True, label="new")],
+        FileLedger(ledger, tuple((k, "v") for k in new_keys), replace=False),
+    )
 
     assert added == 2 and len(redshift.sent) == 2
-    assert all(f"from 's3://redshift-lake/udacity/{k}'" in s for k, s in zip(new_keys, redshift.sent))
-    assert redshift.loaded_files(ledger) == {k: "v" for k in keys + new_keys}
+    assert all(f"from 's3://redshift-lake/udacity/{k}'" in s for k, s in zip(new_keys, redshift.sent, strict=True))
+    assert redshift.loaded_files(ledger) == dict.fromkeys(keys + new_keys, "v")
     assert redshift.row_count("staging.staging_songs") == sample_lake.song_objects + 2
     for key in new_keys:  # the bucket is shared by this module's tests
         s3_env.delete_object(Bucket="redshift-lake", Key=f"udacity/{key}")

@@ -77,7 +77,7 @@ def _cutoff(now: dt.datetime, days: int, name: str) -> dt.datetime:
     if days < 0:
         raise ValueError(f"{name} must not be negative, not {days}")
     # Run storage compares naive UTC timestamps: hand it UTC.
-    return now.astimezone(dt.timezone.utc) - dt.timedelta(days=days)
+    return now.astimezone(dt.UTC) - dt.timedelta(days=days)
 
 
 def runs_in_flight(instance: dg.DagsterInstance, exclude: str | None = None) -> list[str]:
@@ -183,15 +183,18 @@ def prune_compute_logs(
     deleted, kept, failed = [], [], []
     for log_dir in sorted(base_dir.glob("*/compute_logs")):
         try:
-            expired = [p for p in sorted(log_dir.iterdir())
-                       if p.is_file() and p.name.endswith(COMPUTE_LOG_SUFFIXES) and p.stat().st_mtime < cutoff]
+            expired = [
+                p
+                for p in sorted(log_dir.iterdir())
+                if p.is_file() and p.name.endswith(COMPUTE_LOG_SUFFIXES) and p.stat().st_mtime < cutoff
+            ]
         except FileNotFoundError:  # removed meanwhile
             continue
         names = [p.relative_to(base_dir).as_posix() for p in expired]
         if log_dir.parent.name in runs_in_flight:
             kept.extend(names)
             continue
-        for path, name in zip(expired, names):
+        for path, name in zip(expired, names, strict=True):
             if not dry_run:
                 try:
                     path.unlink()
@@ -240,10 +243,15 @@ def leftover_relations(relations: Iterable[Relation], load_schemas: Collection[s
     relations = list(relations)
     present = {(r.schema, r.name) for r in relations}
     return [
-        r for r in relations
+        r
+        for r in relations
         if r.name.endswith(DBT_LEFTOVER_SUFFIXES)
-        or (r.schema in load_schemas and r.type == "BASE TABLE" and r.name.endswith(SCRATCH_SUFFIX)
-            and (r.schema, r.name.removesuffix(SCRATCH_SUFFIX)) in present)
+        or (
+            r.schema in load_schemas
+            and r.type == "BASE TABLE"
+            and r.name.endswith(SCRATCH_SUFFIX)
+            and (r.schema, r.name.removesuffix(SCRATCH_SUFFIX)) in present
+        )
     ]
 
 
@@ -258,10 +266,15 @@ def drop_leftover_tables(
     """
     if runs_in_flight:
         shown = ", ".join(sorted(runs_in_flight)[:10])
-        return Cleanup(dry_run, note=f"not looked at: {len(runs_in_flight)} other run(s) in flight may be using "
-                                     f"their temporary tables ({shown}); next time")
-    leftovers = sorted(leftover_relations((Relation(*row) for row in warehouse.query(RELATIONS_SQL)), set(load_schemas)),
-                       key=lambda r: r.qualified)
+        return Cleanup(
+            dry_run,
+            note=f"not looked at: {len(runs_in_flight)} other run(s) in flight may be using "
+            f"their temporary tables ({shown}); next time",
+        )
+    leftovers = sorted(
+        leftover_relations((Relation(*row) for row in warehouse.query(RELATIONS_SQL)), set(load_schemas)),
+        key=lambda r: r.qualified,
+    )
     deleted, failed = [], []
     for relation in (r for r in leftovers if r.plain):
         if not dry_run:

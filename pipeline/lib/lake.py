@@ -73,7 +73,7 @@ class LocalLake(DataLake):
             info = self._path(key).stat()
         except FileNotFoundError:
             return None
-        mtime = dt.datetime.fromtimestamp(info.st_mtime, tz=dt.timezone.utc).isoformat()
+        mtime = dt.datetime.fromtimestamp(info.st_mtime, tz=dt.UTC).isoformat()
         return LakeObject(key=key, size=info.st_size, version=f"mtime:{mtime}")
 
     def list(self, prefix: str, start_after: str | None = None) -> Iterator[LakeObject]:
@@ -129,7 +129,7 @@ class S3Lake(DataLake):
         for page in self._client.get_paginator("list_objects_v2").paginate(**kwargs):
             for item in page.get("Contents", []):
                 yield LakeObject(
-                    key=item["Key"][len(self.prefix):], size=item["Size"], version=item["ETag"].strip('"')
+                    key=item["Key"][len(self.prefix) :], size=item["Size"], version=item["ETag"].strip('"')
                 )
 
     def open(self, key: str) -> BinaryIO:

@@ -89,7 +89,9 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
     return tuple(errors)
 
 
-def run_job(job_name: str, partition_range: tuple[str, str] | None = None, defs: dg.Definitions | None = None) -> Outcome:
+def run_job(
+    job_name: str, partition_range: tuple[str, str] | None = None, defs: dg.Definitions | None = None
+) -> Outcome:
     """One run of the job in this process, through the instance in DAGSTER_HOME, over the range if given."""
     defs = defs or load_definitions()
     job = defs.resolve_job_def(job_name)
@@ -134,22 +136,31 @@ def _job_selecting(defs: dg.Definitions, keys: set[dg.AssetKey], partitioned: bo
     graph = defs.resolve_asset_graph()
     for job in defs.jobs or []:
         selection = getattr(job, "selection", None)  # an asset job's (define_asset_job) AssetSelection
-        if isinstance(selection, dg.AssetSelection) and (job.partitions_def is not None) == partitioned:
-            if selection.resolve(graph) == keys:
-                return job.name
+        if (
+            isinstance(selection, dg.AssetSelection)
+            and (job.partitions_def is not None) == partitioned
+            and selection.resolve(graph) == keys
+        ):
+            return job.name
     return None
 
 
 def plan_group(defs: dg.Definitions, group: str) -> tuple[GroupPlan, dg.Definitions]:
     """The group's two runs, and the definitions holding the asset jobs made for them where no job existed."""
     graph = defs.resolve_asset_graph()
-    keys = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name == group and graph.get(key).is_materializable}
+    keys = {
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name == group and graph.get(key).is_materializable
+    }
     if not keys:
         raise UsageError(f"no asset group {group!r}; the groups are: {', '.join(pipeline_groups(defs))}")
     by_partitions = {key: graph.get(key).partitions_def for key in keys}
     partitions_defs = {p for p in by_partitions.values() if p is not None}
     if len(partitions_defs) > 1:
-        raise UsageError(f"group {group!r} has assets of {len(partitions_defs)} partitions definitions: materialize them by job")
+        raise UsageError(
+            f"group {group!r} has assets of {len(partitions_defs)} partitions definitions: materialize them by job"
+        )
     partitions_def = next(iter(partitions_defs), None)
     new_jobs, names = [], {}
     for partitioned, name in ((False, f"{group}_unpartitioned"), (True, f"{group}_partitioned")):
@@ -159,8 +170,13 @@ def plan_group(defs: dg.Definitions, group: str) -> tuple[GroupPlan, dg.Definiti
             continue
         names[partitioned] = _job_selecting(defs, subset, partitioned)
         if names[partitioned] is None:
-            new_jobs.append(dg.define_asset_job(name, selection=dg.AssetSelection.assets(*subset),
-                                                partitions_def=partitions_def if partitioned else None))
+            new_jobs.append(
+                dg.define_asset_job(
+                    name,
+                    selection=dg.AssetSelection.assets(*subset),
+                    partitions_def=partitions_def if partitioned else None,
+                )
+            )
             names[partitioned] = name
     if new_jobs:
         defs = dg.Definitions.merge(defs, dg.Definitions(jobs=new_jobs))
@@ -170,8 +186,10 @@ def plan_group(defs: dg.Definitions, group: str) -> tuple[GroupPlan, dg.Definiti
 def _checked_key(partitions_def: dg.PartitionsDefinition, key: str, group: str) -> str:
     if not partitions_def.has_partition_key(key):
         if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
-            raise UsageError(f"{key!r} is not a date of {group}'s partitions ({partitions_def.fmt}, "
-                             f"from {partitions_def.start:{partitions_def.fmt}})")
+            raise UsageError(
+                f"{key!r} is not a date of {group}'s partitions ({partitions_def.fmt}, "
+                f"from {partitions_def.start:{partitions_def.fmt}})"
+            )
         raise UsageError(f"{key!r} is not a partition of {group}")
     return key
 
@@ -205,8 +223,10 @@ def materialize_group(group: str, start: str | None = None, end: str | None = No
         first, last = partition_range(plan, start, end)
         count = len(plan.partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
         label = f"{plan.partitioned} over {first} .. {last}, {count} {'days' if _daily(plan) else 'partitions'}"
-        print(f"Materializing {plan.partitioned} for {first} .. {last} ({count} "
-              f"{'days' if _daily(plan) else 'partitions'}); step output in {_log_path(plan.partitioned)}")
+        print(
+            f"Materializing {plan.partitioned} for {first} .. {last} ({count} "
+            f"{'days' if _daily(plan) else 'partitions'}); step output in {_log_path(plan.partitioned)}"
+        )
         runs.append((label, run_job(plan.partitioned, (first, last), defs=defs)))
     return runs
 

@@ -28,7 +28,8 @@ def orphaned_runs(instance: dg.DagsterInstance, location_name: str) -> list[dg.D
     """Runs of the code location `location_name` that are STARTED."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
     return [
-        run for run in runs
+        run
+        for run in runs
         if run.remote_job_origin is not None and run.remote_job_origin.location_name == location_name
     ]
 

@@ -28,7 +28,9 @@ def retry_policy() -> dg.RetryPolicy:
     delay = float(env("RETRY_DELAY_SECONDS"))
     if max_retries < 0 or delay < 0:
         raise ValueError("RETRY_MAX and RETRY_DELAY_SECONDS must not be negative")
-    return dg.RetryPolicy(max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+    return dg.RetryPolicy(
+        max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    )
 
 
 def retry_request(fault: Exception) -> dg.RetryRequested | None:

@@ -59,7 +59,9 @@ def load_sql_checks(
     for node in root.value:
         check = _parse_entry(path, node, known_assets, placeholders or {})
         if check.name in names:
-            raise SqlCheckFileError(f"{path}, line {node.start_mark.line + 1}, field 'name': {check.name!r} is used twice")
+            raise SqlCheckFileError(
+                f"{path}, line {node.start_mark.line + 1}, field 'name': {check.name!r} is used twice"
+            )
         names.add(check.name)
         checks.append(check)
     return checks
@@ -90,15 +92,22 @@ def _parse_entry(path: Path, node: yaml.Node, known_assets: set[dg.AssetKey], pl
     sql = _PLACEHOLDER.sub(lambda m: placeholders.get(m.group(1), m.group(0)), entry["sql"].strip())
     unknown = sorted(set(_PLACEHOLDER.findall(sql)))
     if unknown:
-        fail("sql", f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; known: "
-                    f"{', '.join('{' + k + '}' for k in sorted(placeholders))}")
+        fail(
+            "sql",
+            f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; known: "
+            f"{', '.join('{' + k + '}' for k in sorted(placeholders))}",
+        )
     asset = dg.AssetKey(str(entry["asset"]).split("/"))
     if asset not in known_assets:
         known = ", ".join(sorted(k.to_user_string() for k in known_assets))
         fail("asset", f"unknown asset {entry['asset']!r}; known assets: {known}")
     return SqlCheck(
-        name=entry["name"], asset=asset, sql=sql, expected=entry["expected"],
-        blocking=entry.get("blocking", True), description=str(entry.get("description", "")),
+        name=entry["name"],
+        asset=asset,
+        sql=sql,
+        expected=entry["expected"],
+        blocking=entry.get("blocking", True),
+        description=str(entry.get("description", "")),
     )
 
 
@@ -109,8 +118,11 @@ def result_matches(actual: object, expected: object) -> bool:
     if isinstance(expected, bool):
         return not isinstance(actual, str) and actual in (0, 1) and bool(actual) == expected
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float, decimal.Decimal)):
-        return decimal.Decimal(str(actual)) == decimal.Decimal(str(expected)) if not isinstance(actual, bool) \
+        return (
+            decimal.Decimal(str(actual)) == decimal.Decimal(str(expected))
+            if not isinstance(actual, bool)
             else int(actual) == expected
+        )
     return str(actual) == str(expected)
 
 
@@ -126,8 +138,11 @@ def build_asset_check(check: SqlCheck) -> dg.AssetChecksDefinition:
         actual = rows[0][0] if rows and rows[0] else None
         return dg.AssetCheckResult(
             passed=result_matches(actual, check.expected),
-            metadata={"sql": dg.MetadataValue.md(f"```sql\n{check.sql}\n```"), "expected": repr(check.expected),
-                      "actual": repr(actual)},
+            metadata={
+                "sql": dg.MetadataValue.md(f"```sql\n{check.sql}\n```"),
+                "expected": repr(check.expected),
+                "actual": repr(actual),
+            },
         )
 
     return _sql_check

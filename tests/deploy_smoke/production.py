@@ -139,8 +139,11 @@ class ComputeLogBucket:
 
     def client(self):
         return boto3.client(
-            "s3", endpoint_url=self.endpoint_url, region_name=self.region,
-            aws_access_key_id=self.access_key_id, aws_secret_access_key=self.secret_access_key,
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
         )
 
 
@@ -174,7 +177,7 @@ def _proc_stat(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return None if fields[0] in ("Z", "X") else fields
 
 
@@ -323,13 +326,29 @@ class ProductionDeployment:
         self.grpc_port, self.webserver_port = free_port(), free_port()
         while self.webserver_port == self.grpc_port:
             self.webserver_port = free_port()
-        self.workspace_file.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {
-            "host": "127.0.0.1", "port": self.grpc_port, "location_name": LOCATION_NAME,
-        }}]}, sort_keys=False))
+        self.workspace_file.write_text(
+            yaml.safe_dump(
+                {
+                    "load_from": [
+                        {
+                            "grpc_server": {
+                                "host": "127.0.0.1",
+                                "port": self.grpc_port,
+                                "location_name": LOCATION_NAME,
+                            }
+                        }
+                    ]
+                },
+                sort_keys=False,
+            )
+        )
 
         # The code server starts its own warm dbt, as in production, rather than using this process's.
-        inherited = {k: v for k, v in os.environ.items()
-                     if not k.startswith(("PYTEST_", "DAGSTER_")) and k != dbt_fork_server.SOCKET_VARIABLE}
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYTEST_", "DAGSTER_")) and k != dbt_fork_server.SOCKET_VARIABLE
+        }
         if self.compute_logs.access_key_id:  # explicit keys: no other credentials from this environment
             for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
                 inherited.pop(name, None)
@@ -378,7 +397,8 @@ class ProductionDeployment:
 
     def _lost_a_port(self) -> bool:
         return any(
-            service.process is not None and service.process.returncode is not None
+            service.process is not None
+            and service.process.returncode is not None
             and PORT_CLASH.search(tail(service.log, 20_000))
             for service in self.services.values()
         )
@@ -390,15 +410,36 @@ class ProductionDeployment:
             self._write_files()
             self._ensure_bucket()
             self._fail_orphaned_runs()
-            self._spawn("code-server", [
-                "dagster", "code-server", "start", "-h", "127.0.0.1", "-p", str(self.grpc_port),
-                "-m", "pipeline.definitions", "--location-name", LOCATION_NAME,
-            ])
+            self._spawn(
+                "code-server",
+                [
+                    "dagster",
+                    "code-server",
+                    "start",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.grpc_port),
+                    "-m",
+                    "pipeline.definitions",
+                    "--location-name",
+                    LOCATION_NAME,
+                ],
+            )
             self._wait_for_code_server()
             self.timings["code_server_ready_s"] = time.monotonic() - began
-            self._spawn("webserver", [
-                "dagster-webserver", "-h", "127.0.0.1", "-p", str(self.webserver_port), "-w", str(self.workspace_file),
-            ])
+            self._spawn(
+                "webserver",
+                [
+                    "dagster-webserver",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.webserver_port),
+                    "-w",
+                    str(self.workspace_file),
+                ],
+            )
             self._spawn("daemon", ["dagster-daemon", "run", "-w", str(self.workspace_file)])
             self._wait_for_webserver()
             self.timings["webserver_ready_s"] = time.monotonic() - began
@@ -414,7 +455,11 @@ class ProductionDeployment:
         with log.open("ab") as output:
             finished = subprocess.run(
                 [sys.executable, "-m", "pipeline", "fail-orphaned-runs", "--location", LOCATION_NAME],
-                cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
                 timeout=self.startup_timeout_s,
             )
         if finished.returncode != 0:
@@ -431,7 +476,11 @@ class ProductionDeployment:
         with service.log.open("ab") as log:
             service.process = subprocess.Popen(
                 ["env", "--default-signal=INT,TERM", executable, *argv[1:]],
-                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.services[name] = service
@@ -447,9 +496,7 @@ class ProductionDeployment:
         """DeploymentError if a service has exited since start()."""
         for service in self.services.values():
             if service.process is not None and service.exit_code is None and service.process.poll() is not None:
-                raise DeploymentError(
-                    f"{service.name} exited with {service.process.returncode}:\n{self.log_tails()}"
-                )
+                raise DeploymentError(f"{service.name} exited with {service.process.returncode}:\n{self.log_tails()}")
 
     def _deadline_passed(self, what: str, deadline: float) -> None:
         if time.monotonic() > deadline:
@@ -475,8 +522,9 @@ class ProductionDeployment:
                 except DagsterUserCodeUnreachableError as exc:  # still starting
                     last_error = exc
                 except DagsterUserCodeProcessError as exc:  # the code (or the instance) failed to load
-                    raise DeploymentError(f"the code server could not load the code: {exc}\n{self.log_tails()}") \
-                        from None
+                    raise DeploymentError(
+                        f"the code server could not load the code: {exc}\n{self.log_tails()}"
+                    ) from None
             self._deadline_passed(f"code server (last error: {last_error})", deadline)
             time.sleep(0.5)
 
@@ -632,7 +680,8 @@ fragment PythonErrorFragment on PythonError {
 }
 """
 
-LAUNCH_PIPELINE_EXECUTION_MUTATION = """
+LAUNCH_PIPELINE_EXECUTION_MUTATION = (
+    """
 mutation LaunchPipelineExecution($executionParams: ExecutionParams!) {
   launchPipelineExecution(executionParams: $executionParams) {
     __typename
@@ -643,9 +692,12 @@ mutation LaunchPipelineExecution($executionParams: ExecutionParams!) {
     ...PythonErrorFragment
   }
 }
-""" + PYTHON_ERROR_FRAGMENT
+"""
+    + PYTHON_ERROR_FRAGMENT
+)
 
-LAUNCH_PARTITION_BACKFILL_MUTATION = """
+LAUNCH_PARTITION_BACKFILL_MUTATION = (
+    """
 mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $backfillParams) {
     __typename
@@ -663,7 +715,9 @@ mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
     ...PythonErrorFragment
   }
 }
-""" + PYTHON_ERROR_FRAGMENT
+"""
+    + PYTHON_ERROR_FRAGMENT
+)
 
 # What the launch dialog loads first: the job's assets with their checks (LaunchAssetLoaderQuery
 # reads the same fields), then the partition's tags and config (ui-core/src/launchpad/ConfigFetch.tsx).
@@ -677,7 +731,8 @@ query JobAssets($pipeline: PipelineSelector!) {
 }
 """
 
-CONFIG_PARTITION_FOR_ASSET_JOB_QUERY = """
+CONFIG_PARTITION_FOR_ASSET_JOB_QUERY = (
+    """
 query ConfigPartitionForAssetJobQuery(
   $repositoryName: String!, $repositoryLocationName: String!, $jobName: String!,
   $partitionName: String!, $assetKeys: [AssetKeyInput!]!
@@ -695,9 +750,12 @@ query ConfigPartitionForAssetJobQuery(
     }
   }
 }
-""" + PYTHON_ERROR_FRAGMENT
+"""
+    + PYTHON_ERROR_FRAGMENT
+)
 
-RUN_QUERY = """
+RUN_QUERY = (
+    """
 query RunStatus($runId: ID!) {
   runOrError(runId: $runId) {
     __typename
@@ -717,9 +775,12 @@ query RunStatus($runId: ID!) {
     ...PythonErrorFragment
   }
 }
-""" + PYTHON_ERROR_FRAGMENT
+"""
+    + PYTHON_ERROR_FRAGMENT
+)
 
-BACKFILL_QUERY = """
+BACKFILL_QUERY = (
+    """
 query Backfill($backfillId: String!) {
   partitionBackfillOrError(backfillId: $backfillId) {
     __typename
@@ -731,7 +792,9 @@ query Backfill($backfillId: String!) {
     ...PythonErrorFragment
   }
 }
-""" + PYTHON_ERROR_FRAGMENT
+"""
+    + PYTHON_ERROR_FRAGMENT
+)
 
 INSTIGATORS_QUERY = """
 query Instigators($repositorySelector: RepositorySelector!) {
@@ -785,17 +848,24 @@ class DagsterApi:
         assets = [{"path": node["assetKey"]["path"]} for node in nodes]
         checks = [  # getAssetCheckHandleInputs: the checks whose jobNames include this job
             {"name": check["name"], "assetKey": {"path": node["assetKey"]["path"]}}
-            for node in nodes if node["assetChecksOrError"]["__typename"] == "AssetChecks"
+            for node in nodes
+            if node["assetChecksOrError"]["__typename"] == "AssetChecks"
             for check in node["assetChecksOrError"]["checks"]
             if not check["jobNames"] or job in check["jobNames"]
         ]
         return assets, checks
 
     def partition_tags_and_config(self, job: str, partition: str, assets: list[dict]) -> tuple[list[dict], str]:
-        data = self._query(CONFIG_PARTITION_FOR_ASSET_JOB_QUERY, {
-            "repositoryName": REPOSITORY_NAME, "repositoryLocationName": LOCATION_NAME, "jobName": job,
-            "partitionName": partition, "assetKeys": assets,
-        })["pipelineOrError"]
+        data = self._query(
+            CONFIG_PARTITION_FOR_ASSET_JOB_QUERY,
+            {
+                "repositoryName": REPOSITORY_NAME,
+                "repositoryLocationName": LOCATION_NAME,
+                "jobName": job,
+                "partitionName": partition,
+                "assetKeys": assets,
+            },
+        )["pipelineOrError"]
         if data["__typename"] != "Pipeline" or not data.get("partition"):
             raise DeploymentError(f"no partition {partition} of {job}: {data}")
         found = data["partition"]
@@ -805,11 +875,11 @@ class DagsterApi:
         return found["tagsOrError"]["results"], found["runConfigOrError"]["yaml"]
 
     def launch_partition_run(self, job: str, partition: str) -> str:
-        """"Materialize all" on the job's assets, one partition, "Launch 1 run": the new run's id."""
+        """ "Materialize all" on the job's assets, one partition, "Launch 1 run": the new run's id."""
         return self.launch_run(job, partition)
 
     def launch_run(self, job: str, partition: str | None = None) -> str:
-        """"Materialize all" on the job's assets (of a partitioned job, one partition): the new run's id."""
+        """ "Materialize all" on the job's assets (of a partitioned job, one partition): the new run's id."""
         assets, checks = self.job_selection(job)
         tags, run_config = self.partition_tags_and_config(job, partition, assets) if partition else ([], {})
         execution_params = {
@@ -817,8 +887,10 @@ class DagsterApi:
             "executionMetadata": {"tags": [{"key": t["key"], "value": t["value"]} for t in tags]},
             "runConfigData": run_config,
             "selector": {
-                **self.repository_selector, "pipelineName": job,
-                "assetSelection": assets, "assetCheckSelection": checks,
+                **self.repository_selector,
+                "pipelineName": job,
+                "assetSelection": assets,
+                "assetCheckSelection": checks,
             },
         }
         result = self._query(LAUNCH_PIPELINE_EXECUTION_MUTATION, {"executionParams": execution_params})

@@ -7,7 +7,8 @@ own DAGSTER_HOME, Postgres database and S3 prefix; a DuckDB warehouse in tmp; th
 retry settings):
 
 1. the song catalogue (`sparkify_songs`), then one day of `sparkify_daily` are launched through the
-   webserver's GraphQL API (the UI's Materialize button); the test waits for the day's run until the run is STARTED and one of its steps has started;
+   webserver's GraphQL API (the UI's Materialize button); the test waits for the day's run until the run is
+   STARTED and one of its steps has started;
 2. the deployment goes down, one of two ways:
    - ``stop``, as the host stops it: the harness's stop(), SIGTERM to every process group (daemon,
      webserver, then the code server, whose group holds the run worker and dbt), once a dbt step (the
@@ -46,8 +47,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.lib.orphaned_runs import MESSAGE as ORPHAN_MESSAGE
 from pipeline.defs.sparkify.layout import event_key
+from pipeline.lib.orphaned_runs import MESSAGE as ORPHAN_MESSAGE
 from tests.deploy_smoke.production import (
     ComputeLogBucket,
     DeploymentError,
@@ -132,7 +133,12 @@ def _kill_and_check(prod: ProductionDeployment) -> str:
 
 @pytest.mark.parametrize("how", ["stop", "power_loss"])
 def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
-    how, tmp_path_factory, sample_lake, extension_dir, postgres_server, s3_endpoint,
+    how,
+    tmp_path_factory,
+    sample_lake,
+    extension_dir,
+    postgres_server,
+    s3_endpoint,
 ):
     timings: dict[str, float] = {}
     base = tmp_path_factory.mktemp(f"nightly_{how}")
@@ -145,12 +151,18 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         return ProductionDeployment(
             base / "deployment",
             postgres=PostgresTarget(
-                host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
-                password=postgres_server.password, database=database,
+                host=postgres_server.host,
+                port=postgres_server.port,
+                user=postgres_server.user,
+                password=postgres_server.password,
+                database=database,
             ),
             compute_logs=ComputeLogBucket(
-                bucket=BUCKET, prefix=f"{PREFIX}/{how}", endpoint_url=s3_endpoint,
-                access_key_id="testing", secret_access_key="testing",
+                bucket=BUCKET,
+                prefix=f"{PREFIX}/{how}",
+                endpoint_url=s3_endpoint,
+                access_key_id="testing",
+                secret_access_key="testing",
             ),
             pipeline_env={
                 "SPARKIFY_DATA_URI": str(sample_lake.root),
@@ -170,7 +182,9 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         timings["first start"] = time.monotonic() - began
         try:
             assert first.api.runs() == [], "the instance had runs before the test launched any"
-            songs = first.api.wait_for_run(first.api.launch_run(SONGS_JOB), RETRY_TIMEOUT_S)  # the daily run joins to it
+            songs = first.api.wait_for_run(
+                first.api.launch_run(SONGS_JOB), RETRY_TIMEOUT_S
+            )  # the daily run joins to it
             assert songs["status"] == "SUCCESS", first.api.failure_report(songs["id"])
             run_id = first.api.launch_partition_run(JOB, DAY)
             launched = time.monotonic()
@@ -178,7 +192,9 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
                 first._check_alive()
                 run = first.graphql(RUN_PROGRESS_QUERY, {"runId": run_id})["runOrError"]
                 started_steps = [
-                    e["stepKey"] for e in run["eventConnection"]["events"] if e["__typename"] == "ExecutionStepStartEvent"
+                    e["stepKey"]
+                    for e in run["eventConnection"]["events"]
+                    if e["__typename"] == "ExecutionStepStartEvent"
                 ]
                 # A stop once a dbt step runs (a Python step may not be interrupted: see the docstring).
                 if run["status"] == "STARTED" and any(
@@ -189,7 +205,9 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
                     f"the run ended before the stop:\n{first.api.failure_report(run_id)}"
                 )
                 if time.monotonic() > launched + STEP_START_TIMEOUT_S:
-                    raise DeploymentError(f"no step of {run_id} started in {STEP_START_TIMEOUT_S} s\n{first.log_tails()}")
+                    raise DeploymentError(
+                        f"no step of {run_id} started in {STEP_START_TIMEOUT_S} s\n{first.log_tails()}"
+                    )
                 time.sleep(0.5)
             timings["launch to first step started"] = time.monotonic() - launched
         finally:

@@ -13,7 +13,6 @@ from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepo
 
 from pipeline.defs.platform.maintenance.jobs import maintenance_job
 from pipeline.defs.platform.maintenance.schedules import maintenance_schedule
-from pipeline.lib.instance import INSTANCE_RETENTION_FILE
 from pipeline.lib.housekeeping import (
     REPORTED_NAMES,
     Cleanup,
@@ -22,9 +21,10 @@ from pipeline.lib.housekeeping import (
     prune_compute_logs,
     purge_runs,
 )
+from pipeline.lib.instance import INSTANCE_RETENTION_FILE
 from pipeline.lib.warehouse import DuckDBWarehouse
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOOP_COMPUTE_LOGS = {
     "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
 }
@@ -78,6 +78,7 @@ def defs(warehouse):
     """Maintenance's definitions with the warehouse the root definitions would give them, and Sparkify's load
     schema declared, as when the code location loads."""
     import pipeline.defs.sparkify.settings  # noqa: F401
+
     return dg.Definitions(jobs=[maintenance_job], schedules=[maintenance_schedule], resources={"warehouse": warehouse})
 
 
@@ -149,8 +150,13 @@ def test_unfinished_runs_and_the_current_run_are_never_deleted(instance):
     origin = repository.get_job_origin(hello_job.name)
     unfinished = [
         instance.add_run(dg.DagsterRun(job_name=hello_job.name, status=status, remote_job_origin=origin)).run_id
-        for status in (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
-                       dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
+        for status in (
+            dg.DagsterRunStatus.NOT_STARTED,
+            dg.DagsterRunStatus.QUEUED,
+            dg.DagsterRunStatus.STARTING,
+            dg.DagsterRunStatus.STARTED,
+            dg.DagsterRunStatus.CANCELING,
+        )
     ]
     current = run(instance)
 
@@ -246,22 +252,26 @@ def create_relations(warehouse, statements) -> None:
 
 
 def relations(warehouse) -> set[str]:
-    rows = warehouse.query("select table_schema, table_name from information_schema.tables"
-                           " where table_schema in ('analytics', 'staging')")
+    rows = warehouse.query(
+        "select table_schema, table_name from information_schema.tables where table_schema in ('analytics', 'staging')"
+    )
     return {f"{schema}.{name}" for schema, name in rows}
 
 
 def test_leftover_tables_are_dropped_and_everything_else_stays(warehouse):
-    create_relations(warehouse, [
-        "create table analytics.songplays (id integer)",
-        "create table analytics.songplays__dbt_tmp (id integer)",
-        "create view analytics.users__dbt_backup as select 1 as id",
-        'create table analytics."weird name__dbt_tmp" (id integer)',
-        "create table analytics.daily_load (id integer)",  # not the staging schema
-        "create table staging.staging_events (id integer)",
-        "create table staging.staging_events_load (id integer)",
-        "create table staging.orphan_load (id integer)",  # no table `orphan` beside it
-    ])
+    create_relations(
+        warehouse,
+        [
+            "create table analytics.songplays (id integer)",
+            "create table analytics.songplays__dbt_tmp (id integer)",
+            "create view analytics.users__dbt_backup as select 1 as id",
+            'create table analytics."weird name__dbt_tmp" (id integer)',
+            "create table analytics.daily_load (id integer)",  # not the staging schema
+            "create table staging.staging_events (id integer)",
+            "create table staging.staging_events_load (id integer)",
+            "create table staging.orphan_load (id integer)",  # no table `orphan` beside it
+        ],
+    )
     before = relations(warehouse)
 
     dry = drop_leftover_tables(warehouse, ["staging"], dry_run=True)
@@ -294,12 +304,15 @@ def test_maintenance_job_cleans_every_part_and_reports_counts(instance, warehous
     monkeypatch.delenv("SPARKIFY_STAGING_SCHEMA", raising=False)
     finished = run(instance)
     base = local_compute_log_dir(instance)
-    create_relations(warehouse, [
-        "create table analytics.songplays (id integer)",
-        "create table analytics.songplays__dbt_tmp (id integer)",
-        "create table staging.staging_events (id integer)",
-        "create table staging.staging_events_load (id integer)",
-    ])
+    create_relations(
+        warehouse,
+        [
+            "create table analytics.songplays (id integer)",
+            "create table analytics.songplays__dbt_tmp (id integer)",
+            "create table staging.staging_events (id integer)",
+            "create table staging.staging_events_load (id integer)",
+        ],
+    )
     job = defs.resolve_job_def("maintenance")
     expire_everything = {"keep_days": 0, "keep_failed_days": 0, "keep_compute_log_days": 0}
 
@@ -310,7 +323,9 @@ def test_maintenance_job_cleans_every_part_and_reports_counts(instance, warehous
     assert metadata["purge_runs"]["would_delete"].data == [finished]
     assert metadata["prune_compute_logs"]["would_delete_count"].value == 3  # .out, .err, .complete of `finished`
     assert metadata["drop_leftover_tables"]["would_delete"].data == [
-        "analytics.songplays__dbt_tmp", "staging.staging_events_load"]
+        "analytics.songplays__dbt_tmp",
+        "staging.staging_events_load",
+    ]
     assert present(instance, finished)
     assert len(relations(warehouse)) == 4
 

@@ -62,11 +62,24 @@ def expected_star(root: Path, days: list[str] | None = None) -> dict[str, list[t
     songplays = []
     for e in plays:
         song_id, artist_id = matches.get((e["song"], e["artist"], e["length"]), (None, None))
-        songplays.append((songplay_id(e["sessionId"], e["ts"]), start_time(e["ts"]), e["userId"] or None, e["level"],
-                          song_id, artist_id, e["sessionId"], e["location"], e["userAgent"]))
+        songplays.append(
+            (
+                songplay_id(e["sessionId"], e["ts"]),
+                start_time(e["ts"]),
+                e["userId"] or None,
+                e["level"],
+                song_id,
+                artist_id,
+                e["sessionId"],
+                e["location"],
+                e["userAgent"],
+            )
+        )
 
     latest = {}
-    for e in sorted((e for e in plays if e["userId"] != ""), key=lambda e: (e["ts"], e["sessionId"], e["itemInSession"])):
+    for e in sorted(
+        (e for e in plays if e["userId"] != ""), key=lambda e: (e["ts"], e["sessionId"], e["itemInSession"])
+    ):
         latest[e["userId"]] = (e["userId"], e["firstName"], e["lastName"], e["gender"], e["level"])
 
     song_rows = {s["song_id"]: (s["song_id"], s["title"], s["artist_id"], s["year"], s["duration"]) for s in songs}

@@ -4,10 +4,17 @@ import datetime as dt
 
 import pytest
 
-from pipeline.lib.dbt.build import partition_window_env
-from pipeline.defs.sparkify.layout import day_of_event_key, event_key, is_song_key, jsonpaths_document, snake_case, song_key
+from pipeline.defs.sparkify.layout import (
+    day_of_event_key,
+    event_key,
+    is_song_key,
+    jsonpaths_document,
+    snake_case,
+    song_key,
+)
 from pipeline.defs.sparkify.partitions import daily_partitions, day_epoch_ms, parse_day
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.dbt.build import partition_window_env
 
 
 def test_partitions_start_on_the_first_day_of_the_logs():
@@ -26,15 +33,20 @@ def test_a_day_in_epoch_milliseconds():
 
 def test_dbt_window_covers_the_days_half_open():
     assert partition_window_env([dt.date(2018, 11, 30), dt.date(2018, 11, 29)]) == {
-        "DBT_WINDOW_START": "2018-11-29", "DBT_WINDOW_END": "2018-12-01"
+        "DBT_WINDOW_START": "2018-11-29",
+        "DBT_WINDOW_END": "2018-12-01",
     }
 
 
 def test_event_keys_round_trip_and_reject_other_layouts():
     assert event_key(dt.date(2018, 11, 5)) == "log_data/2018/11/2018-11-05-events.json"
     assert day_of_event_key("log_data/2018/11/2018-11-05-events.json") == dt.date(2018, 11, 5)
-    for other in ("log_data/2018/12/2018-11-05-events.json", "log_data/2018/11/2018-11-31-events.json",
-                  "log_data/2018/11/notes.txt", "song_data/A/B/C/TRABC.json"):
+    for other in (
+        "log_data/2018/12/2018-11-05-events.json",
+        "log_data/2018/11/2018-11-31-events.json",
+        "log_data/2018/11/notes.txt",
+        "song_data/A/B/C/TRABC.json",
+    ):
         assert day_of_event_key(other) is None
 
 
@@ -47,11 +59,31 @@ def test_song_keys_use_letters_three_to_five_of_the_track_id():
 def test_staging_columns_are_the_fields_in_snake_case_in_jsonpaths_order():
     assert snake_case("itemInSession") == "item_in_session" and snake_case("ts") == "ts"
     assert [c.name for c in STAGING_EVENTS.columns] == [
-        "artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location",
-        "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id",
+        "artist",
+        "auth",
+        "first_name",
+        "gender",
+        "item_in_session",
+        "last_name",
+        "length",
+        "level",
+        "location",
+        "method",
+        "page",
+        "registration",
+        "session_id",
+        "song",
+        "status",
+        "ts",
+        "user_agent",
+        "user_id",
     ]
     assert jsonpaths_document()["jsonpaths"][0] == "$['artist']"
     types = {c.name: c.type for c in STAGING_EVENTS.columns + STAGING_SONGS.columns}
     assert (types["ts"], types["registration"], types["user_id"], types["length"], types["duration"]) == (
-        "bigint", "double", "text", "double", "double"
+        "bigint",
+        "double",
+        "text",
+        "double",
+        "double",
     )

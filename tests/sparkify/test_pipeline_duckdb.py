@@ -1,4 +1,5 @@
-"""End to end on DuckDB: generated days materialized through Dagster, compared with the contract computed independently."""
+"""End to end on DuckDB: generated days materialized through Dagster, compared with the contract computed
+independently."""
 
 import datetime as dt
 import shutil
@@ -6,16 +7,23 @@ import shutil
 import duckdb
 import pytest
 
-from tests.sparkify.runs import materialize_all, materialize_days, materialize_songs
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
 from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
 from tests.conftest import restarted_steps, upload_tree
 from tests.sparkify.expected_star import events_by_day, expected_star, song_objects
+from tests.sparkify.runs import materialize_all, materialize_days, materialize_songs
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]
-TABLES = ("staging.staging_events", "staging.staging_songs", "analytics.songplays", "analytics.users",
-          "analytics.songs", "analytics.artists", "analytics.time")
+TABLES = (
+    "staging.staging_events",
+    "staging.staging_songs",
+    "analytics.songplays",
+    "analytics.users",
+    "analytics.songs",
+    "analytics.artists",
+    "analytics.time",
+)
 
 
 def rows(path: str, sql: str) -> list[tuple]:
@@ -69,7 +77,9 @@ def test_three_days_give_the_star_schema_the_contract_implies(loaded, sample_lak
 def test_raw_quirks_survive_staging(loaded):
     db = loaded["DUCKDB_PATH"]
     # "" stays as loaded for logged-out events; registration keeps its fraction type; ts stays epoch ms.
-    assert rows(db, "select count(*) > 0 from staging.staging_events where user_id = '' and auth = 'Logged Out'") == [(True,)]
+    assert rows(db, "select count(*) > 0 from staging.staging_events where user_id = '' and auth = 'Logged Out'") == [
+        (True,)
+    ]
     assert rows(db, "select typeof(ts), typeof(registration), typeof(length) from staging.staging_events limit 1") == [
         ("BIGINT", "DOUBLE", "DOUBLE")
     ]
@@ -137,7 +147,7 @@ def _replace_line(path, number: int, new_line: str) -> str:
     "damage, expected_message",
     [
         (lambda line: line[: len(line) // 2], "line 5: malformed JSON"),
-        (lambda line: line.replace('"ts":', '"ts":"soon",'"\"x\":", 1), "line 5, field 'ts': expected a bigint"),
+        (lambda line: line.replace('"ts":', '"ts":"soon","x":', 1), "line 5, field 'ts': expected a bigint"),
         (lambda line: line.replace('"sessionId":', '"sessionId":"abc","x":', 1), "line 5, field 'sessionId'"),
         (lambda line: line.replace('"ts":15', '"ts":14', 1), "line 5, field 'ts': 14"),
     ],
@@ -186,8 +196,10 @@ def test_a_pretty_printed_copy_of_a_day_file_loads_the_same_rows(copied_lake, lo
     path = copied_lake / event_key(DAYS[1])
     objects = read_objects(path)
     # As a copied file can be: objects over several lines, some back to back on one line.
-    path.write_text("".join(json.dumps(o, indent=2, ensure_ascii=False) + ("" if i % 3 else "\n")
-                            for i, o in enumerate(objects)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(o, indent=2, ensure_ascii=False) + ("" if i % 3 else "\n") for i, o in enumerate(objects)),
+        encoding="utf-8",
+    )
 
     assert materialize_days([DAYS[1]]).ok
     assert snapshot(loaded["DUCKDB_PATH"]) == before
@@ -203,8 +215,11 @@ def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatc
 
     assert first.ok and second.ok, (first.errors, second.errors)
     assert (target / "partial_parse.msgpack").exists()
-    folders = {folder.name.split("-")[0]: folder
-               for folder in target.iterdir() if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name}
+    folders = {
+        folder.name.split("-")[0]: folder
+        for folder in target.iterdir()
+        if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name
+    }
     assert set(folders) == {"sparkify_daily_models"}, sorted(folders)  # one dbt invocation per daily run
     logs = {name: (folder / "dbt.log").read_text() for name, folder in folders.items()}
     # A new day's window reached dbt through the environment at execution only: nothing was re-parsed.
@@ -212,6 +227,14 @@ def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatc
         assert "Partial parsing enabled, no changes found, skipping parsing" in log, name
         assert "Unable to do partial parsing" not in log and "Partial parsing: updated file" not in log, name
     # ... and what dbt executed was the day's window, not the every-day default parsing saw.
-    executed = (folders["sparkify_daily_models"] / "compiled" / "data_platform" / "models" / "sparkify" / "analytics" / "songplays.sql").read_text()
+    executed = (
+        folders["sparkify_daily_models"]
+        / "compiled"
+        / "data_platform"
+        / "models"
+        / "sparkify"
+        / "analytics"
+        / "songplays.sql"
+    ).read_text()
     low, high = day_epoch_ms(DAYS[2])
     assert f"ts >= {low}" in executed and f"ts < {high}" in executed

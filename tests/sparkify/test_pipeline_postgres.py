@@ -4,13 +4,18 @@ import datetime as dt
 
 import duckdb
 
-from tests.sparkify.runs import materialize_all, materialize_days
 from tests.conftest import upload_tree
+from tests.sparkify.runs import materialize_all, materialize_days
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]
 COLUMNS = {
-    "staging.staging_events": 18, "staging.staging_songs": 10, "analytics.songplays": 9, "analytics.users": 5,
-    "analytics.songs": 5, "analytics.artists": 5, "analytics.time": 7,
+    "staging.staging_events": 18,
+    "staging.staging_songs": 10,
+    "analytics.songplays": 9,
+    "analytics.users": 5,
+    "analytics.songs": 5,
+    "analytics.artists": 5,
+    "analytics.time": 7,
 }
 
 
@@ -36,7 +41,9 @@ def postgres_tables(server, database: str) -> dict[str, list[tuple]]:
         connection.close()
 
 
-def test_duckdb_and_postgres_agree_row_for_row_from_s3(postgres_env, postgres_server, sample_lake, s3_env, monkeypatch, tmp_path):
+def test_duckdb_and_postgres_agree_row_for_row_from_s3(
+    postgres_env, postgres_server, sample_lake, s3_env, monkeypatch, tmp_path
+):
     upload_tree(s3_env, sample_lake.root, "sparkify-pg", "lake")
     monkeypatch.setenv("SPARKIFY_DATA_URI", "s3://sparkify-pg/lake")
 

@@ -6,6 +6,7 @@ Expectations come from the spec and from parsing the files here, never from the 
 import collections
 import dataclasses
 import datetime
+import itertools
 import json
 import re
 from pathlib import Path
@@ -19,8 +20,14 @@ from tests.sparkify.expected_star import parse_objects
 SMALL = SampleSpec(days=2, events_per_day=200, song_files=30, users=8, seed=7)
 DAY_MS = 86_400_000
 LOGGED_OUT_PAGES = {"Home", "Login", "About", "Help"}
-STATUS = {"Login": 307, "Logout": 307, "Save Settings": 307, "Submit Upgrade": 307, "Submit Downgrade": 307,
-          "Error": 404}
+STATUS = {
+    "Login": 307,
+    "Logout": 307,
+    "Save Settings": 307,
+    "Submit Upgrade": 307,
+    "Submit Downgrade": 307,
+    "Error": 404,
+}
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -36,7 +43,7 @@ def song_files(root: Path) -> dict[str, bytes]:
 
 
 def day_start_ms(day: datetime.date) -> int:
-    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp() * 1000)
+    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC).timestamp() * 1000)
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +134,16 @@ def test_users_have_fixed_attributes_and_some_change_level(events):
     assert 1 < len(by_user) <= SampleSpec().users
     for user_id, user_events in by_user.items():
         assert user_id.isdigit()
-        fixed = {(e["firstName"], e["lastName"], e["gender"], e["location"], e["userAgent"], e["registration"])
-                 for e in user_events}
+        fixed = {
+            (e["firstName"], e["lastName"], e["gender"], e["location"], e["userAgent"], e["registration"])
+            for e in user_events
+        }
         assert len(fixed) == 1, user_id
-    changed = [user_id for user_id, user_events in by_user.items()
-               if len({event["level"] for event in user_events if event["page"] == "NextSong"}) == 2]
+    changed = [
+        user_id
+        for user_id, user_events in by_user.items()
+        if len({event["level"] for event in user_events if event["page"] == "NextSong"}) == 2
+    ]
     assert changed
     submits = [event for event in events if event["page"] in ("Submit Upgrade", "Submit Downgrade")]
     assert submits
@@ -161,7 +173,7 @@ def test_sessions_count_items_and_keys_are_unique(events):
         session.sort(key=lambda event: event["itemInSession"])
         assert [event["itemInSession"] for event in session] == list(range(len(session)))
         stamps = [event["ts"] for event in session]
-        assert all(a < b for a, b in zip(stamps, stamps[1:])), session_id
+        assert all(a < b for a, b in itertools.pairwise(stamps)), session_id
         assert len({event["userId"] for event in session} - {""}) <= 1
     keys = [(event["sessionId"], event["ts"]) for event in events if event["page"] == "NextSong"]
     assert len(keys) == len(set(keys))
@@ -223,8 +235,11 @@ def test_a_share_of_plays_joins_a_song(events, songs_by_file):
     plays = [event for event in events if event["page"] == "NextSong"]
     matched = [play for play in plays if (play["song"], play["artist"], play["length"]) in known]
     assert 0.55 <= len(matched) / len(plays) <= 0.8
-    near_misses = [play for play in plays if (play["song"], play["artist"]) in known_pairs
-                   and (play["song"], play["artist"], play["length"]) not in known]
+    near_misses = [
+        play
+        for play in plays
+        if (play["song"], play["artist"]) in known_pairs and (play["song"], play["artist"], play["length"]) not in known
+    ]
     assert near_misses
 
 

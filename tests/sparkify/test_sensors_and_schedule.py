@@ -8,11 +8,11 @@ import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from pipeline.lib.lake import DataLakeResource
-from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.schedules import days_to_request, sparkify_daily_schedule
 from pipeline.defs.sparkify.sensors import new_log_days_sensor, song_files_sensor
+from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
+from pipeline.lib.lake import DataLakeResource
 from tests.conftest import upload_tree
 from tests.s3_proxy import S3Proxy
 
@@ -125,28 +125,34 @@ def test_the_song_sensor_fires_on_a_new_song_file_only(copied_lake):
 
 
 def test_the_schedule_runs_each_missed_day_once_after_a_gap(tmp_path):
-    assert days_to_request(dt.datetime(2018, 11, 5, 0, 15, tzinfo=dt.timezone.utc), 7, set()) == [
-        dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3), dt.date(2018, 11, 4)
+    assert days_to_request(dt.datetime(2018, 11, 5, 0, 15, tzinfo=dt.UTC), 7, set()) == [
+        dt.date(2018, 11, 1),
+        dt.date(2018, 11, 2),
+        dt.date(2018, 11, 3),
+        dt.date(2018, 11, 4),
     ]
+
     def evaluate(instance, when: dt.datetime):
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
             return sparkify_daily_schedule(context)
 
     def loaded(instance, day: str) -> None:
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["staging", "staging_events"], partition=day))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=["staging", "staging_events"], partition=day)
+        )
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        waiting = evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.timezone.utc))
+        waiting = evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.UTC))
         assert isinstance(waiting, dg.SkipReason) and waiting.skip_message == WAITING_FOR_SONGS
         songs_loaded(instance)
-        assert [r.partition_key for r in evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.timezone.utc))] == [
+        assert [r.partition_key for r in evaluate(instance, dt.datetime(2018, 11, 2, 0, 15, tzinfo=dt.UTC))] == [
             "2018-11-01"
         ]
         loaded(instance, "2018-11-01")
         # The host is down from the 2nd to the 6th: the next tick requests each day it missed, once.
-        requests = evaluate(instance, dt.datetime(2018, 11, 6, 0, 15, tzinfo=dt.timezone.utc))
+        requests = evaluate(instance, dt.datetime(2018, 11, 6, 0, 15, tzinfo=dt.UTC))
         assert [r.partition_key for r in requests] == ["2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05"]
         assert [r.run_key for r in requests] == ["2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05"]
         for request in requests:
             loaded(instance, request.partition_key)
-        assert isinstance(evaluate(instance, dt.datetime(2018, 11, 6, 1, 15, tzinfo=dt.timezone.utc)), dg.SkipReason)
+        assert isinstance(evaluate(instance, dt.datetime(2018, 11, 6, 1, 15, tzinfo=dt.UTC)), dg.SkipReason)

@@ -35,7 +35,9 @@ def _rows(db: str, sql: str):
 
 
 def _mode(result) -> tuple[str, int]:
-    [event] = [m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey(["staging", "staging_songs"])]
+    [event] = [
+        m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey(["staging", "staging_songs"])
+    ]
     metadata = event.materialization.metadata
     return metadata["mode"].value, metadata["files_loaded"].value
 
@@ -53,14 +55,29 @@ def test_new_song_files_are_appended_and_reach_the_dimensions(songs_env):
 
     new = lake / "song_data/Q/Q/Q/TRQQQNEWSONG00001.json"
     new.parent.mkdir(parents=True, exist_ok=True)
-    new.write_text(json.dumps({"artist_id": "ARNEWARTIST000001", "artist_latitude": None, "artist_location": "",
-                               "artist_longitude": None, "artist_name": "Newcomer", "duration": 123.45,
-                               "num_songs": 1, "song_id": "SONEWSONG00000001", "title": "Brand New", "year": 2018}))
+    new.write_text(
+        json.dumps(
+            {
+                "artist_id": "ARNEWARTIST000001",
+                "artist_latitude": None,
+                "artist_location": "",
+                "artist_longitude": None,
+                "artist_name": "Newcomer",
+                "duration": 123.45,
+                "num_songs": 1,
+                "song_id": "SONEWSONG00000001",
+                "title": "Brand New",
+                "year": 2018,
+            }
+        )
+    )
     assert _mode(_refresh_songs()) == ("new files only", 1)
     assert _rows(db, "select count(*) from staging.staging_songs")[0][0] == before + 1
     assert _rows(db, "select title from analytics.songs where song_id = 'SONEWSONG00000001'") == [("Brand New",)]
     assert _rows(db, "select name from analytics.artists where artist_id = 'ARNEWARTIST000001'") == [("Newcomer",)]
-    assert _rows(db, "select count(*) from staging.staging_songs_files")[0][0] == len(list((lake / "song_data").rglob("*.json")))
+    assert _rows(db, "select count(*) from staging.staging_songs_files")[0][0] == len(
+        list((lake / "song_data").rglob("*.json"))
+    )
 
 
 def test_a_replaced_or_removed_file_reloads_the_table_exactly(songs_env):

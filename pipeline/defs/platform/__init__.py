@@ -1,1 +1,1 @@
-"""What every pipeline shares: the dbt resource, run-failure alerts, and the maintenance job with its schedule."""
+"""What every pipeline shares: run-failure alerts, and the maintenance job with its schedule."""

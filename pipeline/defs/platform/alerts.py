@@ -18,7 +18,8 @@ def failure_message(context: dg.RunFailureSensorContext) -> str:
     run = context.dagster_run
     partition = run.tags.get("dagster/partition") or (
         f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
-        if "dagster/asset_partition_range_start" in run.tags else None
+        if "dagster/asset_partition_range_start" in run.tags
+        else None
     )
     where = f" ({partition})" if partition else ""
     reason = context.failure_event.message or "no message"
@@ -45,7 +46,8 @@ def send_alert(message: str) -> str:
 @dg.run_failure_sensor(
     name="run_failure_alert_sensor",
     default_status=sensor_default_status(),
-    description="Posts every failed run to Slack (SLACK_WEBHOOK_URL, or SLACK_TOKEN + SLACK_CHANNEL); logs it otherwise.",
+    description="Posts every failed run to Slack (SLACK_WEBHOOK_URL, or SLACK_TOKEN + SLACK_CHANNEL); "
+    "logs it otherwise.",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
     message = failure_message(context)

@@ -10,9 +10,9 @@ staged so far; `song_files_sensor` refreshes them when song files change.
 
 import dagster as dg
 
+from pipeline.defs.sparkify import GROUP
 from pipeline.defs.sparkify.freshness import daily_freshness_checks
 from pipeline.defs.sparkify.partitions import daily_partitions
-from pipeline.defs.sparkify import GROUP
 
 # The song catalogue's assets, with their checks.
 song_catalogue = dg.AssetSelection.assets(

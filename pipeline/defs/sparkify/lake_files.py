@@ -6,10 +6,10 @@ import hashlib
 import dagster as dg
 
 from pipeline.defs.sparkify import GROUP
+from pipeline.defs.sparkify.layout import LOG_PREFIX, SONG_PREFIX, day_of_event_key, event_key, is_song_key
 from pipeline.defs.sparkify.settings import SparkifySettings
 from pipeline.lib.lake import DataLake, LakeObject, open_lake
 from pipeline.lib.materialize import UsageError, declare_data_range
-from pipeline.defs.sparkify.layout import LOG_PREFIX, SONG_PREFIX, day_of_event_key, event_key, is_song_key
 
 
 class MissingDayFile(dg.Failure):

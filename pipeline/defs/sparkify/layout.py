@@ -13,13 +13,36 @@ JSONPATHS_KEY = "log_json_path.json"
 
 # Field order is the Redshift JSONPaths order of log_json_path.json.
 EVENT_FIELDS = (
-    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level",
-    "location", "method", "page", "registration", "sessionId", "song", "status", "ts",
-    "userAgent", "userId",
+    "artist",
+    "auth",
+    "firstName",
+    "gender",
+    "itemInSession",
+    "lastName",
+    "length",
+    "level",
+    "location",
+    "method",
+    "page",
+    "registration",
+    "sessionId",
+    "song",
+    "status",
+    "ts",
+    "userAgent",
+    "userId",
 )
 SONG_FIELDS = (
-    "artist_id", "artist_latitude", "artist_location", "artist_longitude", "artist_name",
-    "duration", "num_songs", "song_id", "title", "year",
+    "artist_id",
+    "artist_latitude",
+    "artist_location",
+    "artist_longitude",
+    "artist_name",
+    "duration",
+    "num_songs",
+    "song_id",
+    "title",
+    "year",
 )
 
 _EVENT_KEY_RE = re.compile(r"^log_data/(\d{4})/(\d{2})/(\d{4}-\d{2}-\d{2})-events\.json$")

@@ -32,7 +32,7 @@ def days_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -
 
 def day_epoch_ms(day: dt.date) -> tuple[int, int]:
     """[start, end) of the UTC day in epoch milliseconds, the unit of staging_events.ts."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     low = int(start.timestamp()) * 1000
     return low, low + 86_400_000
 

@@ -11,8 +11,6 @@ from pipeline.lib.sql_checks import build_asset_check, load_sql_checks
 QUALITY_CHECKS_FILE = Path(__file__).with_name("quality_checks.yaml")
 
 
-
-
 def quality_checks() -> list[dg.AssetChecksDefinition]:
     """Every check of the YAML file, each on an asset of this pipeline, with the configured schema names."""
     assets = dg.load_assets_from_modules([raw_assets, staging_assets, dbt_assets])

@@ -4,11 +4,10 @@ and fails loudly when a day's file is missing, so a missing day is never mistake
 import dagster as dg
 
 from pipeline.defs.sparkify import GROUP
-from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.retries import retried_on_fault
 from pipeline.defs.sparkify.lake_files import day_files, song_files, song_files_fingerprint
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
-
+from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.retries import retried_on_fault
 
 
 def _objects_table(lake, objects) -> dg.MetadataValue:
@@ -29,7 +28,7 @@ def raw_log_files(context: dg.AssetExecutionContext, sparkify_lake: DataLakeReso
     lake = sparkify_lake.get_lake()
     days = days_of(context)
     objects = day_files(lake, days)
-    for day, obj in zip(days, objects):
+    for day, obj in zip(days, objects, strict=True):
         context.log_event(
             dg.AssetObservation(
                 asset_key=context.asset_key,

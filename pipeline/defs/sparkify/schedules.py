@@ -12,9 +12,9 @@ import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.sparkify.settings import env
 from pipeline.defs.sparkify.jobs import sparkify_daily_job
 from pipeline.defs.sparkify.partitions import FIRST_DAY
+from pipeline.defs.sparkify.settings import env
 from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS, song_catalogue_loaded
 
 STAGING_EVENTS_KEY = dg.AssetKey(["staging", "staging_events"])
@@ -22,7 +22,7 @@ STAGING_EVENTS_KEY = dg.AssetKey(["staging", "staging_events"])
 
 def days_to_request(tick: dt.datetime, catchup_days: int, materialized: set[str]) -> list[dt.date]:
     """Complete days in the catch-up window before the tick, oldest first, that are not materialized."""
-    last = tick.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)
+    last = tick.astimezone(dt.UTC).date() - dt.timedelta(days=1)
     first = max(last - dt.timedelta(days=catchup_days - 1), dt.date.fromisoformat(FIRST_DAY))
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     return [day for day in days if day.isoformat() not in materialized]
@@ -33,7 +33,8 @@ def days_to_request(tick: dt.datetime, catchup_days: int, materialized: set[str]
     job=sparkify_daily_job,
     cron_schedule=env("SPARKIFY_SCHEDULE_CRON"),
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,  # files landing trigger runs through the sensor; see docs/running-unattended.md
+    # Files landing trigger runs through the sensor: docs/running-unattended.md.
+    default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def sparkify_daily_schedule(context: dg.ScheduleEvaluationContext):
     if not song_catalogue_loaded(context.instance):  # the days would join plays to no songs: they wait

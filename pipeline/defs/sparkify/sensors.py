@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipeline.lib.environment import sensor_default_status
-from pipeline.lib.lake import DataLake, DataLakeResource
-from pipeline.defs.sparkify.settings import env
 from pipeline.defs.sparkify.jobs import sparkify_daily_job, sparkify_songs_job
 from pipeline.defs.sparkify.lake_files import song_files, song_files_fingerprint
 from pipeline.defs.sparkify.layout import LOG_PREFIX, day_of_event_key, event_key
+from pipeline.defs.sparkify.settings import env
 from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS, song_catalogue_loaded
+from pipeline.lib.environment import sensor_default_status
+from pipeline.lib.lake import DataLake, DataLakeResource
 
 
 @dataclass
@@ -63,13 +63,19 @@ def new_log_days_sensor(context: dg.SensorEvaluationContext, sparkify_lake: Data
         # A daily run joins plays to staging_songs: the days wait (cursor unmoved) for song_files_sensor's first run.
         return dg.SensorResult(skip_reason=WAITING_FOR_SONGS, cursor=context.cursor)
     lake = sparkify_lake.get_lake()
-    scan = scan_log_days(lake, json.loads(context.cursor) if context.cursor else {}, int(env("SPARKIFY_SENSOR_LOOKBACK_DAYS")))
+    scan = scan_log_days(
+        lake, json.loads(context.cursor) if context.cursor else {}, int(env("SPARKIFY_SENSOR_LOOKBACK_DAYS"))
+    )
     if scan.outside_layout:
         shown = ", ".join(lake.uri(k) for k in scan.outside_layout[:10])
-        context.log.warning(f"{len(scan.outside_layout)} object(s) under {LOG_PREFIX} are not day files and were ignored: {shown}")
+        context.log.warning(
+            f"{len(scan.outside_layout)} object(s) under {LOG_PREFIX} are not day files and were ignored: {shown}"
+        )
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"{day}@{version}", partition_key=day.isoformat(), tags={"sparkify/file_version": version})
+            dg.RunRequest(
+                run_key=f"{day}@{version}", partition_key=day.isoformat(), tags={"sparkify/file_version": version}
+            )
             for day, version in scan.requests
         ],
         cursor=json.dumps(scan.cursor, sort_keys=True) if scan.cursor else context.cursor,

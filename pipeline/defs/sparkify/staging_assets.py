@@ -6,16 +6,16 @@ nothing and a bad file leaves the table as it was.
 
 import dagster as dg
 
-from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.materialize import TABLE_NAME
-from pipeline.lib.retries import retried_on_fault
+from pipeline.defs.sparkify import GROUP
 from pipeline.defs.sparkify.lake_files import day_files, song_files
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY
 from pipeline.defs.sparkify.load_errors import explain_load_error
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
-from pipeline.defs.sparkify import GROUP
 from pipeline.defs.sparkify.raw_assets import raw_log_files, raw_song_files
 from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
+from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.materialize import TABLE_NAME
+from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import FileLedger, JsonBatch, LoadError, Warehouse, ledger_table
 
 
@@ -31,10 +31,14 @@ def day_batches(lake, days) -> list[JsonBatch]:
     """One batch per day: its file replaces the rows of its UTC day, and every row must lie in that day."""
     return [
         JsonBatch(
-            keys=(obj.key,), window_column=EVENT_TIME_COLUMN, low=low, high=high,
-            label=f"{day} ({lake.uri(obj.key)})", jsonpaths_key=JSONPATHS_KEY,
+            keys=(obj.key,),
+            window_column=EVENT_TIME_COLUMN,
+            low=low,
+            high=high,
+            label=f"{day} ({lake.uri(obj.key)})",
+            jsonpaths_key=JSONPATHS_KEY,
         )
-        for day, obj in zip(days, day_files(lake, days))
+        for day, obj in zip(days, day_files(lake, days), strict=True)
         for low, high in [day_epoch_ms(day)]
     ]
 
@@ -56,7 +60,7 @@ def staging_events(
     lake = sparkify_lake.get_lake()
     days = days_of(context)
     counts = _load(lake, warehouse, STAGING_EVENTS, day_batches(lake, days))
-    per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts))
+    per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts, strict=True))
     return dg.MaterializeResult(
         metadata={
             "rows_loaded": sum(counts),
@@ -98,8 +102,11 @@ def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.M
     [count] = _load(lake, warehouse, STAGING_SONGS, [batch], ledger)
     return dg.MaterializeResult(
         metadata={
-            "rows_loaded": count, "files_loaded": len(keys), "files_in_lake": len(current),
-            "mode": "full reload" if replace else "new files only", "table": STAGING_SONGS.qualified,
+            "rows_loaded": count,
+            "files_loaded": len(keys),
+            "files_in_lake": len(current),
+            "mode": "full reload" if replace else "new files only",
+            "table": STAGING_SONGS.qualified,
         }
     )
 

@@ -3,19 +3,26 @@
 Staging keeps the raw values (ts in epoch milliseconds, user_id as text, doubles never rounded).
 """
 
-from pipeline.defs.sparkify.settings import SparkifySettings
 from pipeline.defs.sparkify.layout import EVENT_FIELDS, SONG_FIELDS, snake_case
+from pipeline.defs.sparkify.settings import SparkifySettings
 from pipeline.lib.warehouse import Column, TableSpec
 
 STAGING_SCHEMA = SparkifySettings.from_env().staging_schema  # SPARKIFY_STAGING_SCHEMA; dbt's sources.yml reads it too
 
 _EVENT_TYPES = {
-    "itemInSession": "integer", "length": "double", "registration": "double",
-    "sessionId": "integer", "status": "integer", "ts": "bigint",
+    "itemInSession": "integer",
+    "length": "double",
+    "registration": "double",
+    "sessionId": "integer",
+    "status": "integer",
+    "ts": "bigint",
 }
 _SONG_TYPES = {
-    "artist_latitude": "double", "artist_longitude": "double", "duration": "double",
-    "num_songs": "integer", "year": "integer",
+    "artist_latitude": "double",
+    "artist_longitude": "double",
+    "duration": "double",
+    "num_songs": "integer",
+    "year": "integer",
 }
 
 STAGING_EVENTS = TableSpec(

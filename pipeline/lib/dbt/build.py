@@ -49,7 +49,8 @@ def build(
     args: list[str],
     window: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
-    """`dbt build` (in the window), streaming its events; a failed test fails the step at once, other errors are retried.
+    """`dbt build` (in the window), streaming its events; a failed test fails the step at once, other errors
+    are retried.
 
     dbt writes no JSON artifacts (--no-write-json): the results reach Dagster as events, and writing the
     manifest twice per invocation cost ~0.3 s (benchmark figure 3). The SQL it ran stays in the

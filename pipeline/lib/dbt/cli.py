@@ -32,6 +32,8 @@ def dbt_resource(project: DbtProject, target: str) -> LocalDbtCliResource:
     # and serves every run worker and step process the code server starts.
     dbt_fork_server.ensure_running()
     return LocalDbtCliResource(
-        project_dir=project, target=target, dbt_executable=sys.executable,
+        project_dir=project,
+        target=target,
+        dbt_executable=sys.executable,
         global_config_flags=dbt_fork_server.CLIENT_COMMAND,
     )

@@ -64,8 +64,9 @@ def ensure_running() -> None:
 def start_server() -> tuple[subprocess.Popen, str]:
     """A server owned by this process, and its socket's path, once bound (or after 5 s without)."""
     path = os.path.join(tempfile.mkdtemp(prefix="dbt-warm-"), "socket")  # mode 0700: this user only
-    server = subprocess.Popen([sys.executable, *CLIENT_COMMAND[:2], "serve", path], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, *CLIENT_COMMAND[:2], "serve", path], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 5
     while not os.path.exists(path) and server.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)  # bound before dbt is imported: commands queue until it is
@@ -83,6 +84,7 @@ def _read(conn: socket.socket, size: int) -> bytes:
 
 
 # --- the client: what dagster-dbt runs as dbt --------------------------------------------------------
+
 
 def _become_dbt(args: list[str]) -> NoReturn:
     os.execv(DBT_EXECUTABLE, [DBT_EXECUTABLE, *args])
@@ -121,6 +123,7 @@ def run(args: list[str]) -> int:
 
 
 # --- the server ----------------------------------------------------------------------------------------
+
 
 def serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -21,7 +21,9 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's partial-parse state, in ea
 
 
 def _newest_source_mtime() -> float:
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and "target" not in p.parts]
+    sources = [
+        p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and "target" not in p.parts
+    ]
     return max(p.stat().st_mtime for p in sources)
 
 
@@ -33,8 +35,17 @@ def prepare_manifest(force: bool = False) -> None:
     """Run `dbt parse` when the manifest is missing or older than the project's SQL and YAML."""
     if not force and manifest_is_current():
         return
-    command = [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                      "--target", env("WAREHOUSE")]
+    command = [
+        DBT_EXECUTABLE,
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        env("WAREHOUSE"),
+    ]
     # profiles.yml reads the settings from the environment: give dbt the resolved defaults too.
     dbt_env = {**os.environ, **{name: env(name) for name in DEFAULTS}}
     completed = subprocess.run(command, env=dbt_env, capture_output=True, text=True)

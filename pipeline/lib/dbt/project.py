@@ -21,4 +21,6 @@ DEV_CLI_VARIABLE = "DAGSTER_IS_DEV_CLI"
 if os.environ.get(DEV_CLI_VARIABLE):
     prepare_manifest()  # only when a model or macro is newer than the manifest
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=Settings.from_env().warehouse)
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=Settings.from_env().warehouse
+)

@@ -5,4 +5,15 @@ from pipeline.lib.warehouse.duckdb import DuckDBWarehouse
 from pipeline.lib.warehouse.postgres import PostgresWarehouse
 from pipeline.lib.warehouse.redshift import RedshiftWarehouse
 
-__all__ = ["Column", "DuckDBWarehouse", "FileLedger", "ledger_table", "JsonBatch", "LoadError", "PostgresWarehouse", "RedshiftWarehouse", "TableSpec", "Warehouse"]
+__all__ = [
+    "Column",
+    "DuckDBWarehouse",
+    "FileLedger",
+    "ledger_table",
+    "JsonBatch",
+    "LoadError",
+    "PostgresWarehouse",
+    "RedshiftWarehouse",
+    "TableSpec",
+    "Warehouse",
+]

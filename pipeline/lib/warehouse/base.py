@@ -80,7 +80,9 @@ class FileLedger:
 
 
 def ledger_table(table: TableSpec) -> TableSpec:
-    return TableSpec(table.schema, f"{table.name}_files", (Column("key", "text", "key"), Column("version", "text", "version")))
+    return TableSpec(
+        table.schema, f"{table.name}_files", (Column("key", "text", "key"), Column("version", "text", "version"))
+    )
 
 
 class LoadError(Exception):
@@ -120,7 +122,8 @@ class Warehouse(dg.ConfigurableResource):
         """key -> version of the ledger; empty when nothing was ever loaded."""
         exists = self.query(
             "select count(*) from information_schema.tables "
-            f"where table_schema = '{checked_identifier(ledger.schema)}' and table_name = '{checked_identifier(ledger.name)}'"
+            f"where table_schema = '{checked_identifier(ledger.schema)}'"
+            f" and table_name = '{checked_identifier(ledger.name)}'"
         )[0][0]
         if not exists:
             return {}

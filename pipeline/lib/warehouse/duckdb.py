@@ -37,7 +37,8 @@ def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> 
         expr = quote(c.source)
         if c.name == batch.window_column:
             message = _literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
-            expr = f"case when {expr} >= {int(batch.low)} and {expr} < {int(batch.high)} then {expr} else error({message}) end"
+            in_window = f"{expr} >= {int(batch.low)} and {expr} < {int(batch.high)}"
+            expr = f"case when {in_window} then {expr} else error({message}) end"
         select.append(f"{expr} as {quote(c.name)}")
     files = "[" + ", ".join(_literal(u) for u in uris) + "]"
     return (
@@ -57,8 +58,11 @@ def s3_secret_sql(access: S3Access) -> str:
     if access.endpoint_url:
         endpoint = urlparse(access.endpoint_url)
         # S3-compatible endpoints (MinIO, moto) serve path-style URLs; plain http only if asked for.
-        options += [f"endpoint {_literal(endpoint.netloc)}", "url_style 'path'",
-                    f"use_ssl {'true' if endpoint.scheme == 'https' else 'false'}"]
+        options += [
+            f"endpoint {_literal(endpoint.netloc)}",
+            "url_style 'path'",
+            f"use_ssl {'true' if endpoint.scheme == 'https' else 'false'}",
+        ]
     return f"create or replace temporary secret lake_s3 ({', '.join(options)})"
 
 

@@ -53,7 +53,8 @@ def json_format(lake: DataLake, table: TableSpec, batch: JsonBatch) -> str:
 
 
 class RedshiftWarehouse(ServerWarehouse):
-    """A Redshift cluster or workgroup (REDSHIFT_HOST, REDSHIFT_PORT, REDSHIFT_USER, REDSHIFT_PASSWORD, REDSHIFT_DATABASE).
+    """A Redshift cluster or workgroup (REDSHIFT_HOST, REDSHIFT_PORT, REDSHIFT_USER, REDSHIFT_PASSWORD,
+    REDSHIFT_DATABASE).
 
     COPY reaches S3 through `iam_role` (a role attached to the cluster) or, failing that, temporary keys
     from assuming `copy_role_arn` with STS.
@@ -69,7 +70,9 @@ class RedshiftWarehouse(ServerWarehouse):
             return sql.CopyAuth(iam_role=self.iam_role)
         if self.copy_role_arn:
             return sql.CopyAuth.from_assumed_role(boto3.client("sts"), self.copy_role_arn)
-        raise ValueError("Redshift COPY needs REDSHIFT_IAM_ROLE (a role attached to the cluster) or REDSHIFT_COPY_ROLE_ARN")
+        raise ValueError(
+            "Redshift COPY needs REDSHIFT_IAM_ROLE (a role attached to the cluster) or REDSHIFT_COPY_ROLE_ARN"
+        )
 
     def run_copy(self, cursor, job: CopyJob) -> None:
         """The seam: send the COPY. Tests replace this one method; see the module docstring."""
@@ -79,7 +82,9 @@ class RedshiftWarehouse(ServerWarehouse):
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
     ) -> list[int]:
         if not lake.uri("").startswith("s3://"):
-            raise ValueError(f"Redshift loads with COPY from S3: SPARKIFY_DATA_URI must be s3://..., not {lake.uri('')}")
+            raise ValueError(
+                f"Redshift loads with COPY from S3: SPARKIFY_DATA_URI must be s3://..., not {lake.uri('')}"
+            )
         auth = self.copy_auth()
         scratch = f"{table.name}_load"
         with self.connect() as connection:
@@ -101,7 +106,9 @@ class RedshiftWarehouse(ServerWarehouse):
             cursor.execute(sql.drop_scratch_sql(scratch))
             cursor.execute(sql.create_scratch_sql(table, scratch))
             for source in sources:
-                statement = sql.copy_json_sql(table, scratch, source, json_format(lake, table, batch), auth, self.s3_region)
+                statement = sql.copy_json_sql(
+                    table, scratch, source, json_format(lake, table, batch), auth, self.s3_region
+                )
                 try:
                     self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
                 except psycopg2.Error as exc:
@@ -115,8 +122,11 @@ class RedshiftWarehouse(ServerWarehouse):
                 outside = cursor.fetchone()[0]
                 if outside:
                     rollback_quietly(connection)
-                    raise LoadError(batch, f"{batch.label}: {outside} row(s) with {batch.window_column} outside "
-                                           f"[{batch.low}, {batch.high})")
+                    raise LoadError(
+                        batch,
+                        f"{batch.label}: {outside} row(s) with {batch.window_column} outside "
+                        f"[{batch.low}, {batch.high})",
+                    )
             if not batch.append:
                 cursor.execute(sql.delete_sql(table, batch.window_column, batch.low, batch.high))
             cursor.execute(sql.count_sql(scratch))

@@ -55,14 +55,17 @@ def s3_uri(uri: str) -> str:
         raise ValueError(f"invalid S3 URI {uri!r}: expected s3://bucket/key")
     bucket, key = match["bucket"], match["key"]
     if not _BUCKET.match(bucket) or ".." in bucket or _IP_ADDRESS.match(bucket):
-        raise ValueError(f"invalid S3 URI {uri!r}: bucket {bucket!r} is not a valid bucket name "
-                         "(3-63 lowercase letters, digits, dots and hyphens)")
+        raise ValueError(
+            f"invalid S3 URI {uri!r}: bucket {bucket!r} is not a valid bucket name "
+            "(3-63 lowercase letters, digits, dots and hyphens)"
+        )
     # An empty key would COPY every object of the bucket (the prefix matches all of them).
     if not key:
         raise ValueError(f"invalid S3 URI {uri!r}: the key or prefix is empty")
     if _CONTROL.search(key) or "\\" in key or len(key.encode()) > 1024:
-        raise ValueError(f"invalid S3 URI {uri!r}: the key has control characters or backslashes, "
-                         "or is over 1024 bytes")
+        raise ValueError(
+            f"invalid S3 URI {uri!r}: the key has control characters or backslashes, or is over 1024 bytes"
+        )
     return uri
 
 
@@ -97,8 +100,9 @@ class Statement:
 def _check_secret(value: str, what: str) -> None:
     # Whitespace usually means a value pasted with its newline; never echo the value in the message.
     if not isinstance(value, str) or not value or re.search(r"[\s\x00-\x1f\x7f\\]", value):
-        raise ValueError(f"invalid {what}: it must be a non-empty string without whitespace, "
-                         "control characters or backslashes")
+        raise ValueError(
+            f"invalid {what}: it must be a non-empty string without whitespace, control characters or backslashes"
+        )
 
 
 @dataclass(frozen=True)
@@ -155,19 +159,25 @@ class CopyAuth:
         return " ".join(parts)
 
     @classmethod
-    def from_assumed_role(cls, sts_client, role_arn: str, session_name: str = "sparkify-copy",
-                          duration_seconds: int = 3600) -> "CopyAuth":
+    def from_assumed_role(
+        cls, sts_client, role_arn: str, session_name: str = "sparkify-copy", duration_seconds: int = 3600
+    ) -> "CopyAuth":
         """Temporary keys from STS AssumeRole, for clusters without the role attached (the original backlog's ask)."""
         checked_role_arn(role_arn)
         if not isinstance(session_name, str) or not _SESSION_NAME.match(session_name):
             raise ValueError(f"invalid STS session name {session_name!r}: 2 to 64 of letters, digits and +=,.@_-")
         if not 900 <= int(duration_seconds) <= 43200:
             raise ValueError(f"duration_seconds {duration_seconds} is outside STS's 900 to 43200")
-        response = sts_client.assume_role(RoleArn=role_arn, RoleSessionName=session_name,
-                                          DurationSeconds=int(duration_seconds))
+        response = sts_client.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=int(duration_seconds)
+        )
         credentials = response["Credentials"]
-        return cls(access_key_id=credentials["AccessKeyId"], secret_access_key=credentials["SecretAccessKey"],
-                   session_token=credentials["SessionToken"], expiration=credentials.get("Expiration"))
+        return cls(
+            access_key_id=credentials["AccessKeyId"],
+            secret_access_key=credentials["SecretAccessKey"],
+            session_token=credentials["SessionToken"],
+            expiration=credentials.get("Expiration"),
+        )
 
 
 def create_table_sql(table: TableSpec) -> list[str]:
@@ -179,8 +189,9 @@ def create_scratch_sql(table: TableSpec, scratch: str) -> str:
     return f"create temp table {quote(scratch)} (like {target(table)})"
 
 
-def copy_json_sql(table: TableSpec, into: str | None, source: str, json_format: str, auth: CopyAuth,
-                  region: str | None = None) -> Statement:
+def copy_json_sql(
+    table: TableSpec, into: str | None, source: str, json_format: str, auth: CopyAuth, region: str | None = None
+) -> Statement:
     """COPY JSON objects under `source` into `into` (a scratch table) or else the table itself.
 
     json_format is 'auto' (keys match column names) or the s3:// URI of a JSONPaths file (one path per

@@ -30,8 +30,14 @@ class ServerWarehouse(Warehouse):
     def connect(self) -> Iterator["psycopg2.extensions.connection"]:
         """A connection whose transaction commits only when asked; closed on the way out."""
         connection = psycopg2.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=self.database,
-            sslmode=self.sslmode, connect_timeout=self.connect_timeout_seconds, application_name=APPLICATION_NAME,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=self.database,
+            sslmode=self.sslmode,
+            connect_timeout=self.connect_timeout_seconds,
+            application_name=APPLICATION_NAME,
         )
         try:
             yield connection

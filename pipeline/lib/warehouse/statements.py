@@ -33,8 +33,9 @@ def create_table_sql(table: TableSpec, types: Mapping[str, str]) -> list[str]:
     ]
 
 
-def delete_sql(table: TableSpec, window_column: str | None = None, low: int | None = None,
-               high: int | None = None) -> str:
+def delete_sql(
+    table: TableSpec, window_column: str | None = None, low: int | None = None, high: int | None = None
+) -> str:
     """Delete the rows a batch replaces: those in the window, or all of them when there is none.
 
     DELETE, not TRUNCATE: Redshift's TRUNCATE commits the open transaction, which would make a failed
@@ -62,4 +63,7 @@ def ledger_statements(ledger, placeholder: str) -> tuple[list[str], str]:
     if not ledger.replace and ledger.files:
         keys = ", ".join("'" + key.replace("'", "''") + "'" for key, _ in ledger.files)
         before.append(f'delete from {target(ledger.table)} where "key" in ({keys})')
-    return before, f"insert into {target(ledger.table)} ({column_list(ledger.table)}) values ({placeholder}, {placeholder})"
+    return (
+        before,
+        f"insert into {target(ledger.table)} ({column_list(ledger.table)}) values ({placeholder}, {placeholder})",
+    )

@@ -30,12 +30,12 @@ class MaintenanceConfig(dg.Config):
     keep_latest_materializations: bool = Field(
         default=True,
         description="Keep any run holding the latest materialization of an asset or partition, however old: "
-                    "deleting it deletes that materialization, and the asset or day would look never materialized.",
+        "deleting it deletes that materialization, and the asset or day would look never materialized.",
     )
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _report(context: dg.OpExecutionContext, what: str, cleanup: Cleanup) -> None:
@@ -48,24 +48,38 @@ def _report(context: dg.OpExecutionContext, what: str, cleanup: Cleanup) -> None
     context.add_output_metadata(cleanup.metadata())
 
 
-@dg.op(name="purge_runs", out=dg.Out(dg.Nothing),
-       description="Delete finished runs past their retention, with their event logs; never unfinished runs.")
+@dg.op(
+    name="purge_runs",
+    out=dg.Out(dg.Nothing),
+    description="Delete finished runs past their retention, with their event logs; never unfinished runs.",
+)
 def purge_runs_op(context: dg.OpExecutionContext, config: MaintenanceConfig) -> None:
     cleanup = purge_runs(
-        context.instance, _now(), config.keep_days, config.keep_failed_days, config.dry_run,
-        current_run_id=context.run_id, keep_latest_materializations=config.keep_latest_materializations,
+        context.instance,
+        _now(),
+        config.keep_days,
+        config.keep_failed_days,
+        config.dry_run,
+        current_run_id=context.run_id,
+        keep_latest_materializations=config.keep_latest_materializations,
     )
     _report(context, "runs", cleanup)
 
 
-@dg.op(name="prune_compute_logs", out=dg.Out(dg.Nothing),
-       description="Delete captured stdout/stderr files older than keep_compute_log_days, when they are on local disk.")
+@dg.op(
+    name="prune_compute_logs",
+    out=dg.Out(dg.Nothing),
+    description="Delete captured stdout/stderr files older than keep_compute_log_days, when they are on local disk.",
+)
 def prune_compute_logs_op(context: dg.OpExecutionContext, config: MaintenanceConfig) -> None:
     base_dir = local_compute_log_dir(context.instance)
     if base_dir is None:
         manager = type(context.instance.compute_log_manager).__name__
-        cleanup = Cleanup(config.dry_run, note=f"skipped: {manager} keeps no local log files to prune "
-                                               "(logs in S3 expire by the bucket's lifecycle rules)")
+        cleanup = Cleanup(
+            config.dry_run,
+            note=f"skipped: {manager} keeps no local log files to prune "
+            "(logs in S3 expire by the bucket's lifecycle rules)",
+        )
     else:
         cleanup = prune_compute_logs(
             base_dir, _now(), config.keep_compute_log_days, config.dry_run, runs_in_flight(context.instance)
@@ -73,12 +87,17 @@ def prune_compute_logs_op(context: dg.OpExecutionContext, config: MaintenanceCon
     _report(context, "compute log files", cleanup)
 
 
-@dg.op(name="drop_leftover_tables", out=dg.Out(dg.Nothing),
-       description="Drop dbt's __dbt_tmp/__dbt_backup relations and the loaders' <table>_load scratch tables "
-                   "in every pipeline's load schemas.")
+@dg.op(
+    name="drop_leftover_tables",
+    out=dg.Out(dg.Nothing),
+    description="Drop dbt's __dbt_tmp/__dbt_backup relations and the loaders' <table>_load scratch tables "
+    "in every pipeline's load schemas.",
+)
 def drop_leftover_tables_op(context: dg.OpExecutionContext, config: MaintenanceConfig, warehouse: Warehouse) -> None:
     cleanup = drop_leftover_tables(
-        warehouse, load_schemas(), config.dry_run,
+        warehouse,
+        load_schemas(),
+        config.dry_run,
         runs_in_flight(context.instance, exclude=context.run_id),
     )
     _report(context, "warehouse tables", cleanup)
@@ -97,7 +116,7 @@ def every_step_config(config: MaintenanceConfig) -> dg.RunConfig:
     config=every_step_config,
     executor_def=dg.in_process_executor,
     description="Weekly housekeeping: expired runs and their event logs, old compute logs, leftover warehouse tables. "
-                "Launch with dry_run: true to see what it would delete.",
+    "Launch with dry_run: true to see what it would delete.",
 )
 def maintenance_job():
     purge_runs_op()
