@@ -126,7 +126,7 @@ def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path)
     ensure_dagster_home()
     config = yaml.safe_load((Path(pipeline_env["DAGSTER_HOME"]) / "dagster.yaml").read_text())
     # DuckDB takes one writer at a time: the local instance launches the backfill's runs one by one.
-    assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
 
     with dg.DagsterInstance.get() as instance:
         stopped = stop_sensors_and_schedules(instance)
