@@ -11,35 +11,63 @@ from pipeline.defs.sparkify.settings import SparkifySettings
 from pipeline.lib.lake import DataLake, LakeObject, open_lake
 from pipeline.lib.materialize import UsageError, declare_data_range
 
+# A failed or interrupted upload leaves an object of zero bytes; one of only whitespace is as empty. Objects up
+# to this size are read to tell (a day with a single event is larger), so a day file costs no extra read.
+SMALL_ENOUGH_TO_READ = 4096
+
 
 class MissingDayFile(dg.Failure):
-    """A day has no event file: reported as missing, never loaded as an empty day.
+    """A day has no event file, or an empty one: reported as such, never loaded as an empty day.
 
-    Not retried: a late file is picked up by the sensor when it lands, not by waiting in a retry.
+    Not retried: a late or re-delivered file is picked up by the sensor when it lands, not by waiting in a retry.
     """
 
     def __init__(self, description: str):
         super().__init__(description=description, allow_retries=False)
 
 
+class EmptyFile(dg.Failure):
+    """Lake files that hold nothing (zero bytes or only whitespace): an upload that did not finish, never data.
+
+    Not retried, and nothing is replaced: loading one would replace a day's (or the catalogue's) rows by none.
+    """
+
+    def __init__(self, description: str):
+        super().__init__(description=description, allow_retries=False)
+
+
+def is_empty(lake: DataLake, obj: LakeObject) -> bool:
+    if obj.size == 0:
+        return True
+    if obj.size > SMALL_ENOUGH_TO_READ:
+        return False
+    with lake.open(obj.key) as stream:
+        return not stream.read().strip()
+
+
 def day_file(lake: DataLake, day: dt.date) -> LakeObject:
     obj = lake.stat(event_key(day))
     if obj is None:
         raise MissingDayFile(f"missing day file for {day}: {lake.uri(event_key(day))} does not exist")
+    if is_empty(lake, obj):
+        raise EmptyFile(f"day file is empty: {lake.uri(obj.key)} ({obj.size} bytes); nothing of {day} was replaced")
     return obj
 
 
 def day_files(lake: DataLake, days: list[dt.date]) -> list[LakeObject]:
-    """The event file of every day, or MissingDayFile naming all the days that have none."""
-    found, missing = [], []
+    """The event file of every day, or MissingDayFile naming all the days that have none or an empty one."""
+    found, missing, empty = [], [], []
     for day in days:
         try:
             found.append(day_file(lake, day))
         except MissingDayFile:
-            missing.append(day)
-    if missing:
-        listed = ", ".join(f"{day} ({lake.uri(event_key(day))})" for day in missing)
-        raise MissingDayFile(f"missing day file(s): {listed}")
+            missing.append(f"{day} ({lake.uri(event_key(day))})")
+        except EmptyFile:
+            empty.append(f"{day} ({lake.uri(event_key(day))})")
+    problems = [f"missing day file(s): {', '.join(missing)}"] if missing else []
+    problems += [f"day file is empty: {', '.join(empty)}"] if empty else []
+    if problems:
+        raise MissingDayFile("; ".join(problems) + ("; nothing was replaced" if empty else ""))
     return found
 
 
@@ -51,6 +79,17 @@ def days_present(lake: DataLake) -> list[dt.date]:
 
 def song_files(lake: DataLake) -> list[LakeObject]:
     return [obj for obj in lake.list(SONG_PREFIX) if is_song_key(obj.key)]
+
+
+def loadable_song_files(lake: DataLake) -> list[LakeObject]:
+    """The song files, or EmptyFile naming those of zero bytes (from the listing: song files are not read here,
+    there are thousands of them; one of only whitespace yields no row, as its loader reports)."""
+    objects = song_files(lake)
+    empty = [lake.uri(obj.key) for obj in objects if obj.size == 0]
+    if empty:
+        shown = ", ".join(empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        raise EmptyFile(f"song file is empty: {shown}; staging_songs was not changed")
+    return objects
 
 
 def song_files_fingerprint(objects: list[LakeObject]) -> str:

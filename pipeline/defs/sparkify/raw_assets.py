@@ -4,7 +4,7 @@ and fails loudly when a day's file is missing, so a missing day is never mistake
 import dagster as dg
 
 from pipeline.defs.sparkify import GROUP
-from pipeline.defs.sparkify.lake_files import day_files, song_files, song_files_fingerprint
+from pipeline.defs.sparkify.lake_files import day_files, loadable_song_files, song_files_fingerprint
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.retries import retried_on_fault
@@ -50,7 +50,7 @@ def raw_log_files(context: dg.AssetExecutionContext, sparkify_lake: DataLakeReso
 @retried_on_fault
 def raw_song_files(sparkify_lake: DataLakeResource) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
-    objects = song_files(lake)
+    objects = loadable_song_files(lake)
     if not objects:
         raise dg.Failure(f"no song files under {lake.uri('song_data/')}: is SPARKIFY_DATA_URI the lake's root?")
     fingerprint = song_files_fingerprint(objects)

@@ -7,7 +7,7 @@ nothing and a bad file leaves the table as it was.
 import dagster as dg
 
 from pipeline.defs.sparkify import GROUP
-from pipeline.defs.sparkify.lake_files import day_files, song_files
+from pipeline.defs.sparkify.lake_files import day_files, loadable_song_files
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY
 from pipeline.defs.sparkify.load_errors import explain_load_error
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
@@ -95,7 +95,7 @@ def plan_song_load(current: dict[str, str], loaded: dict[str, str]) -> tuple[lis
 def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     ledger_spec = ledger_table(STAGING_SONGS)
-    current = {obj.key: obj.version for obj in song_files(lake)}
+    current = {obj.key: obj.version for obj in loadable_song_files(lake)}
     keys, replace = plan_song_load(current, warehouse.loaded_files(ledger_spec))
     batch = JsonBatch(keys=tuple(keys), append=not replace, label=f"{len(keys)} song files")
     ledger = FileLedger(ledger_spec, tuple((key, current[key]) for key in keys), replace=replace)
