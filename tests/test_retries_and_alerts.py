@@ -9,12 +9,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import botocore.exceptions
 import dagster as dg
+import duckdb
+import psycopg2
+import psycopg2.errors
 import pytest
 
 from pipeline.defs.platform.alerts import failure_message, run_failure_alert_sensor, send_alert
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.lib.retries import retried_on_fault, retry_policy
+from pipeline.lib.transient import declare_transient, is_transient
 from tests.conftest import restarted_steps, upload_tree
 from tests.s3_proxy import S3Proxy
 from tests.sparkify.runs import materialize_days
@@ -104,6 +109,80 @@ def test_a_data_error_is_not_retried(monkeypatch):
     assert not result.success and calls == 1
     assert "STEP_UP_FOR_RETRY" not in _event_types(result)
     assert result.dagster_run.tags["dagster/failure_reason"] == "STEP_FAILURE"  # run retries leave it alone
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        KeyError("userId"),
+        duckdb.ParserException('Parser Error: syntax error at or near "selec"'),
+        psycopg2.errors.SyntaxError('syntax error at or near "selec"'),
+        ValueError("a bug"),
+        dg.Failure("dbt tests failed: unique_songplays_songplay_id", allow_retries=False),
+    ],
+    ids=["decode-error", "key-error", "duckdb-sql-syntax", "postgres-sql-syntax", "value-error", "failed-check"],
+)
+def test_a_fault_that_is_not_transient_fails_at_once(monkeypatch, fault):
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
+    calls, result = _materialize_failing(fault, failures=1)
+    assert not result.success and calls == 1
+    assert "STEP_UP_FOR_RETRY" not in _event_types(result)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        botocore.exceptions.ClientError(
+            {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "ListObjectsV2"
+        ),
+        botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
+        TimeoutError("read timed out"),
+        RuntimeError("loading the day failed"),  # raised from a reset connection, below
+    ],
+    ids=["s3-slowdown", "s3-unreachable", "timeout", "raised-from-a-reset"],
+)
+def test_each_transient_class_is_retried(monkeypatch, fault):
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
+    if isinstance(fault, RuntimeError):
+        fault.__cause__ = ConnectionResetError("connection reset by peer")
+    calls, result = _materialize_failing(fault, failures=1)
+    assert result.success and calls == 2
+    assert _event_types(result).count("STEP_RESTARTED") == 1
+
+
+def test_a_warehouse_connection_killed_by_the_server_is_retried(monkeypatch, postgres_server):
+    """A real fault: the server ends the step's connection (pg_terminate_backend), as a restart or failover does."""
+    monkeypatch.setenv("RETRY_DELAY_SECONDS", "0")
+    attempts = []
+
+    @dg.asset
+    @retried_on_fault
+    def reads_the_warehouse() -> dg.MaterializeResult:
+        attempts.append(len(attempts))
+        with postgres_server.connect() as connection, connection.cursor() as cursor:
+            if len(attempts) == 1:
+                with postgres_server.connect() as admin, admin.cursor() as killer:
+                    killer.execute("select pg_terminate_backend(%s)", (connection.get_backend_pid(),))
+            cursor.execute("select 1")
+        return dg.MaterializeResult()
+
+    result = dg.materialize([reads_the_warehouse], raise_on_error=False)
+    assert result.success and len(attempts) == 2
+    assert _event_types(result).count("STEP_RESTARTED") == 1
+
+
+def test_a_pipeline_may_add_transient_faults_but_not_everything():
+    class QuotaExceeded(Exception):
+        pass
+
+    assert not is_transient(QuotaExceeded())
+    declare_transient(QuotaExceeded)
+    assert is_transient(QuotaExceeded())
+    for too_broad in (Exception, BaseException, OSError):
+        with pytest.raises(ValueError, match="is not a transient fault"):
+            declare_transient(too_broad)
+    assert not is_transient(ValueError("still a bug"))
 
 
 @pytest.mark.parametrize("generator", [False, True], ids=["returning body", "streaming body"])

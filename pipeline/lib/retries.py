@@ -1,8 +1,9 @@
 """Retries for transient faults: one policy for every step, configured by environment variables.
 
 The original retried 3 times, 5 minutes apart. Here the delay grows exponentially with jitter, so a
-throttled S3 or a restarting warehouse is not hit by every retry at once. Data errors (a malformed
-file, a failed blocking check) raise `dg.Failure(allow_retries=False)` and fail at once.
+throttled S3 or a restarting warehouse is not hit by every retry at once. Only faults on the allow-list
+of pipeline/lib/transient.py are retried; everything else (a data error, a failed check, a decode error,
+a bug) fails the step at once with its own message, instead of sitting through half an hour of retries.
 
 Steps take the policy through `@retried_on_fault`, not through the `retry_policy=` argument of an asset:
 Dagster applies an op's RetryPolicy to interrupts too, so a step running when the host stops (SIGTERM)
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 from pipeline.lib.settings import env
+from pipeline.lib.transient import is_transient
 
 
 def retry_policy() -> dg.RetryPolicy:
@@ -34,8 +36,8 @@ def retry_policy() -> dg.RetryPolicy:
 
 
 def retry_request(fault: Exception) -> dg.RetryRequested | None:
-    """The retry a step asks for after this exception under the current policy; None for a data error."""
-    if isinstance(fault, dg.RetryRequested) or (isinstance(fault, dg.Failure) and not fault.allow_retries):
+    """The retry a step asks for after this exception under the current policy; None unless it is transient."""
+    if isinstance(fault, dg.RetryRequested) or not is_transient(fault):
         return None
     policy = retry_policy()
     attempt = dg.OpExecutionContext.get().retry_number + 1
@@ -44,7 +46,7 @@ def retry_request(fault: Exception) -> dg.RetryRequested | None:
 
 @contextlib.contextmanager
 def _faults_as_retry_requests() -> Iterator[None]:
-    """An Exception inside becomes the policy's RetryRequested (data errors stay as they are)."""
+    """A transient fault inside becomes the policy's RetryRequested; any other exception stays as it is."""
     try:
         yield
     except Exception as fault:
@@ -55,7 +57,7 @@ def _faults_as_retry_requests() -> Iterator[None]:
 
 
 def retried_on_fault(compute: Callable) -> Callable:
-    """Decorate an asset's or check's body: exceptions are retried by `retry_policy()`, interrupts are not.
+    """Decorate an asset's or check's body: transient faults are retried by `retry_policy()`, nothing else is.
 
     Interrupts (DagsterExecutionInterruptedError, KeyboardInterrupt) are BaseExceptions, not Exceptions,
     so they pass through untouched. Works for plain and generator bodies (the dbt assets stream events).

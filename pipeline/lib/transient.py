@@ -1,0 +1,84 @@
+"""Which faults are transient: the allow-list a step is retried for. Everything else fails at once.
+
+A fault is transient when it, or an exception it was raised from, is one of: a lost or refused network
+connection or a timeout; S3 (botocore) throttling or a 5xx; a warehouse connection lost or refused, or a
+conflict a retry resolves (SQLSTATE class 08, 57P01-57P03, 53300, 40001, 40P01); DuckDB's HTTP errors
+reading the lake; or a `TransientFault` raised by code that knows. A pipeline adds its own sources' faults
+with `declare_transient` (an API client's 429), never a catch-all.
+"""
+
+import botocore.exceptions
+import duckdb
+import psycopg2
+
+# S3 error codes that mean "try again": throttling and the service's own failures.
+S3_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "ServiceUnavailable",
+    }
+)
+# SQLSTATEs of a connection lost or refused (class 08), a server shutting down or starting (57P01-57P03),
+# too many connections (53300), and the conflicts Postgres and Redshift ask the client to retry.
+SQLSTATE_CLASSES = ("08",)
+SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
+# Words of DuckDB's IOException when a remote read failed (an S3 GET cut off or refused), not a local file.
+DUCKDB_REMOTE_IO = ("http", "connection", "timed out", "timeout")
+
+
+class TransientFault(Exception):
+    """Raised by code that recognises a transient fault another library reports without a type of its own
+    (dbt's message about a lost connection, say)."""
+
+
+_DECLARED: list[type[BaseException]] = []
+
+
+def declare_transient(*fault_types: type[BaseException]) -> None:
+    """Add a pipeline's transient fault types. A type as broad as Exception is refused: the list stays a list."""
+    for fault_type in fault_types:
+        if fault_type in (BaseException, Exception, OSError):
+            raise ValueError(f"{fault_type.__name__} is not a transient fault: name the fault's own type")
+        _DECLARED.append(fault_type)
+
+
+def _http_status_transient(status: int | None) -> bool:
+    return status is not None and (status == 429 or status >= 500)
+
+
+def _is_transient_itself(fault: BaseException) -> bool:
+    if isinstance(fault, (TransientFault, ConnectionError, TimeoutError, *_DECLARED)):
+        return True
+    if isinstance(fault, (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
+        return True
+    if isinstance(fault, botocore.exceptions.ClientError):
+        error = fault.response.get("Error", {})
+        status = fault.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error.get("Code") in S3_TRANSIENT_CODES or _http_status_transient(status)
+    if isinstance(fault, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+        code = fault.pgcode
+        # No SQLSTATE at all: the connection went before the server could answer.
+        return code is None or code.startswith(SQLSTATE_CLASSES) or code in SQLSTATES
+    if isinstance(fault, duckdb.HTTPException):
+        return _http_status_transient(getattr(fault, "status_code", None) or 500)
+    if isinstance(fault, duckdb.IOException):
+        return any(word in str(fault).lower() for word in DUCKDB_REMOTE_IO)
+    return False
+
+
+def is_transient(fault: BaseException) -> bool:
+    """Whether the fault, or one it was raised from or during, is on the allow-list."""
+    seen = set()
+    while fault is not None and id(fault) not in seen:
+        seen.add(id(fault))
+        if _is_transient_itself(fault):
+            return True
+        fault = fault.__cause__ or fault.__context__
+    return False
