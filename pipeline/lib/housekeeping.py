@@ -1,4 +1,5 @@
-"""The housekeeping itself: which runs, compute-log files and warehouse tables are leftovers, and deleting them.
+"""The housekeeping itself: which runs, compute-log files, dbt invocation folders and warehouse tables are
+leftovers, and deleting them.
 
 Each function takes what it cleans (the instance, a directory, the warehouse), the moment ages are measured from
 (`now`, so a test can choose it) and `dry_run`, and returns a `Cleanup`. A dry run finds the leftovers exactly as
@@ -6,6 +7,8 @@ a real one does and only skips the deleting, so its list is what a real run woul
 """
 
 import datetime as dt
+import os
+import shutil
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.dagster_internals import local_compute_log_base_dir
+from pipeline.lib.dbt.manifest import INVOCATION_FOLDER, is_invocation_folder
 from pipeline.lib.warehouse import Warehouse
 from pipeline.lib.warehouse.identifiers import checked_identifier, quote
 
@@ -206,6 +210,59 @@ def prune_compute_logs(
             _remove_if_empty(log_dir)
             _remove_if_empty(log_dir.parent)  # keeps the run's directory if IO manager outputs are in it
     note = "kept files belong to runs in flight" if kept else ""
+    return Cleanup(dry_run, tuple(deleted), tuple(kept), tuple(failed), note)
+
+
+# dbt's invocation folders
+
+
+def _last_written(folder: Path) -> float:
+    """The newest modification time of the folder and anything in it: a folder dbt still writes to is young."""
+    newest = folder.stat().st_mtime
+    for root, dirs, files in os.walk(folder):
+        for name in (*dirs, *files):
+            try:
+                newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+            except FileNotFoundError:  # removed meanwhile
+                continue
+    return newest
+
+
+def prune_dbt_target_folders(
+    target_dir: Path, now: dt.datetime, keep_days: int, dry_run: bool, runs_in_flight: Collection[str] = ()
+) -> Cleanup:
+    """Delete the per-invocation folders dagster-dbt made in dbt's target directory, last written before `keep_days`
+    ago: a successful build removes its own (pipeline/lib/dbt/build.py), so these are what failed or killed runs
+    left.
+
+    Only subfolders named like an invocation folder (`<op>-<run id[:7]>-<hash>`) are looked at, never the
+    project's own files beside them (manifest.json, partial_parse.msgpack, ...). The folders of runs in flight are
+    kept, however old, matched by the run id's first 7 characters that the folder's name carries.
+    """
+    cutoff = _cutoff(now, keep_days, "keep_dbt_target_days").timestamp()
+    in_flight = {run_id[:7] for run_id in runs_in_flight}
+    try:
+        folders = sorted(p for p in target_dir.iterdir() if is_invocation_folder(p))
+    except FileNotFoundError:  # no dbt run has written here yet
+        return Cleanup(dry_run)
+    deleted, kept, failed = [], [], []
+    for folder in folders:
+        try:
+            if _last_written(folder) >= cutoff:
+                continue
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        if INVOCATION_FOLDER.fullmatch(folder.name)["run"] in in_flight:
+            kept.append(folder.name)
+            continue
+        if not dry_run:
+            try:
+                shutil.rmtree(folder)
+            except OSError as exc:
+                failed.append(f"{folder.name}: {exc}")
+                continue
+        deleted.append(folder.name)
+    note = "kept folders belong to runs in flight" if kept else ""
     return Cleanup(dry_run, tuple(deleted), tuple(kept), tuple(failed), note)
 
 

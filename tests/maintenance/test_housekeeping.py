@@ -19,6 +19,7 @@ from pipeline.lib.housekeeping import (
     drop_leftover_tables,
     local_compute_log_dir,
     prune_compute_logs,
+    prune_dbt_target_folders,
     purge_runs,
 )
 from pipeline.lib.instance import INSTANCE_RETENTION_FILE
@@ -243,6 +244,60 @@ def test_compute_logs_kept_elsewhere_are_not_pruned_here(tmp_path):
         assert local_compute_log_dir(instance) is None
 
 
+# dbt's invocation folders
+
+
+def invocation_folder(target: Path, name: str, days_old: int) -> Path:
+    """A folder as dagster-dbt leaves one, last written `days_old` days ago."""
+    folder = target / name
+    (folder / "compiled" / "data_platform").mkdir(parents=True)
+    (folder / "compiled" / "data_platform" / "songplays.sql").write_text("select 1")
+    (folder / "partial_parse.msgpack").write_bytes(b"state")
+    age(folder, days=days_old)
+    return folder
+
+
+def test_dbt_invocation_folders_of_finished_runs_are_pruned_and_nothing_else(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    old_failed = invocation_folder(target, "sparkify_daily_models-402981a-1cdbf0d", days_old=10)
+    old_killed = invocation_folder(target, "sparkify_song_models-9c0ffee-0a1b2c3", days_old=30)
+    recent = invocation_folder(target, "sparkify_daily_models-1234567-89abcde", days_old=2)
+    in_flight = invocation_folder(target, "sparkify_daily_models-abcdef0-7654321", days_old=10)
+    # Written to a moment ago, though the folder itself is old: dbt is still at work in it.
+    still_written = invocation_folder(target, "sparkify_daily_models-5555555-6666666", days_old=10)
+    (still_written / "run").mkdir()
+    (still_written / "run" / "users.sql").write_text("select 2")
+    # The project's own files and anything not named like an invocation folder stay, however old.
+    own = [target / "manifest.json", target / "partial_parse.msgpack", target / "graph.gpickle"]
+    for path in own:
+        path.write_text("{}")
+    others = [target / "compiled", target / "run", target / "sparkify_daily_models-402981a", target / "notes-abc-def"]
+    for path in others:
+        path.mkdir()
+    for path in [*own, *others]:
+        age(path, days=30)
+    before = sorted(p.name for p in target.iterdir())
+    now = dt.datetime.now(UTC)
+    flight = ["abcdef0-1111-2222-3333-444455556666"]
+
+    dry = prune_dbt_target_folders(target, now, keep_days=7, dry_run=True, runs_in_flight=flight)
+    assert dry.deleted == (old_failed.name, old_killed.name)
+    assert sorted(p.name for p in target.iterdir()) == before
+
+    real = prune_dbt_target_folders(target, now, keep_days=7, dry_run=False, runs_in_flight=flight)
+
+    assert real.deleted == dry.deleted
+    assert real.kept == (in_flight.name,) and "in flight" in real.note
+    assert sorted(p.name for p in target.iterdir()) == sorted(set(before) - {old_failed.name, old_killed.name})
+    assert recent.exists() and still_written.exists()
+
+
+def test_a_missing_dbt_target_directory_is_nothing_to_prune(tmp_path):
+    cleanup = prune_dbt_target_folders(tmp_path / "never-made", dt.datetime.now(UTC), keep_days=0, dry_run=False)
+    assert cleanup == Cleanup(dry_run=False)
+
+
 # Leftover tables
 
 
@@ -300,8 +355,12 @@ def step_metadata(result) -> dict[str, dict]:
     return {e.step_key: e.step_output_data.metadata for e in result.all_events if e.is_successful_output}
 
 
-def test_maintenance_job_cleans_every_part_and_reports_counts(instance, warehouse, defs, monkeypatch):
+def test_maintenance_job_cleans_every_part_and_reports_counts(instance, warehouse, defs, monkeypatch, tmp_path):
     monkeypatch.delenv("SPARKIFY_STAGING_SCHEMA", raising=False)
+    dbt_target = tmp_path / "dbt_target"  # never the repository's dbt_project/target
+    monkeypatch.setenv("DBT_TARGET_PATH", str(dbt_target))
+    dbt_target.mkdir()
+    left = invocation_folder(dbt_target, "sparkify_daily_models-402981a-1cdbf0d", days_old=8)
     finished = run(instance)
     base = local_compute_log_dir(instance)
     create_relations(
@@ -326,7 +385,8 @@ def test_maintenance_job_cleans_every_part_and_reports_counts(instance, warehous
         "analytics.songplays__dbt_tmp",
         "staging.staging_events_load",
     ]
-    assert present(instance, finished)
+    assert metadata["prune_dbt_target_folders"]["would_delete"].data == [left.name]
+    assert present(instance, finished) and left.exists()
     assert len(relations(warehouse)) == 4
 
     real = job.execute_in_process(instance=instance, run_config=expire_everything)
@@ -337,6 +397,8 @@ def test_maintenance_job_cleans_every_part_and_reports_counts(instance, warehous
     assert metadata["purge_runs"]["deleted_count"].value == 2
     assert metadata["prune_compute_logs"]["deleted_count"].value == 6
     assert metadata["drop_leftover_tables"]["deleted_count"].value == 2
+    assert metadata["prune_dbt_target_folders"]["deleted"].data == [left.name]  # default keep_dbt_target_days: 7
+    assert not left.exists()
     assert gone(instance, finished) and gone(instance, dry.run_id)
     assert instance.get_run_by_id(real.run_id).status == dg.DagsterRunStatus.SUCCESS
     assert not (base / finished).exists() and (base / real.run_id / "compute_logs").exists()

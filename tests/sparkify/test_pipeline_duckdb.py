@@ -3,10 +3,12 @@ independently."""
 
 import datetime as dt
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
 
+import pipeline.lib.dbt.build as dbt_build
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
 from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
@@ -209,15 +211,26 @@ def test_runs_after_the_first_reuse_dbt_parse_state(loaded, tmp_path, monkeypatc
     """The partition window changes every run without making dbt re-parse the project (pipeline/lib/dbt/manifest.py)."""
     target = tmp_path / "dbt_target"
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))  # where dagster-dbt seeds each invocation from
+    # A successful build removes its invocation folder (dbt.log, compiled SQL): copy each one as it goes, to see
+    # what dbt parsed and ran. The runs execute in this process, so the build looks the function up here.
+    removed = tmp_path / "removed"
+    remove = dbt_build.remove_invocation_folder
+
+    def copy_then_remove(folder):
+        shutil.copytree(folder, removed / Path(folder).name)
+        remove(folder)
+
+    monkeypatch.setattr(dbt_build, "remove_invocation_folder", copy_then_remove)
 
     first = materialize_days([DAYS[1]])
     second = materialize_days([DAYS[2]])
 
     assert first.ok and second.ok, (first.errors, second.errors)
     assert (target / "partial_parse.msgpack").exists()
+    assert not [p for p in target.iterdir() if p.is_dir() and p.name.startswith("sparkify_")]  # all removed
     folders = {
         folder.name.split("-")[0]: folder
-        for folder in target.iterdir()
+        for folder in removed.iterdir()
         if folder.is_dir() and f"-{second.run_id[:7]}-" in folder.name
     }
     assert set(folders) == {"sparkify_daily_models"}, sorted(folders)  # one dbt invocation per daily run

@@ -1,5 +1,6 @@
 """Running `dbt build` for an asset step: the partition window in dbt's environment, the events streamed to
-Dagster, the parse state kept for the next invocation, and a failure classified as data or transient.
+Dagster, the parse state kept for the next invocation, the invocation's folder removed once the build succeeded,
+and a failure classified as data or transient.
 
 The run's partition window reaches incremental models as DBT_WINDOW_START / DBT_WINDOW_END in dbt's
 environment, not as `--vars` (a change of vars makes dbt re-parse the whole project:
@@ -13,8 +14,22 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipeline.lib.dbt.manifest import keep_partial_parse_state
+from pipeline.lib.dbt.manifest import keep_partial_parse_state, remove_invocation_folder
 from pipeline.lib.settings import environment
+from pipeline.lib.transient import TransientFault
+
+# dbt reports a lost or refused warehouse connection only in its message (its adapters' own words, via
+# psycopg2 and DuckDB): those failures are transient; any other (a SQL error, a missing relation) is not.
+LOST_CONNECTION = (
+    "could not connect",
+    "connection refused",
+    "connection reset",
+    "connection timed out",
+    "server closed the connection",
+    "terminating connection",
+    "ssl syscall error",
+    "could not receive data from server",
+)
 
 # A test runs with the models it tests once all of its models are built or upstream of the selection:
 # building the dimensions alone must not run the fact's relationship tests before the fact exists.
@@ -49,12 +64,12 @@ def build(
     args: list[str],
     window: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
-    """`dbt build` (in the window), streaming its events; a failed test fails the step at once, other errors
-    are retried.
+    """`dbt build` (in the window), streaming its events; a failed test or a SQL error fails the step at once,
+    a lost warehouse connection is retried.
 
     dbt writes no JSON artifacts (--no-write-json): the results reach Dagster as events, and writing the
-    manifest twice per invocation cost ~0.3 s (benchmark figure 3). The SQL it ran stays in the
-    invocation's target folder (compiled/, run/), as does the partial-parse state.
+    manifest twice per invocation cost ~0.3 s (benchmark figure 3). The SQL it ran (compiled/, run/) and
+    dbt.log are in the invocation's target folder: removed when the build succeeds, kept when it fails.
     """
     with environment(**(window or {})):  # read when dbt's process starts, inside cli()
         invocation = dbt.cli([*args, "--no-write-json"], context=context, raise_on_error=False)
@@ -68,8 +83,19 @@ def build(
     except OSError as exc:  # only a speed-up: a read-only target folder must not fail the build
         context.log.warning(f"dbt's parse state was not kept ({exc}); the next dbt command parses the whole project")
     if invocation.is_successful():
+        # Each invocation's folder is ~1.2 MB and an hourly pipeline would fill the disk with them. Only a
+        # successful one is removed: a failed build's compiled SQL is what one debugs with (dbt's error in the
+        # Dagster log names its path), so it stays until the maintenance job prunes it (prune_dbt_target_folders),
+        # as it does the folders of killed runs, which never get here. Not in a `finally` for the same reason.
+        try:
+            remove_invocation_folder(invocation.target_path)
+        except (OSError, ValueError) as exc:  # housekeeping only: the data is built; the maintenance job prunes it
+            context.log.warning(f"dbt's invocation folder {invocation.target_path} was not removed ({exc})")
         return
     if tests:
         # The data breaks the contract: running the same build again cannot pass.
         raise dg.Failure(description=f"dbt tests failed: {', '.join(tests)}", allow_retries=False)
-    raise RuntimeError(f"dbt build failed ({invocation.get_error() or 'see the dbt log above'}); retrying may help")
+    error = str(invocation.get_error() or "see the dbt log above")
+    if any(words in error.lower() for words in LOST_CONNECTION):
+        raise TransientFault(f"dbt build failed, the warehouse connection failed ({error}); retrying")
+    raise RuntimeError(f"dbt build failed ({error})")

@@ -1,5 +1,6 @@
 """Keeping dbt's manifest (target/manifest.json) current: dagster-dbt builds the asset graph from it at import;
-and keeping dbt's partial-parse state (target/partial_parse.msgpack) the one of this environment.
+keeping dbt's partial-parse state (target/partial_parse.msgpack) the one of this environment; and knowing which
+folders of the target directory are dagster-dbt's per-invocation folders, and removing one.
 
 dagster-dbt gives every invocation a target folder of its own, seeded with the project's
 partial_parse.msgpack. That file is valid only for the connection settings it was parsed with (dbt
@@ -9,6 +10,7 @@ own state, parsed here, replaces the project's, so the next one parses only what
 """
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +20,11 @@ from pipeline.lib.settings import DBT_PROJECT_DIR, DEFAULTS, env
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's partial-parse state, in each target folder
+
+# The folder dagster-dbt gives each invocation inside the target directory: `<op name>-<run id[:7]>-<7 hex>`
+# (DbtCliResource._get_unique_target_path). Only folders named so are ever removed: the target directory also
+# holds the project's own manifest.json, partial_parse.msgpack, graph files and the like.
+INVOCATION_FOLDER = re.compile(r"(?P<op>[A-Za-z0-9_]+)-(?P<run>[0-9a-f]{7})-(?P<unique>[0-9a-f]{7})")
 
 
 def _newest_source_mtime() -> float:
@@ -66,3 +73,25 @@ def keep_partial_parse_state(invocation_target: Path) -> None:
     staged = kept.with_name(f".{kept.name}.{os.getpid()}")
     shutil.copyfile(state, staged)
     os.replace(staged, kept)
+
+
+def dbt_target_dir() -> Path:
+    """The directory dagster-dbt puts the invocation folders in: DBT_TARGET_PATH (relative to the dbt project, as
+    dagster-dbt reads it), else the project's target/."""
+    path = Path(os.environ.get("DBT_TARGET_PATH", "").strip() or "target")
+    return path if path.is_absolute() else DBT_PROJECT_DIR / path
+
+
+def is_invocation_folder(path: Path) -> bool:
+    return INVOCATION_FOLDER.fullmatch(path.name) is not None and path.is_dir() and not path.is_symlink()
+
+
+def remove_invocation_folder(invocation_target: Path) -> None:
+    """Remove an invocation's folder (its compiled/ and run/ SQL, dbt.log, parse state): ~1.2 MB per dbt run.
+
+    Refuses any other folder, so a wrong path cannot take the project's target/ with it.
+    """
+    path = Path(invocation_target)
+    if not is_invocation_folder(path):
+        raise ValueError(f"not a dbt invocation folder: {path}")
+    shutil.rmtree(path)

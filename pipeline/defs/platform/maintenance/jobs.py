@@ -1,4 +1,5 @@
-"""The maintenance job: purge expired runs with their event logs, prune old compute logs, drop leftover tables.
+"""The maintenance job: purge expired runs with their event logs, prune old compute logs and the dbt invocation
+folders failed or killed runs left, drop leftover tables.
 
 One config for the whole run, handed to every step by a config mapping, so a dry run is a dry run everywhere.
 The steps run in one process: they are small, and DuckDB takes one writer at a time. Each step logs a summary
@@ -10,11 +11,13 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
+from pipeline.lib.dbt.manifest import dbt_target_dir
 from pipeline.lib.housekeeping import (
     Cleanup,
     drop_leftover_tables,
     local_compute_log_dir,
     prune_compute_logs,
+    prune_dbt_target_folders,
     purge_runs,
     runs_in_flight,
 )
@@ -27,6 +30,11 @@ class MaintenanceConfig(dg.Config):
     keep_days: int = Field(default=30, description="Successful runs and their event logs are kept this many days.")
     keep_failed_days: int = Field(default=90, description="Failed and canceled runs are kept this many days.")
     keep_compute_log_days: int = Field(default=14, description="Captured stdout/stderr files are kept this many days.")
+    keep_dbt_target_days: int = Field(
+        default=7,
+        description="dbt invocation folders left by failed or killed runs (their compiled SQL and dbt.log, "
+        "for debugging) are kept this many days; successful builds remove their own.",
+    )
     keep_latest_materializations: bool = Field(
         default=True,
         description="Keep any run holding the latest materialization of an asset or partition, however old: "
@@ -88,6 +96,23 @@ def prune_compute_logs_op(context: dg.OpExecutionContext, config: MaintenanceCon
 
 
 @dg.op(
+    name="prune_dbt_target_folders",
+    out=dg.Out(dg.Nothing),
+    description="Delete the dbt invocation folders (<op>-<run>-<hash>) in dbt's target directory older than "
+    "keep_dbt_target_days; never the project's own files there, never those of runs in flight.",
+)
+def prune_dbt_target_folders_op(context: dg.OpExecutionContext, config: MaintenanceConfig) -> None:
+    cleanup = prune_dbt_target_folders(
+        dbt_target_dir(),
+        _now(),
+        config.keep_dbt_target_days,
+        config.dry_run,
+        runs_in_flight(context.instance, exclude=context.run_id),
+    )
+    _report(context, "dbt target folders", cleanup)
+
+
+@dg.op(
     name="drop_leftover_tables",
     out=dg.Out(dg.Nothing),
     description="Drop dbt's __dbt_tmp/__dbt_backup relations and the loaders' <table>_load scratch tables "
@@ -103,7 +128,7 @@ def drop_leftover_tables_op(context: dg.OpExecutionContext, config: MaintenanceC
     _report(context, "warehouse tables", cleanup)
 
 
-STEPS = (purge_runs_op, prune_compute_logs_op, drop_leftover_tables_op)
+STEPS = (purge_runs_op, prune_compute_logs_op, prune_dbt_target_folders_op, drop_leftover_tables_op)
 
 
 @dg.config_mapping
@@ -115,10 +140,12 @@ def every_step_config(config: MaintenanceConfig) -> dg.RunConfig:
     name="maintenance",
     config=every_step_config,
     executor_def=dg.in_process_executor,
-    description="Weekly housekeeping: expired runs and their event logs, old compute logs, leftover warehouse tables. "
+    description="Weekly housekeeping: expired runs and their event logs, old compute logs, leftover dbt invocation "
+    "folders, leftover warehouse tables. "
     "Launch with dry_run: true to see what it would delete.",
 )
 def maintenance_job():
     purge_runs_op()
     prune_compute_logs_op()
+    prune_dbt_target_folders_op()
     drop_leftover_tables_op()
