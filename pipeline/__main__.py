@@ -75,7 +75,7 @@ def _demo(lake_dir: Path | None = None) -> int:
     """
     from pipeline.defs.sparkify.sample_data import DEMO_LAKE_DIR, demo_environment, prepare_demo_lake
     from pipeline.lib.instance import ensure_dagster_home, record_demo_environment
-    from pipeline.lib.materialize import load_definitions, materialize_group, pipeline_groups, print_summary
+    from pipeline.lib.materialize import all_ok, load_definitions, materialize_groups, print_summary
     from pipeline.lib.settings import export_defaults
 
     lake = prepare_demo_lake(lake_dir or DEMO_LAKE_DIR)  # first: the definitions read its first day
@@ -83,16 +83,16 @@ def _demo(lake_dir: Path | None = None) -> int:
     _fresh_demo_warehouse()
     ensure_dagster_home()
     settings_file = record_demo_environment(demo_environment(lake))
-    groups = pipeline_groups(load_definitions())
-    runs = [run for group in groups for run in materialize_group(group)]
-    runs.append(_evaluate_freshness_checks())
-    print_summary(runs, groups)
+    defs = load_definitions()
+    groups, runs = materialize_groups(defs, None)
+    runs.append(_evaluate_freshness_checks(defs))
+    print_summary(runs, groups, defs)
     print(
         "\nOpen the UI to see these runs, their logs, the asset graph and the checks:\n"
         f"  make ui        (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={os.environ['DAGSTER_HOME']},\n"
         f"                  with the demo's settings from {settings_file})"
     )
-    return 0 if all(outcome.ok for _, outcome in runs) else 1
+    return 0 if all_ok(runs) else 1
 
 
 def _fresh_demo_warehouse() -> None:
@@ -110,14 +110,12 @@ def _fresh_demo_warehouse() -> None:
         print(f"Warehouse: a fresh {default} (an earlier demo's days went with the old one)")
 
 
-def _evaluate_freshness_checks():
+def _evaluate_freshness_checks(defs):
     """The freshness checks in a run of their own, as their sensor (stopped on a laptop) would run them."""
     import dagster as dg
 
-    from pipeline.lib.materialize import load_definitions, run_job
-
-    defs = load_definitions()  # first: it imports the definitions with Dagster's beta notices silenced
     from pipeline.defs.sparkify.freshness import freshness_checks_job
+    from pipeline.lib.materialize import run_job
 
     job = freshness_checks_job()
     print(f"Evaluating the freshness checks ({job.name}), as sparkify_freshness_checks_sensor does on the clock")

@@ -8,7 +8,6 @@ a real one does and only skips the deleting, so its list is what a real run woul
 
 import datetime as dt
 import os
-import shutil
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.dagster_internals import local_compute_log_base_dir
-from pipeline.lib.dbt.manifest import INVOCATION_FOLDER, is_invocation_folder
+from pipeline.lib.dbt.manifest import INVOCATION_FOLDER, is_invocation_folder, remove_invocation_folder
 from pipeline.lib.warehouse import Warehouse
 from pipeline.lib.warehouse.identifiers import checked_identifier, quote
 
@@ -257,7 +256,7 @@ def prune_dbt_target_folders(
             continue
         if not dry_run:
             try:
-                shutil.rmtree(folder)
+                remove_invocation_folder(folder)
             except OSError as exc:
                 failed.append(f"{folder.name}: {exc}")
                 continue

@@ -210,9 +210,11 @@ def partition_range(plan: GroupPlan, start: str | None, end: str | None) -> tupl
     return start, end
 
 
-def materialize_group(group: str, start: str | None = None, end: str | None = None) -> list[tuple[str, Outcome]]:
+def materialize_group(
+    group: str, start: str | None = None, end: str | None = None, defs: dg.Definitions | None = None
+) -> list[tuple[str, Outcome]]:
     """The group's unpartitioned assets, then (if they succeeded) its partitions from start to end in one run."""
-    plan, defs = plan_group(load_definitions(), group)
+    plan, defs = plan_group(defs or load_definitions(), group)
     runs: list[tuple[str, Outcome]] = []
     if plan.unpartitioned is not None:
         print(f"Materializing {plan.unpartitioned}; step output in {_log_path(plan.unpartitioned)}")
@@ -251,9 +253,8 @@ def summary_tables(defs: dg.Definitions, groups: list[str]) -> list[str]:
     return [name for _, name in sorted(tables)]
 
 
-def print_summary(runs: list[tuple[str, Outcome]], groups: list[str]) -> None:
+def print_summary(runs: list[tuple[str, Outcome]], groups: list[str], defs: dg.Definitions) -> None:
     """Each run (described by its label) with its failures, then the rows of every table and the checks."""
-    defs = load_definitions()
     warehouse = warehouse_resource(Settings.from_env()).process_config_and_initialize()
 
     print()
@@ -276,12 +277,23 @@ def print_summary(runs: list[tuple[str, Outcome]], groups: list[str]) -> None:
             print(f"  FAILED{' (blocking)' if check.blocking else ''}: {check.name}")
 
 
-def materialize_command(group: str | None, start: str | None, end: str | None) -> int:
-    """`python -m pipeline materialize`: one group, or every group in turn; exit 0 only if every run is ok."""
-    export_defaults()
-    groups = [group] if group else pipeline_groups(load_definitions())
+def materialize_groups(
+    defs: dg.Definitions, group: str | None, start: str | None = None, end: str | None = None
+) -> tuple[list[str], list[tuple[str, Outcome]]]:
+    """One group, or every group in turn: (the groups, their runs)."""
+    groups = [group] if group else pipeline_groups(defs)
     if not group and (start or end) and len(groups) > 1:
         raise UsageError("--start/--end name partitions of one pipeline: give its --group")
-    runs = [run for name in groups for run in materialize_group(name, start, end)]
-    print_summary(runs, groups)
-    return 0 if all(outcome.ok for _, outcome in runs) else 1
+    return groups, [run for name in groups for run in materialize_group(name, start, end, defs)]
+
+
+def all_ok(runs: list[tuple[str, Outcome]]) -> bool:
+    return all(outcome.ok for _, outcome in runs)
+
+
+def materialize_command(group: str | None, start: str | None, end: str | None) -> int:
+    """`python -m pipeline materialize`: one group, or every group in turn; exit 0 only if every run is ok."""
+    defs = load_definitions()  # once: each load builds the whole code location again
+    groups, runs = materialize_groups(defs, group, start, end)
+    print_summary(runs, groups, defs)
+    return 0 if all_ok(runs) else 1
