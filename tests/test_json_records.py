@@ -40,9 +40,25 @@ def test_top_level_values_must_be_objects():
         list(iter_objects(io.BytesIO(b'{"a":1}\n[1, 2]'), "f"))
 
 
-def test_invalid_utf8_is_reported():
-    with pytest.raises(RawDataError, match="not UTF-8"):
-        list(iter_objects(io.BytesIO(b'{"a": "\xff"}'), "f"))
+@pytest.mark.parametrize("chunk", [1, 5, 1 << 20])
+def test_invalid_utf8_names_its_line_and_column_whatever_the_chunking(monkeypatch, chunk):
+    monkeypatch.setattr(json_records, "_CHUNK", chunk)
+    data = b'{"a": 1}\n\n{\n "a":\n  "x\xff"}\n{"a": 2}'
+    with pytest.raises(RawDataError) as error:
+        list(iter_objects(io.BytesIO(data), "f"))
+    assert str(error.value) == "f, line 5: not UTF-8 text: byte(s) ff at column 5"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1 << 20])
+def test_a_byte_order_mark_at_the_start_is_skipped(monkeypatch, chunk):
+    monkeypatch.setattr(json_records, "_CHUNK", chunk)
+    data = "\ufeff".encode() + b'{"a": 1}\n{"a": 2}\n'
+    assert list(iter_objects(io.BytesIO(data), "f")) == [(1, {"a": 1}), (2, {"a": 2})]
+
+
+def test_an_object_where_text_is_expected_is_text_and_an_unloaded_nan_is_ignored():
+    data = b'{"ts": 5, "userAgent": {"x": [1, "\xc3\xa9"]}, "extra": NaN}'
+    assert find_problem(io.BytesIO(data), "k", STAGING_EVENTS) is None
 
 
 @pytest.mark.parametrize(
@@ -51,7 +67,12 @@ def test_invalid_utf8_is_reported():
         (b'{"ts": "later", "userId": "1"}', "ts", 'expected a bigint, found "later"'),
         (b'{"ts": 1.5}', "ts", "expected a whole number, found 1.5"),
         (b'{"ts": 5, "sessionId": 99999999999}', "sessionId", "out of range for an integer"),
-        (b'{"ts": 5, "userAgent": {"x": 1}}', "userAgent", "found a JSON object"),
+        (b'{"ts": 5, "sessionId": {"x": 1}}', "sessionId", "found a JSON object"),
+        (b'{"ts": 5, "length": NaN}', "length", "NaN is not valid JSON"),
+        (b'{"ts": 5, "length": -Infinity}', "length", "-Infinity is not valid JSON"),
+        (b'{"ts": 5, "length": "Infinity"}', "length", 'expected a finite number, found "Infinity"'),
+        (b'{"ts": 5, "length": 1e400}', "length", "expected a finite number"),
+        (b'{"ts": 5, "artist": "a\\u0000b"}', "artist", "NUL character"),
         (b'{"ts": 5, "length": true}', "length", "expected a double, found true"),
     ],
 )

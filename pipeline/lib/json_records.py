@@ -3,11 +3,18 @@
 Engines that read JSON themselves (DuckDB, Redshift) load the files; this reader is the second
 opinion: it counts objects for reconciliation and, when a load fails, names the file, line and field
 that broke it. Warehouses with no JSON reader of their own (Postgres) stream their loads through it.
+
+What a file may hold is decided here and mirrored by the DuckDB load (docs/guarantees.md): a UTF-8
+byte-order mark at the start is skipped; bytes that are not UTF-8 are refused with their line; `NaN`
+and `Infinity` (bare, not JSON, or as strings) are refused in a loaded field, as is a NUL character
+(`\u0000`) in text, which no warehouse's text type holds; an object or array where text is expected is
+loaded as its compact JSON text, as Redshift's COPY does.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -18,6 +25,20 @@ _CHUNK = 1 << 20
 # An object larger than this is taken as malformed rather than read on (DuckDB's own default limit).
 MAX_OBJECT_BYTES = 16 << 20
 _WHITESPACE = " \t\r\n"
+_BOM = "\ufeff"
+
+
+class NotJson(float):
+    """A bare NaN, Infinity or -Infinity: Python's parser accepts them, JSON does not (nor Redshift's COPY).
+
+    Kept as a marked value, not an error at parse time, so the problem is reported with the field it is in,
+    and only when the table loads that field (the engines do not read fields they do not load).
+    """
+
+    def __new__(cls, token: str):
+        value = super().__new__(cls, float(token.replace("Infinity", "inf")))
+        value.token = token
+        return value
 
 
 class RawDataError(ValueError):
@@ -31,9 +52,12 @@ class RawDataError(ValueError):
 
 def iter_objects(stream: BinaryIO, uri: str) -> Iterator[tuple[int, dict]]:
     """(line where the object starts, object) for JSON Lines, pretty-printed or back-to-back objects."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=NotJson)
     reader = _Utf8Chunks(stream, uri)
     buffer, line, exhausted = "", 1, False
+    while not buffer and not exhausted:
+        buffer, exhausted = reader.read(), reader.done
+    buffer = buffer.removeprefix(_BOM)  # a byte-order mark says "UTF-8", nothing more; DuckDB skips it too
     while True:
         stripped = buffer.lstrip(_WHITESPACE)
         line += buffer.count("\n", 0, len(buffer) - len(stripped))
@@ -64,6 +88,8 @@ def iter_objects(stream: BinaryIO, uri: str) -> Iterator[tuple[int, dict]]:
 class _Utf8Chunks:
     def __init__(self, stream: BinaryIO, uri: str):
         self._stream, self._uri, self._pending, self.done = stream, uri, b"", False
+        # Newlines returned so far, and bytes since the last one: where an undecodable byte is, in lines.
+        self._lines_read, self._line_bytes = 0, 0
 
     def read(self) -> str:
         chunk = self._stream.read(_CHUNK)
@@ -74,9 +100,17 @@ class _Utf8Chunks:
         cut = len(data) if self.done else _utf8_boundary(data)
         self._pending = data[cut:]
         try:
-            return data[:cut].decode("utf-8")
+            text = data[:cut].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise RawDataError(self._uri, 0, f"not UTF-8 text at byte {exc.start}") from None
+            line = self._lines_read + data.count(b"\n", 0, exc.start) + 1
+            newline = data.rfind(b"\n", 0, exc.start)
+            column = exc.start - newline if newline >= 0 else self._line_bytes + exc.start + 1
+            bad = data[exc.start : exc.end].hex(" ")
+            raise RawDataError(self._uri, line, f"not UTF-8 text: byte(s) {bad} at column {column}") from None
+        self._lines_read += text.count("\n")
+        newline = data.rfind(b"\n", 0, cut)
+        self._line_bytes = cut - newline - 1 if newline >= 0 else self._line_bytes + cut
+        return text
 
 
 def _utf8_boundary(data: bytes) -> int:
@@ -99,16 +133,24 @@ def _a(noun: str) -> str:
 def _type_problem(value, logical_type: str) -> str | None:
     if value is None:
         return None
+    if isinstance(value, NotJson):
+        return f"{value.token} is not valid JSON (no warehouse stores it as a number)"
+    if logical_type == "text":
+        # An object or array is loaded as its JSON text; only a NUL is refused (Postgres and Redshift text
+        # cannot hold one). Inside an object's text it is the escape \u0000, six plain characters.
+        if isinstance(value, str) and "\x00" in value:
+            return "text contains a NUL character (\\u0000), which no warehouse's text type can hold"
+        return None
     if isinstance(value, (dict, list)):
         return f"expected {_a(logical_type)} value, found a JSON {'object' if isinstance(value, dict) else 'array'}"
-    if logical_type == "text":
-        return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return f"expected {_a(logical_type)}, found {json.dumps(value)}"
     try:
         number = float(value)
     except ValueError:
         return f"expected {_a(logical_type)}, found {json.dumps(value)}"
+    if not math.isfinite(number):
+        return f"expected a finite number, found {json.dumps(value)}"
     if logical_type in ("integer", "bigint") and not number.is_integer():
         return f"expected a whole number, found {json.dumps(value)}"
     if logical_type == "integer" and not -(2**31) <= number < 2**31:

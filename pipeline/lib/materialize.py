@@ -10,7 +10,7 @@ instance in DAGSTER_HOME, so `dagster dev` shows them afterwards with their logs
 import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,14 +90,17 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
 
 
 def run_job(
-    job_name: str, partition_range: tuple[str, str] | None = None, defs: dg.Definitions | None = None
+    job_name: str,
+    partition_range: tuple[str, str] | None = None,
+    defs: dg.Definitions | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Outcome:
     """One run of the job in this process, through the instance in DAGSTER_HOME, over the range if given."""
     defs = defs or load_definitions()
     job = defs.resolve_job_def(job_name)
-    tags = {}
+    tags = dict(tags or {})
     if partition_range is not None:
-        tags = {PARTITION_RANGE_START_TAG: partition_range[0], PARTITION_RANGE_END_TAG: partition_range[1]}
+        tags |= {PARTITION_RANGE_START_TAG: partition_range[0], PARTITION_RANGE_END_TAG: partition_range[1]}
     # dbt echoes its own log to stdout; the run's logs are in the instance (the UI shows them), so the
     # terminal keeps only this command's summary and the console's warnings.
     log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / f"materialize_{job_name}.log"

@@ -10,9 +10,9 @@ def materialize_songs() -> Outcome:
     return run_job("sparkify_songs")
 
 
-def materialize_days(days: list[dt.date]) -> Outcome:
+def materialize_days(days: list[dt.date], tags: dict[str, str] | None = None) -> Outcome:
     """One run of `sparkify_daily` over the days, as one partition range (the song catalogue must be loaded)."""
-    return run_job("sparkify_daily", (days[0].isoformat(), days[-1].isoformat()))
+    return run_job("sparkify_daily", (days[0].isoformat(), days[-1].isoformat()), tags=tags)
 
 
 def materialize_all(days: list[dt.date]) -> list[tuple[str, Outcome]]:

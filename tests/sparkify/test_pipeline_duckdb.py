@@ -137,39 +137,6 @@ def test_plays_breaking_a_dbt_test_fail_the_run_at_once_naming_the_tests(copied_
     assert restarted_steps(outcome.run_id) == []
 
 
-def _replace_line(path, number: int, new_line: str) -> str:
-    lines = path.read_text(encoding="utf-8").split("\n")
-    old = lines[number - 1]
-    lines[number - 1] = new_line
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return old
-
-
-@pytest.mark.parametrize(
-    "damage, expected_message",
-    [
-        (lambda line: line[: len(line) // 2], "line 5: malformed JSON"),
-        (lambda line: line.replace('"ts":', '"ts":"soon","x":', 1), "line 5, field 'ts': expected a bigint"),
-        (lambda line: line.replace('"sessionId":', '"sessionId":"abc","x":', 1), "line 5, field 'sessionId'"),
-        (lambda line: line.replace('"ts":15', '"ts":14', 1), "line 5, field 'ts': 14"),
-    ],
-    ids=["cut-line", "ts-not-a-number", "session-not-a-number", "ts-outside-day"],
-)
-def test_a_bad_line_fails_the_day_and_leaves_the_table_as_it_was(copied_lake, loaded, damage, expected_message):
-    before = snapshot(loaded["DUCKDB_PATH"])
-    key = event_key(DAYS[1])
-    path = copied_lake / key
-    _replace_line(path, 5, damage(path.read_text(encoding="utf-8").split("\n")[4]))
-
-    outcome = materialize_days([DAYS[1]])
-
-    assert not outcome.ok
-    [error] = outcome.errors
-    assert error.startswith("staging__staging_events: staging.staging_events not loaded, nothing changed: ")
-    assert f"{copied_lake / key}, {expected_message}" in error
-    assert snapshot(loaded["DUCKDB_PATH"]) == before
-
-
 def test_a_missing_day_is_reported_as_missing_not_empty(pipeline_env):
     outcome = materialize_days([DAYS[0], DAYS[-1] + dt.timedelta(days=1)])
     assert not outcome.ok

@@ -54,8 +54,20 @@ def day_file(lake: DataLake, day: dt.date) -> LakeObject:
     return obj
 
 
-def day_files(lake: DataLake, days: list[dt.date]) -> list[LakeObject]:
-    """The event file of every day, or MissingDayFile naming all the days that have none or an empty one."""
+# The one deliberate way to empty a day: a run tagged so, over days whose file was emptied on purpose.
+CLEAR_EMPTY_DAYS_TAG = "sparkify/clear_empty_days"
+
+
+def clears_empty_days(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(CLEAR_EMPTY_DAYS_TAG) == "true"
+
+
+def day_files(lake: DataLake, days: list[dt.date], clear_empty: bool = False) -> list[LakeObject]:
+    """The event file of every day, or MissingDayFile naming all the days that have none or an empty one.
+
+    With `clear_empty` (the run's CLEAR_EMPTY_DAYS_TAG), an empty file is returned like any other: its day
+    is replaced by no rows. A missing file stays an error: clearing a day is done by emptying its file.
+    """
     found, missing, empty = [], [], []
     for day in days:
         try:
@@ -63,11 +75,15 @@ def day_files(lake: DataLake, days: list[dt.date]) -> list[LakeObject]:
         except MissingDayFile:
             missing.append(f"{day} ({lake.uri(event_key(day))})")
         except EmptyFile:
-            empty.append(f"{day} ({lake.uri(event_key(day))})")
+            if clear_empty:
+                found.append(lake.stat(event_key(day)))
+            else:
+                empty.append(f"{day} ({lake.uri(event_key(day))})")
     problems = [f"missing day file(s): {', '.join(missing)}"] if missing else []
     problems += [f"day file is empty: {', '.join(empty)}"] if empty else []
     if problems:
-        raise MissingDayFile("; ".join(problems) + ("; nothing was replaced" if empty else ""))
+        hint = f"; nothing was replaced (to clear a day on purpose, run it with the tag {CLEAR_EMPTY_DAYS_TAG}=true)"
+        raise MissingDayFile("; ".join(problems) + (hint if empty else ""))
     return found
 
 

@@ -4,7 +4,7 @@ and fails loudly when a day's file is missing, so a missing day is never mistake
 import dagster as dg
 
 from pipeline.defs.sparkify import GROUP
-from pipeline.defs.sparkify.lake_files import day_files, loadable_song_files, song_files_fingerprint
+from pipeline.defs.sparkify.lake_files import clears_empty_days, day_files, loadable_song_files, song_files_fingerprint
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, days_of
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.retries import retried_on_fault
@@ -27,7 +27,7 @@ def _objects_table(lake, objects) -> dg.MetadataValue:
 def raw_log_files(context: dg.AssetExecutionContext, sparkify_lake: DataLakeResource) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     days = days_of(context)
-    objects = day_files(lake, days)
+    objects = day_files(lake, days, clear_empty=clears_empty_days(context))
     for day, obj in zip(days, objects, strict=True):
         context.log_event(
             dg.AssetObservation(

@@ -7,7 +7,7 @@ nothing and a bad file leaves the table as it was.
 import dagster as dg
 
 from pipeline.defs.sparkify import GROUP
-from pipeline.defs.sparkify.lake_files import day_files, loadable_song_files
+from pipeline.defs.sparkify.lake_files import clears_empty_days, day_files, loadable_song_files
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY
 from pipeline.defs.sparkify.load_errors import explain_load_error
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
@@ -27,8 +27,11 @@ def _load(lake, warehouse: Warehouse, table, batches, ledger: FileLedger | None 
         raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
 
 
-def day_batches(lake, days) -> list[JsonBatch]:
-    """One batch per day: its file replaces the rows of its UTC day, and every row must lie in that day."""
+def day_batches(lake, days, clear_empty: bool = False) -> list[JsonBatch]:
+    """One batch per day: its file replaces the rows of its UTC day, and every row must lie in that day.
+
+    An empty file is refused (lake_files.day_files) unless the run clears empty days on purpose.
+    """
     return [
         JsonBatch(
             keys=(obj.key,),
@@ -38,7 +41,7 @@ def day_batches(lake, days) -> list[JsonBatch]:
             label=f"{day} ({lake.uri(obj.key)})",
             jsonpaths_key=JSONPATHS_KEY,
         )
-        for day, obj in zip(days, day_files(lake, days), strict=True)
+        for day, obj in zip(days, day_files(lake, days, clear_empty), strict=True)
         for low, high in [day_epoch_ms(day)]
     ]
 
@@ -59,7 +62,7 @@ def staging_events(
 ) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     days = days_of(context)
-    counts = _load(lake, warehouse, STAGING_EVENTS, day_batches(lake, days))
+    counts = _load(lake, warehouse, STAGING_EVENTS, day_batches(lake, days, clears_empty_days(context)))
     per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts, strict=True))
     return dg.MaterializeResult(
         metadata={

@@ -13,7 +13,7 @@ import duckdb
 import duckdb_extension_httpfs
 
 from pipeline.lib.lake import DataLake, S3Access
-from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.lib.warehouse.identifiers import quote
 from pipeline.lib.warehouse.statements import create_table_sql, delete_sql, ledger_statements
 
@@ -29,12 +29,28 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _guarded(column: Column) -> str:
+    """The column's value, or an error where DuckDB's reader is laxer than the contract (pipeline/lib/json_records.py).
+
+    DuckDB reads NaN and Infinity into a double and keeps a NUL in text; Postgres and Redshift refuse both.
+    The error fails the load; the Python reader then names the file, line and field.
+    """
+    expr = quote(column.source)
+    if column.type == "double":
+        refused = _literal(f"{column.source}: not a finite number")
+        return f"case when {expr} is null or isfinite({expr}) then {expr} else error({refused}) end"
+    if column.type == "text":
+        refused = _literal(f"{column.source}: text contains a NUL character")
+        return f"case when contains({expr}, chr(0)) then error({refused}) else {expr} end"
+    return expr
+
+
 def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
     """One INSERT ... SELECT from read_json; rows outside the batch's window raise inside the query."""
     json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in table.columns)
     select = []
     for c in table.columns:
-        expr = quote(c.source)
+        expr = _guarded(c)
         if c.name == batch.window_column:
             message = _literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
             in_window = f"{expr} >= {int(batch.low)} and {expr} < {int(batch.high)}"

@@ -35,7 +35,8 @@ def csv_field(value) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)  # repr round-trips a double exactly: the song join compares durations for equality
-    text = value if isinstance(value, str) else json.dumps(value)
+    # An object or array becomes its compact JSON text, character for character what DuckDB's reader makes.
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return '"' + text.replace('"', '""') + '"'
 
 
