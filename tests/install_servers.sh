@@ -30,3 +30,21 @@ if [[ "$(id -u)" -eq 0 ]] && command -v pg_lsclusters >/dev/null 2>&1; then
 fi
 
 echo "install_servers.sh: PostgreSQL $(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1 | cut -d/ -f5) ready."
+
+# The cloud warehouses' doubles, each in its own virtualenv under .local/doubles/ (their pins clash with the
+# project's): rebuilt when tests/doubles/<name>.txt changes. uv comes from the project's virtualenv.
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+UV="$REPO/.venv/bin/uv"
+for requirements in "$REPO"/tests/doubles/*.txt; do
+    name="$(basename "$requirements" .txt)"
+    venv="$REPO/.local/doubles/$name"
+    stamp="$venv/.requirements"
+    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+        echo "install_servers.sh: installing the $name double..."
+        rm -rf "$venv"
+        "$UV" venv -q --python "$REPO/.venv/bin/python" "$venv"
+        "$UV" pip install -q --python "$venv/bin/python" -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+done
+echo "install_servers.sh: doubles ready: $(ls "$REPO/.local/doubles" | tr '\n' ' ')"
