@@ -1,15 +1,16 @@
 """The Redshift loader end to end on a real Postgres server, with only the COPY-from-S3 statement swapped.
 
 `PostgresBackedRedshift.run_copy` is the one seam (see pipeline/lib/warehouse/redshift.py): it fills the
-scratch table the way Redshift's COPY would (every object under the COPY's S3 source, fields mapped
-by the JSONPaths file) and, on a bad object, records the failure in a `sys_load_error_detail` table
-and fails like Redshift. Scratch tables, the window check, delete + insert, the transaction and the
-load-error lookup all run for real.
+scratch table the way Redshift's COPY would (every object the COPY's manifest lists, read from the S3
+server, fields mapped by the JSONPaths file) and, on a bad object, records the failure in a
+`sys_load_error_detail` table and fails like Redshift. Scratch tables, the window check, delete + insert,
+the transaction and the load-error lookup all run for real.
 """
 
 import datetime as dt
 import json
 
+import boto3
 import psycopg2
 import pytest
 
@@ -25,21 +26,30 @@ from tests.conftest import upload_tree
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-copy"
 COPY_ID = 4242
+MANIFESTS = "s3://pipeline-scratch/redshift/manifests"
 
 
 class PostgresBackedRedshift(RedshiftWarehouse):
     sent: list = []
+    manifests: list = []  # the manifest objects' names, in COPY order
+    listed: list = []  # the URIs each manifest listed
 
     def run_copy(self, cursor, job: CopyJob) -> None:
         self.sent.append(str(job.statement))
         assert job.statement.sql.startswith(f'copy "{job.scratch}"')
-        source = job.statement.sql.split(" from '", 1)[1].split("'", 1)[0]
-        prefix = source.removeprefix(job.lake.uri(""))
+        assert " manifest format as json " in job.statement.sql
+        manifest = job.statement.sql.split(" from '", 1)[1].split("'", 1)[0]
+        bucket, key = manifest.removeprefix("s3://").split("/", 1)
+        entries = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())["entries"]
+        assert all(entry["mandatory"] for entry in entries)
+        keys = [entry["url"].removeprefix(job.lake.uri("")) for entry in entries]
+        self.manifests.append(key.rsplit("/", 1)[1])
+        self.listed.append([entry["url"] for entry in entries])
         paths = None
         if " format as json 's3://" in job.statement.sql:
             with job.lake.open(JSONPATHS_KEY) as stream:
                 paths = json.load(stream)["jsonpaths"]
-        rows = _LineReader(self._rows(job, prefix, paths))
+        rows = _LineReader(self._rows(job, keys, paths))
         try:
             cursor.copy_expert(f'copy "{job.scratch}" from stdin with (format csv)', rows)
         except psycopg2.Error:
@@ -50,10 +60,10 @@ class PostgresBackedRedshift(RedshiftWarehouse):
                 "Load into table 'x' failed. Check 'sys_load_error_detail' system table for details."
             ) from None
 
-    def _rows(self, job, prefix, paths):
-        for obj in job.lake.list(prefix):
-            uri = job.lake.uri(obj.key)
-            with job.lake.open(obj.key) as stream:
+    def _rows(self, job, keys, paths):
+        for key in keys:
+            uri = job.lake.uri(key)
+            with job.lake.open(key) as stream:
                 for line, record in iter_objects(stream, uri):
                     values = (
                         [record.get(p[3:-2]) for p in paths]
@@ -88,7 +98,9 @@ def redshift(postgres_server, request, s3_env, sample_lake):
         )
         cursor.execute(f"create function pg_last_copy_id() returns int language sql as 'select {COPY_ID}'")
     upload_tree(s3_env, sample_lake.root, "redshift-lake", "udacity")
-    PostgresBackedRedshift.sent = []
+    if "pipeline-scratch" not in {b["Name"] for b in s3_env.list_buckets()["Buckets"]}:
+        s3_env.create_bucket(Bucket="pipeline-scratch")
+    PostgresBackedRedshift.sent, PostgresBackedRedshift.manifests, PostgresBackedRedshift.listed = [], [], []
     return PostgresBackedRedshift(
         host=postgres_server.host,
         port=postgres_server.port,
@@ -97,6 +109,7 @@ def redshift(postgres_server, request, s3_env, sample_lake):
         database=name,
         sslmode="disable",
         iam_role=ROLE,
+        manifest_prefix=MANIFESTS,
     )
 
 
@@ -119,18 +132,20 @@ def test_days_load_by_copy_with_jsonpaths_and_replace_their_rows(redshift, sampl
     assert redshift.row_count("staging.staging_events") == sum(expected)
     assert redshift.sent[0] == (
         f'copy "staging_events_load" ({", ".join(chr(34) + c.name + chr(34) for c in STAGING_EVENTS.columns)}) '
-        f"from 's3://redshift-lake/udacity/log_data/2018/11/2018-11-01-events.json' iam_role '{ROLE}' "
-        "format as json 's3://redshift-lake/udacity/log_json_path.json' maxerror 0 compupdate off statupdate off"
+        f"from '{MANIFESTS}/{redshift.manifests[0]}' iam_role '{ROLE}' "
+        "manifest format as json 's3://redshift-lake/udacity/log_json_path.json' "
+        "maxerror 0 compupdate off statupdate off"
     )
+    assert redshift.listed[0] == ["s3://redshift-lake/udacity/log_data/2018/11/2018-11-01-events.json"]
 
 
-def test_songs_load_by_copy_auto_over_the_song_prefix(redshift, sample_lake):
+def test_songs_load_by_one_copy_of_a_manifest_listing_every_file(redshift, sample_lake):
     lake = open_lake("s3://redshift-lake/udacity")
     keys = tuple(o.key for o in lake.list("song_data/"))
     [count] = redshift.replace_from_json(lake, STAGING_SONGS, [JsonBatch(keys=keys, label="songs")])
     assert count == redshift.row_count("staging.staging_songs") == sample_lake.song_objects
-    assert "from 's3://redshift-lake/udacity/song_data/' iam_role" in redshift.sent[0]
-    assert "format as json 'auto'" in redshift.sent[0]
+    assert len(redshift.sent) == 1 and "manifest format as json 'auto'" in redshift.sent[0]
+    assert redshift.listed[0] == [lake.uri(k) for k in keys]
 
 
 def test_a_failed_copy_quotes_the_load_error_table_and_changes_nothing(redshift, sample_lake, s3_env):
@@ -174,7 +189,7 @@ def test_copy_without_role_is_refused_with_the_variables_to_set():
         warehouse.copy_auth()
 
 
-def test_new_song_files_are_copied_one_by_one_and_recorded(redshift, sample_lake, s3_env):
+def test_new_song_files_are_copied_by_one_manifest_and_recorded(redshift, sample_lake, s3_env):
     from pipeline.lib.warehouse import FileLedger, ledger_table
 
     lake = open_lake("s3://redshift-lake/udacity")
@@ -199,9 +214,71 @@ def test_new_song_files_are_copied_one_by_one_and_recorded(redshift, sample_lake
         FileLedger(ledger, tuple((k, "v") for k in new_keys), replace=False),
     )
 
-    assert added == 2 and len(redshift.sent) == 2
-    assert all(f"from 's3://redshift-lake/udacity/{k}'" in s for k, s in zip(new_keys, redshift.sent, strict=True))
+    assert added == 2 and len(redshift.sent) == 1
+    assert redshift.listed[-1] == [lake.uri(k) for k in new_keys]
     assert redshift.loaded_files(ledger) == dict.fromkeys(keys + new_keys, "v")
     assert redshift.row_count("staging.staging_songs") == sample_lake.song_objects + 2
     for key in new_keys:  # the bucket is shared by this module's tests
         s3_env.delete_object(Bucket="redshift-lake", Key=f"udacity/{key}")
+
+
+def _manifests_left(s3) -> list[str]:
+    listed = s3.list_objects_v2(Bucket="pipeline-scratch", Prefix="redshift/manifests/")
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_a_stray_copy_beside_a_day_file_is_not_loaded_and_no_manifest_is_left(redshift, sample_lake, s3_env):
+    lake = open_lake("s3://redshift-lake/udacity")
+    key = f"udacity/{event_key(DAYS[0])}.bak"
+    s3_env.put_object(Bucket="redshift-lake", Key=key, Body=(sample_lake.root / event_key(DAYS[0])).read_bytes())
+    try:
+        [count] = redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[0])])
+    finally:
+        s3_env.delete_object(Bucket="redshift-lake", Key=key)
+    expected = sum(1 for _ in iter_objects(open(sample_lake.root / event_key(DAYS[0]), "rb"), "x"))
+    assert count == redshift.row_count("staging.staging_events") == expected  # not twice
+    assert _manifests_left(s3_env) == []
+
+
+def test_a_song_file_landing_after_the_listing_is_neither_loaded_nor_recorded(redshift, sample_lake, s3_env):
+    from pipeline.lib.warehouse import FileLedger, ledger_table
+
+    lake = open_lake("s3://redshift-lake/udacity")
+    keys = tuple(o.key for o in lake.list("song_data/"))  # the run's listing
+    late = "udacity/song_data/L/A/T/TRLATE0000000001.json"
+    song = {"artist_id": "ARLATE", "song_id": "SOLATE", "title": "Late", "artist_name": "L", "duration": 2.5}
+    s3_env.put_object(Bucket="redshift-lake", Key=late, Body=json.dumps(song).encode())  # lands mid-run
+    ledger = ledger_table(STAGING_SONGS)
+    try:
+        [count] = redshift.replace_from_json(
+            lake,
+            STAGING_SONGS,
+            [JsonBatch(keys=keys, label="all")],
+            FileLedger(ledger, tuple((k, "v") for k in keys), replace=True),
+        )
+    finally:
+        s3_env.delete_object(Bucket="redshift-lake", Key=late)
+    assert count == sample_lake.song_objects
+    assert redshift.query("select count(*) from staging.staging_songs where song_id = 'SOLATE'") == [(0,)]
+    assert set(redshift.loaded_files(ledger)) == set(keys)
+
+
+def test_a_failed_copy_leaves_no_manifest_behind(redshift, sample_lake, s3_env):
+    lake = open_lake("s3://redshift-lake/udacity")
+    lines = (sample_lake.root / event_key(DAYS[1])).read_text(encoding="utf-8").split("\n")
+    lines[2] = lines[2].replace('"sessionId":', '"sessionId":"x","was":', 1)
+    key = f"udacity/{event_key(DAYS[1])}"
+    s3_env.put_object(Bucket="redshift-lake", Key=key, Body="\n".join(lines).encode())
+    try:
+        with pytest.raises(LoadError, match="line 3, column session_id"):
+            redshift.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[1])])
+    finally:
+        s3_env.upload_file(str(sample_lake.root / event_key(DAYS[1])), "redshift-lake", key)
+    assert _manifests_left(s3_env) == []
+
+
+def test_copy_without_a_manifest_prefix_is_refused_naming_the_variable(redshift, sample_lake):
+    lake = open_lake("s3://redshift-lake/udacity")
+    unconfigured = redshift.model_copy(update={"manifest_prefix": None})
+    with pytest.raises(ValueError, match="REDSHIFT_MANIFEST_PREFIX"):
+        unconfigured.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[0])])

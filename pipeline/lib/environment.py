@@ -53,6 +53,7 @@ WAREHOUSE_RESOURCES = {
         iam_role=_optional("REDSHIFT_IAM_ROLE"),
         copy_role_arn=_optional("REDSHIFT_COPY_ROLE_ARN"),
         s3_region=_optional("REDSHIFT_S3_REGION"),
+        manifest_prefix=_optional("REDSHIFT_MANIFEST_PREFIX"),
     ),
 }
 

@@ -740,6 +740,8 @@ PLACEHOLDERS = {
     "COMPUTE_LOGS_PREFIX": "sparkify/compute-logs",
     "PIPELINE_ROLE_NAME": "sparkify-pipeline",
     "COPY_ROLE_NAME": "sparkify-redshift-copy",
+    "MANIFEST_BUCKET": "scratch-bucket",
+    "MANIFEST_PREFIX": "sparkify/redshift-manifests",
 }
 POLICIES = ("pipeline-policy.json", "redshift-copy-role-policy.json", "redshift-copy-trust-policy.json")
 
@@ -847,3 +849,14 @@ def test_copy_role_trusts_redshift():
     assert {"AWS": "arn:aws:iam::123456789012:role/sparkify-pipeline"} in principals
     for statement in document["Statement"]:
         assert "Resource" not in statement  # a trust policy names principals, not resources
+
+
+def test_copy_manifests_are_written_by_the_pipeline_and_read_by_copy_only_under_their_prefix():
+    manifest = "arn:aws:s3:::scratch-bucket/sparkify/redshift-manifests/0123abcd.manifest"
+    pipeline, copy = policy("pipeline-policy.json"), policy("redshift-copy-role-policy.json")
+    for action in ("s3:PutObject", "s3:DeleteObject"):  # RedshiftWarehouse._manifest: put_object, delete_object
+        assert allows(pipeline, action, manifest)
+        assert not allows(pipeline, action, "arn:aws:s3:::scratch-bucket/elsewhere/x.manifest")
+        assert not allows(copy, action, manifest)
+    assert allows(copy, "s3:GetObject", manifest)
+    assert not allows(copy, "s3:GetObject", "arn:aws:s3:::scratch-bucket/elsewhere/x.manifest")

@@ -249,3 +249,14 @@ def test_a_day_is_cleared_only_on_purpose_by_a_tagged_run_over_its_emptied_file(
     ]
     assert platform.query(f"select count(*) from analytics.time where cast(start_time as date) = '{DAY}'") == [(0,)]
     assert platform.query(other_days) == before  # the other days are as they were
+
+
+def test_a_stray_copy_beside_a_day_file_is_not_loaded(platform):
+    before = platform.tables()
+    stray = platform.day_file.with_name(platform.day_file.name + ".bak")
+    stray.write_bytes(platform.day_file.read_bytes())
+
+    outcome = materialize_days([DAY])
+
+    assert outcome.ok, outcome.errors
+    assert platform.tables() == before  # each event once, not twice

@@ -4,12 +4,17 @@ Per batch, in one transaction: COPY into a session-temporary scratch table, chec
 batch's window, delete the window from the target, insert the scratch rows. A failed COPY is explained
 from Redshift's load-error table. Every statement comes from redshift_sql.py.
 
+COPY reads exactly the batch's objects, through a manifest written under REDSHIFT_MANIFEST_PREFIX for the
+load and deleted after it: never a key prefix, which would also take a stray `x.json.bak` or a file that
+landed after the run listed the lake (loaded, and missing from the ledger).
+
 The seam: `run_copy` is the only place the COPY-from-S3 statement is executed. The test suite swaps it
 for a COPY FROM STDIN of the same objects, so the rest of this path runs for real on a Postgres server.
 """
 
-import os
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
@@ -32,18 +37,6 @@ class CopyJob:
     batch: JsonBatch
 
 
-def copy_source(lake: DataLake, batch: JsonBatch) -> str:
-    """What COPY reads: the one object, or the longest common prefix of the batch's objects.
-
-    COPY takes a key prefix, so every object under it is loaded (a stray `x.json.bak` beside the
-    files would be too); the layout keeps only data files there.
-    """
-    if len(batch.keys) == 1:
-        return lake.uri(batch.keys[0])
-    prefix = os.path.commonprefix(list(batch.keys))
-    return lake.uri(prefix[: prefix.rfind("/") + 1] if "/" in prefix else prefix)
-
-
 def json_format(lake: DataLake, table: TableSpec, batch: JsonBatch) -> str:
     if batch.jsonpaths_key is not None:
         return lake.uri(batch.jsonpaths_key)
@@ -64,6 +57,9 @@ class RedshiftWarehouse(ServerWarehouse):
     iam_role: str | None = None
     copy_role_arn: str | None = None
     s3_region: str | None = None  # the lake bucket's region, when it is not the cluster's
+    # Where a load's COPY manifest is written (s3://bucket/prefix): writable by the pipeline, readable by COPY's
+    # role. Not the lake's prefix: the lake may be read-only (the Udacity bucket is).
+    manifest_prefix: str | None = None
 
     def copy_auth(self) -> sql.CopyAuth:
         if self.iam_role:
@@ -98,25 +94,43 @@ class RedshiftWarehouse(ServerWarehouse):
             connection.commit()
         return counts
 
+    def _manifest_uri(self) -> str:
+        if not self.manifest_prefix:
+            raise ValueError(
+                "Redshift COPY reads exactly the listed files through a manifest: set REDSHIFT_MANIFEST_PREFIX "
+                "to an s3://bucket/prefix the pipeline may write and COPY's role may read"
+            )
+        return sql.s3_uri(f"{self.manifest_prefix.rstrip('/')}/{uuid.uuid4().hex}.manifest")
+
+    @contextmanager
+    def _manifest(self, uris: list[str]) -> Iterator[str]:
+        """The manifest of these objects, written to S3 for one COPY and deleted after it, whatever happened."""
+        uri = self._manifest_uri()
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        s3 = boto3.client("s3")
+        s3.put_object(Bucket=bucket, Key=key, Body=sql.manifest_json(uris).encode())
+        try:
+            yield uri
+        finally:
+            s3.delete_object(Bucket=bucket, Key=key)
+
     def _load_batch(self, connection, lake, table, batch, scratch, auth) -> int:
-        # A whole-table batch is one COPY of the common prefix; appended files are copied one by one, as
-        # a prefix would also take the files loaded before.
-        sources = [lake.uri(k) for k in batch.keys] if batch.append else [copy_source(lake, batch)]
         with connection.cursor() as cursor:
             cursor.execute(sql.drop_scratch_sql(scratch))
             cursor.execute(sql.create_scratch_sql(table, scratch))
-            for source in sources:
-                statement = sql.copy_json_sql(
-                    table, scratch, source, json_format(lake, table, batch), auth, self.s3_region
-                )
-                try:
-                    self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
-                except psycopg2.Error as exc:
-                    rollback_quietly(connection)
-                    details = self._load_errors(connection)
-                    if details:
-                        raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
-                    raise
+            if batch.keys:
+                with self._manifest([lake.uri(k) for k in batch.keys]) as manifest:
+                    statement = sql.copy_json_sql(
+                        table, scratch, manifest, json_format(lake, table, batch), auth, self.s3_region, manifest=True
+                    )
+                    try:
+                        self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
+                    except psycopg2.Error as exc:
+                        rollback_quietly(connection)
+                        details = self._load_errors(connection)
+                        if details:
+                            raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
+                        raise
             if batch.window_column is not None:
                 cursor.execute(sql.window_violations_sql(scratch, batch.window_column, batch.low, batch.high))
                 outside = cursor.fetchone()[0]

@@ -5,6 +5,7 @@ carries credentials is a Statement whose str() and repr() show them as '***'.
 """
 
 import datetime as dt
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -189,10 +190,25 @@ def create_scratch_sql(table: TableSpec, scratch: str) -> str:
     return f"create temp table {quote(scratch)} (like {target(table)})"
 
 
+def manifest_json(uris: Sequence[str]) -> str:
+    """A COPY manifest naming exactly these objects, each mandatory: COPY fails if one is missing, and reads
+    nothing else (a prefix would also take a stray `x.json.bak`, or a file that landed after the listing)."""
+    if not uris:
+        raise ValueError("a COPY manifest needs at least one object")
+    return json.dumps({"entries": [{"url": s3_uri(uri), "mandatory": True} for uri in uris]}, indent=1)
+
+
 def copy_json_sql(
-    table: TableSpec, into: str | None, source: str, json_format: str, auth: CopyAuth, region: str | None = None
+    table: TableSpec,
+    into: str | None,
+    source: str,
+    json_format: str,
+    auth: CopyAuth,
+    region: str | None = None,
+    manifest: bool = False,
 ) -> Statement:
-    """COPY JSON objects under `source` into `into` (a scratch table) or else the table itself.
+    """COPY JSON objects under `source` (or, with `manifest`, those the manifest at `source` lists) into `into`
+    (a scratch table) or else the table itself.
 
     json_format is 'auto' (keys match column names) or the s3:// URI of a JSONPaths file (one path per
     column, in table order). No option alters a value: staging keeps raw values, so an invalid UTF-8
@@ -213,7 +229,8 @@ def copy_json_sql(
     # The region is needed when the bucket is not in the cluster's region.
     where = f" region {literal(checked_region(region))}" if region is not None else ""
     # The scratch table lives for one load: compression analysis and statistics would be wasted work.
-    tail = f"{where} format as json {json_clause} maxerror 0 compupdate off statupdate off"
+    listed = " manifest" if manifest else ""
+    tail = f"{where}{listed} format as json {json_clause} maxerror 0 compupdate off statupdate off"
     sql = f"{head} {auth.clause()}{tail}"
     redacted = f"{head} {auth.clause(redact=True)}{tail}"
     for secret in auth.secrets:  # belt and braces: a secret repeated elsewhere is masked too
