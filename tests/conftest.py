@@ -1,5 +1,6 @@
 """Shared fixtures: a generated sample lake, an isolated warehouse/instance per test, a real S3 endpoint on loopback."""
 
+import hashlib
 import logging
 import shutil
 
@@ -121,3 +122,32 @@ def upload_tree(client, root, bucket: str, prefix: str) -> None:
     for path in sorted(root.rglob("*")):
         if path.is_file():
             client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(root).as_posix()}")
+
+
+@pytest.fixture(scope="session")
+def snowflake_server(tmp_path_factory):
+    """A fakesnow server (Snowflake's protocol, DuckDB underneath) on a free loopback port, for the session."""
+    from tests.snowflake_server import FakesnowServer
+
+    with FakesnowServer(tmp_path_factory.mktemp("fakesnow")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def bigquery_server(tmp_path_factory):
+    """bqemulator and fake-gcs-server on free loopback ports, sharing the objects' folder, for the session."""
+    from tests.bigquery_server import BigQueryDoubles
+
+    with BigQueryDoubles(tmp_path_factory.mktemp("bigquery")) as doubles:
+        yield doubles
+
+
+@pytest.fixture
+def bigquery_env(bigquery_server, pipeline_env, monkeypatch, request):
+    """WAREHOUSE=bigquery on the emulator, in a project of the test's own (its datasets are new)."""
+    project = "t-" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    values = {"WAREHOUSE": "bigquery", **bigquery_server.env(project)}
+    monkeypatch.delenv("BIGQUERY_STAGING_BUCKET", raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return {**pipeline_env, **values}

@@ -51,7 +51,8 @@ class PostgresBackedRedshift(RedshiftWarehouse):
                 paths = json.load(stream)["jsonpaths"]
         rows = _LineReader(self._rows(job, keys, paths))
         try:
-            cursor.copy_expert(f'copy "{job.scratch}" from stdin with (format csv)', rows)
+            columns = ", ".join(f'"{c.name}"' for c in job.table.columns)
+            cursor.copy_expert(f'copy "{job.scratch}" ({columns}) from stdin with (format csv)', rows)
         except psycopg2.Error:
             if rows.error is None:
                 raise
@@ -282,3 +283,38 @@ def test_copy_without_a_manifest_prefix_is_refused_naming_the_variable(redshift,
     unconfigured = redshift.model_copy(update={"manifest_prefix": None})
     with pytest.raises(ValueError, match="REDSHIFT_MANIFEST_PREFIX"):
         unconfigured.replace_from_json(lake, STAGING_EVENTS, [_day_batch(lake, DAYS[0])])
+
+
+def test_fields_a_batch_adds_are_set_on_its_rows_after_the_copy(redshift, s3_env):
+    from pipeline.lib.warehouse import Column, TableSpec
+
+    table = TableSpec(
+        "api_staging",
+        "answers",
+        (
+            Column("run_hr", "bigint", "run_hr"),
+            Column("source_key", "text", "source_key"),
+            Column("name", "text", "name"),
+        ),
+    )
+    lake = open_lake("s3://redshift-lake/api")
+    for city in ("tokyo", "zurich"):
+        s3_env.put_object(Bucket="redshift-lake", Key=f"api/{city}.json", Body=json.dumps({"name": city}).encode())
+    batches = [
+        JsonBatch(
+            keys=(f"{city}.json",),
+            window_column="run_hr",
+            low=202611301800,
+            high=202611301801,
+            append=n > 0,
+            added_fields=(("run_hr", 202611301800), ("source_key", f"{city}.json")),
+        )
+        for n, city in enumerate(("tokyo", "zurich"))
+    ]
+    assert redshift.replace_from_json(lake, table, batches) == [1, 1]
+    assert redshift.replace_from_json(lake, table, batches) == [1, 1]  # the hour replaced, not doubled
+    assert sorted(redshift.query("select * from api_staging.answers")) == [
+        (202611301800, "tokyo.json", "tokyo"),
+        (202611301800, "zurich.json", "zurich"),
+    ]
+    assert all(" manifest format as json 'auto'" in sent for sent in redshift.sent)

@@ -8,9 +8,18 @@ start running, so a fresh deployment is unattended from its first minute.
 import os
 
 import dagster as dg
+from dagster_snowflake import SnowflakeResource
 
 from pipeline.lib.settings import Settings, env
-from pipeline.lib.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse, Warehouse
+from pipeline.lib.warehouse import (
+    BigQueryWarehouse,
+    DuckDBWarehouse,
+    PostgresWarehouse,
+    RedshiftWarehouse,
+    SnowflakeWarehouse,
+    Warehouse,
+)
+from pipeline.lib.warehouse.gcp_clients import bigquery_resource, gcs_resource
 
 DEPLOYMENTS = ("local", "prod")
 
@@ -54,6 +63,27 @@ WAREHOUSE_RESOURCES = {
         copy_role_arn=_optional("REDSHIFT_COPY_ROLE_ARN"),
         s3_region=_optional("REDSHIFT_S3_REGION"),
         manifest_prefix=_optional("REDSHIFT_MANIFEST_PREFIX"),
+    ),
+    "snowflake": lambda: SnowflakeWarehouse(
+        snowflake=SnowflakeResource(
+            account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+            user=dg.EnvVar("SNOWFLAKE_USER"),
+            password=_secret("SNOWFLAKE_PASSWORD"),
+            private_key_path=_optional("SNOWFLAKE_PRIVATE_KEY_PATH"),
+            private_key_password=_secret("SNOWFLAKE_PRIVATE_KEY_PASSWORD"),
+            role=_optional("SNOWFLAKE_ROLE"),
+            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+            database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+        ),
+        storage_integration=_optional("SNOWFLAKE_STORAGE_INTEGRATION"),
+        stage_aws_key_id=_secret("SNOWFLAKE_STAGE_AWS_KEY_ID"),
+        stage_aws_secret_key=_secret("SNOWFLAKE_STAGE_AWS_SECRET_KEY"),
+    ),
+    "bigquery": lambda: BigQueryWarehouse(
+        bigquery=bigquery_resource(),
+        gcs=gcs_resource(),
+        staging_bucket=_optional("BIGQUERY_STAGING_BUCKET"),
+        extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"),
     ),
 }
 

@@ -175,11 +175,15 @@ def object_problem(obj: dict, table: TableSpec, window: Window | None = None) ->
     return None
 
 
-def find_problem(stream: BinaryIO, uri: str, table: TableSpec, window: Window | None = None) -> RawDataError | None:
-    """The first place the file breaks the table's contract, or None if this reader finds none."""
+def find_problem(
+    stream: BinaryIO, uri: str, table: TableSpec, window: Window | None = None, added: dict | None = None
+) -> RawDataError | None:
+    """The first place the file breaks the table's contract, or None if this reader finds none.
+
+    `added` holds the fields a batch adds to every object (JsonBatch.added_fields)."""
     try:
         for line, obj in iter_objects(stream, uri):
-            problem = object_problem(obj, table, window)
+            problem = object_problem({**obj, **added} if added else obj, table, window)
             if problem:
                 return RawDataError(uri, line, problem[1], problem[0])
     except RawDataError as exc:

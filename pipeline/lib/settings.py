@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO_ROOT / ".local"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
-WAREHOUSES = ("duckdb", "postgres", "redshift")
+WAREHOUSES = ("duckdb", "postgres", "redshift", "snowflake", "bigquery")
 
 DEFAULTS = {
     "WAREHOUSE": "duckdb",
@@ -30,6 +30,9 @@ DEFAULTS = {
     "POSTGRES_DB": "sparkify",
     "REDSHIFT_PORT": "5439",
     "REDSHIFT_DATABASE": "dev",
+    "BIGQUERY_LOCATION": "US",
+    "SNOWFLAKE_WAREHOUSE": "COMPUTE_WH",
+    "SNOWFLAKE_DATABASE": "SPARKIFY",
     "RETRY_MAX": "3",
     "RETRY_DELAY_SECONDS": "300",
     "DBT_WARM": "true",

@@ -2,14 +2,19 @@
 
 A fault is transient when it, or an exception it was raised from, is one of: a lost or refused network
 connection or a timeout; S3 (botocore) throttling or a 5xx; a warehouse connection lost or refused, or a
-conflict a retry resolves (SQLSTATE class 08, 57P01-57P03, 53300, 40001, 40P01); DuckDB's HTTP errors
+conflict a retry resolves (SQLSTATE class 08, 57P01-57P03, 53300, 40001, 40P01) or a Snowflake connector
+connection error (SNOWFLAKE_CONNECTION_ERRNOS); a Google API's 429 or 5xx, or BigQuery's own rate-limit and
+backend errors (BIGQUERY_TRANSIENT_REASONS); DuckDB's HTTP errors
 reading the lake; or a `TransientFault` raised by code that knows. A pipeline adds its own sources' faults
 with `declare_transient` (an API client's 429), never a catch-all.
 """
 
 import botocore.exceptions
 import duckdb
+import google.api_core.exceptions
+import google.auth.exceptions
 import psycopg2
+from snowflake.connector import errors as snowflake_errors
 
 # S3 error codes that mean "try again": throttling and the service's own failures.
 S3_TRANSIENT_CODES = frozenset(
@@ -31,6 +36,11 @@ SQLSTATE_CLASSES = ("08",)
 SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
 # Words of DuckDB's IOException when a remote read failed (an S3 GET cut off or refused), not a local file.
 DUCKDB_REMOTE_IO = ("http", "connection", "timed out", "timeout")
+# BigQuery's error reasons that its documentation says to retry (a 403 rateLimitExceeded among them).
+BIGQUERY_TRANSIENT_REASONS = frozenset({"rateLimitExceeded", "backendError", "internalError", "jobBackendError"})
+# The Snowflake connector's own error numbers for a connection that failed, closed, timed out or could not
+# be renewed (snowflake.connector.errorcode): a bad password or SQL error has other numbers and is not retried.
+SNOWFLAKE_CONNECTION_ERRNOS = frozenset({250001, 250002, 250003, 250005, 251011, 251012, 252007})
 
 
 class TransientFault(Exception):
@@ -66,6 +76,13 @@ def _is_transient_itself(fault: BaseException) -> bool:
         code = fault.pgcode
         # No SQLSTATE at all: the connection went before the server could answer.
         return code is None or code.startswith(SQLSTATE_CLASSES) or code in SQLSTATES
+    if isinstance(fault, snowflake_errors.Error) and not isinstance(fault, snowflake_errors.ProgrammingError):
+        return fault.errno in SNOWFLAKE_CONNECTION_ERRNOS
+    if isinstance(fault, google.api_core.exceptions.GoogleAPICallError):
+        reasons = {error.get("reason") for error in fault.errors if isinstance(error, dict)}
+        return _http_status_transient(fault.code) or bool(reasons & BIGQUERY_TRANSIENT_REASONS)
+    if isinstance(fault, google.auth.exceptions.TransportError):  # the token endpoint could not be reached
+        return True
     if isinstance(fault, duckdb.HTTPException):
         return _http_status_transient(getattr(fault, "status_code", None) or 500)
     if isinstance(fault, duckdb.IOException):

@@ -9,11 +9,11 @@ import dagster as dg
 from pipeline.defs.sparkify import GROUP
 from pipeline.defs.sparkify.lake_files import clears_empty_days, day_files, loadable_song_files
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY
-from pipeline.defs.sparkify.load_errors import explain_load_error
 from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
 from pipeline.defs.sparkify.raw_assets import raw_log_files, raw_song_files
 from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.load_errors import explain_load_error
 from pipeline.lib.materialize import TABLE_NAME
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import FileLedger, JsonBatch, LoadError, Warehouse, ledger_table

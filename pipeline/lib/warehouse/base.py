@@ -64,6 +64,12 @@ class JsonBatch:
     # want one where field names are not the column names.
     jsonpaths_key: str | None = None
     append: bool = False
+    # Fields every object of the batch gets, for what a file's name says and its content does not (the hour an
+    # API answer belongs to, its key): (JSON field, value) pairs, the field being a column's `source`.
+    added_fields: tuple[tuple[str, int | str], ...] = ()
+
+    def with_added_fields(self, obj: dict) -> dict:
+        return {**obj, **dict(self.added_fields)} if self.added_fields else obj
 
 
 @dataclass(frozen=True)

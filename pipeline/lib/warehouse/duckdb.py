@@ -45,12 +45,23 @@ def _guarded(column: Column) -> str:
     return expr
 
 
+def _added_value(column: Column, value: int | str) -> str:
+    """A field the batch adds to every object, as a typed literal (an int only where a number is expected)."""
+    if column.type == "text":
+        return _literal(str(value))
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{column.name}: an added field of type {column.type} must be an int, not {value!r}")
+    return f"cast({value} as {DUCKDB_TYPES[column.type]})"
+
+
 def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
     """One INSERT ... SELECT from read_json; rows outside the batch's window raise inside the query."""
-    json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in table.columns)
+    added = dict(batch.added_fields)
+    read = [c for c in table.columns if c.source not in added]
+    json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in read)
     select = []
     for c in table.columns:
-        expr = _guarded(c)
+        expr = _added_value(c, added[c.source]) if c.source in added else _guarded(c)
         if c.name == batch.window_column:
             message = _literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
             in_window = f"{expr} >= {int(batch.low)} and {expr} < {int(batch.high)}"

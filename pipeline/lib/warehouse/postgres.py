@@ -49,6 +49,7 @@ def csv_rows(lake: DataLake, table: TableSpec, batch: JsonBatch) -> Iterator[str
         uri = lake.uri(key)
         with lake.open(key) as stream:
             for line, obj in iter_objects(stream, uri):
+                obj = batch.with_added_fields(obj)
                 problem = object_problem(obj, table, window)
                 if problem:
                     raise RawDataError(uri, line, problem[1], problem[0])

@@ -32,7 +32,7 @@ class CopyJob:
 
     statement: sql.Statement
     lake: DataLake
-    table: TableSpec
+    table: TableSpec  # the columns COPY fills: the batch's added fields are set after it
     scratch: str
     batch: JsonBatch
 
@@ -120,17 +120,20 @@ class RedshiftWarehouse(ServerWarehouse):
             cursor.execute(sql.create_scratch_sql(table, scratch))
             if batch.keys:
                 with self._manifest([lake.uri(k) for k in batch.keys]) as manifest:
+                    read = sql.read_columns(table, batch.added_fields)
                     statement = sql.copy_json_sql(
-                        table, scratch, manifest, json_format(lake, table, batch), auth, self.s3_region, manifest=True
+                        read, scratch, manifest, json_format(lake, read, batch), auth, self.s3_region, manifest=True
                     )
                     try:
-                        self.run_copy(cursor, CopyJob(statement, lake, table, scratch, batch))
+                        self.run_copy(cursor, CopyJob(statement, lake, read, scratch, batch))
                     except psycopg2.Error as exc:
                         rollback_quietly(connection)
                         details = self._load_errors(connection)
                         if details:
                             raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
                         raise
+            if batch.added_fields:
+                cursor.execute(sql.set_added_fields_sql(table, scratch, batch.added_fields))
             if batch.window_column is not None:
                 cursor.execute(sql.window_violations_sql(scratch, batch.window_column, batch.low, batch.high))
                 outside = cursor.fetchone()[0]

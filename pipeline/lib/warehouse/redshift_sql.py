@@ -238,6 +238,27 @@ def copy_json_sql(
     return Statement(sql, redacted)
 
 
+def read_columns(table: TableSpec, added_fields: Sequence[tuple[str, int | str]]) -> TableSpec:
+    """The table as COPY fills it: without the columns a batch adds (JsonBatch.added_fields), set after the COPY."""
+    added = {source for source, _ in added_fields}
+    return TableSpec(table.schema, table.name, tuple(c for c in table.columns if c.source not in added))
+
+
+def set_added_fields_sql(table: TableSpec, scratch: str, added_fields: Sequence[tuple[str, int | str]]) -> str:
+    """Give every row COPY loaded into the scratch table the batch's added fields (an hour, a source key)."""
+    by_source = {c.source: c for c in table.columns}
+    assignments = []
+    for source, value in added_fields:
+        column = by_source[source]
+        if column.type == "text":
+            assignments.append(f"{quote(column.name)} = {literal(str(value))}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            assignments.append(f"{quote(column.name)} = {int(value)}")
+        else:
+            raise ValueError(f"{column.name}: an added field of type {column.type} must be an int, not {value!r}")
+    return f"update {quote(scratch)} set {', '.join(assignments)}"
+
+
 def window_violations_sql(scratch: str, column: str, low: int, high: int) -> str:
     """The number of loaded rows whose window column is null or outside [low, high): must be 0."""
     low, high = window(low, high)

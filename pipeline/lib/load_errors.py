@@ -18,7 +18,7 @@ def explain_load_error(lake: DataLake, table: TableSpec, error: LoadError) -> st
         window = (batch.window_column, batch.low, batch.high, batch.label)
     for key in keys:
         with lake.open(key) as stream:
-            problem = find_problem(stream, lake.uri(key), table, window)
+            problem = find_problem(stream, lake.uri(key), table, window, dict(batch.added_fields))
         if problem is not None:
             # The engine's own words stay in the chained exception: they count lines their own way (DuckDB
             # names the line after the bad one), and a message with two different line numbers misleads.
