@@ -67,13 +67,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _demo(lake_dir: Path | None = None) -> int:
-    """`make demo`: a sample lake, every pipeline materialized over it, its freshness checks, one summary.
+    """`make demo`: a sample lake and a local weather API, every pipeline materialized, freshness checks, a summary.
 
     Its days end yesterday and are the daily partitions (SPARKIFY_FIRST_DAY is their first), recorded in
     DAGSTER_HOME for `python -m pipeline ui`, so the UI shows what the summary says: every day filled,
     every check passed.
     """
     from pipeline.defs.sparkify.sample_data import DEMO_LAKE_DIR, demo_environment, prepare_demo_lake
+    from pipeline.defs.weather.demo_api import DemoApi
     from pipeline.lib.instance import ensure_dagster_home, record_demo_environment
     from pipeline.lib.materialize import all_ok, load_definitions, materialize_groups, print_summary
     from pipeline.lib.settings import export_defaults
@@ -83,8 +84,14 @@ def _demo(lake_dir: Path | None = None) -> int:
     _fresh_demo_warehouse()
     ensure_dagster_home()
     settings_file = record_demo_environment(demo_environment(lake))
-    defs = load_definitions()
-    groups, runs = materialize_groups(defs, None)
+    # The weather pipeline's APIs, served locally for the demo's length (no key, no internet).
+    api = DemoApi().start()
+    try:
+        os.environ.update(api.urls())
+        defs = load_definitions()  # after: the weather pipeline's resource reads the API addresses
+        groups, runs = materialize_groups(defs, None)
+    finally:
+        api.stop()
     runs.append(_evaluate_freshness_checks(defs))
     print_summary(runs, groups, defs)
     print(

@@ -17,7 +17,19 @@ def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
 
 def test_materialize_prints_the_summary_and_exits_zero(pipeline_env):
     done = run(
-        [sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-01", "--end", "2018-11-02"], pipeline_env
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "materialize",
+            "--group",
+            "sparkify",
+            "--start",
+            "2018-11-01",
+            "--end",
+            "2018-11-02",
+        ],
+        pipeline_env,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(sparkify_songs): succeeded" in done.stdout
@@ -27,15 +39,29 @@ def test_materialize_prints_the_summary_and_exits_zero(pipeline_env):
 
 def test_materialize_exits_nonzero_and_says_why_when_a_day_is_missing(pipeline_env):
     done = run(
-        [sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-03", "--end", "2018-11-04"], pipeline_env
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "materialize",
+            "--group",
+            "sparkify",
+            "--start",
+            "2018-11-03",
+            "--end",
+            "2018-11-04",
+        ],
+        pipeline_env,
     )
     assert done.returncode == 1
     assert "FAILED" in done.stdout and "missing day file" in done.stdout and "2018-11-04-events.json" in done.stdout
 
 
 def test_materialize_rejects_a_bad_date(pipeline_env):
-    done = run([sys.executable, "-m", "pipeline", "materialize", "--start", "2018-11-31"], pipeline_env)
-    assert done.returncode == 2 and "is not a date" in done.stderr
+    done = run(
+        [sys.executable, "-m", "pipeline", "materialize", "--group", "sparkify", "--start", "2018-11-31"], pipeline_env
+    )
+    assert done.returncode == 2 and "'2018-11-31' is not one of sparkify's partitions" in done.stderr
 
 
 def test_definitions_validate(pipeline_env):

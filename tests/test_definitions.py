@@ -7,8 +7,13 @@ from pipeline.definitions import defs
 STAR = ["songplays", "users", "songs", "artists", "time"]
 
 
+def group_keys(group: str) -> set[str]:
+    graph = defs.resolve_asset_graph()
+    return {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == group}
+
+
 def test_asset_graph_has_raw_staging_and_star_schema():
-    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    keys = group_keys("sparkify")
     assert keys == {
         "raw/log_data",
         "raw/song_data",
@@ -23,6 +28,8 @@ def test_every_daily_asset_backfills_in_a_single_run():
     daily = {"raw/log_data", "staging/staging_events", "analytics/songplays", "analytics/time", "analytics/users"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
+        if node.group_name != "sparkify":
+            continue
         if key.to_user_string() in daily:
             assert node.partitions_def is not None and node.backfill_policy == dg.BackfillPolicy.single_run()
         else:
@@ -108,7 +115,11 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
     monkeypatch.setenv("DAGSTER_DEPLOYMENT", "prod")
     assert sensor_default_status() == dg.DefaultSensorStatus.RUNNING
     repository = defs.get_repository_def()
-    assert {s.name for s in repository.schedule_defs} == {"sparkify_daily_schedule", "maintenance_weekly"}
+    assert {s.name for s in repository.schedule_defs} == {
+        "sparkify_daily_schedule",
+        "maintenance_weekly",
+        "weather_hourly_schedule",
+    }
     assert {s.name for s in repository.sensor_defs} == {
         "new_log_days_sensor",
         "song_files_sensor",
@@ -120,5 +131,6 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
 def test_maintenance_cleans_the_schemas_every_pipeline_loads_into():
     from pipeline.lib.settings import load_schemas
 
-    assert load_schemas() == ["staging"]  # Sparkify's SPARKIFY_STAGING_SCHEMA, declared by its settings module
+    # Each pipeline's staging schema (SPARKIFY_STAGING_SCHEMA, WEATHER_STAGING_SCHEMA), declared by its settings.
+    assert load_schemas() == ["api_staging", "staging"]
     assert "drop_leftover_tables" in {node.name for node in defs.resolve_job_def("maintenance").nodes}

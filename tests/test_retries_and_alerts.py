@@ -30,7 +30,18 @@ DAY = dt.date(2018, 11, 1)
 def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
     """A run in a fresh process, as the CLI makes it: its S3 client and settings come from this test's environment."""
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "materialize", "--start", day.isoformat(), "--end", day.isoformat()],
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "materialize",
+            "--group",
+            "sparkify",
+            "--start",
+            day.isoformat(),
+            "--end",
+            day.isoformat(),
+        ],
         cwd=Path(__file__).resolve().parent.parent,
         env=dict(os.environ),
         capture_output=True,

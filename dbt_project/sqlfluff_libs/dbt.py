@@ -12,3 +12,19 @@ def concat(fields):
 
 def type_string():
     return "varchar"
+
+
+def split_part(string_text, delimiter_text, part_number):
+    return f"split_part({string_text}, {delimiter_text}, {part_number})"
+
+
+def dateadd(datepart, interval, from_date_or_timestamp):
+    return f"({from_date_or_timestamp} + (interval '1 {datepart}' * ({interval})))"
+
+
+def type_int():
+    return "integer"
+
+
+def type_timestamp():
+    return "timestamp"

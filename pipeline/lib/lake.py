@@ -1,4 +1,4 @@
-"""Read access to a data lake: a local folder or an S3 prefix, behind one small interface.
+"""A data lake: a local folder or an S3 prefix, behind one small interface (reads, and whole-object writes).
 
 The raw layout is the same in both (`<root>/log_data/...`), so assets, loaders and sensors work with
 object keys relative to the root and never care where the root is. S3 goes through dagster-aws's
@@ -53,6 +53,10 @@ class DataLake:
     def open(self, key: str) -> BinaryIO:
         raise NotImplementedError
 
+    def put(self, key: str, data: bytes) -> LakeObject:
+        """Write the object whole: a reader sees the old content or the new one, never a part of it."""
+        raise NotImplementedError
+
     def s3_access(self) -> S3Access | None:
         """Credentials for engines reading the lake's URIs; None for a local folder."""
         return None
@@ -97,6 +101,15 @@ class LocalLake(DataLake):
         except FileNotFoundError:
             raise FileNotFoundError(f"no such object in the lake: {self.uri(key)}") from None
 
+    def put(self, key: str, data: bytes) -> LakeObject:
+        # A temporary file beside the target, then a rename: atomic on one filesystem.
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+        return self.stat(key)
+
 
 def _may_hold_keys_after(directory: str, start_after: str | None) -> bool:
     return start_after is None or directory >= start_after[: len(directory)]
@@ -137,6 +150,13 @@ class S3Lake(DataLake):
             return self._client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"]
         except self._client.exceptions.NoSuchKey:
             raise FileNotFoundError(f"no such object in the lake: {self.uri(key)}") from None
+
+    def put(self, key: str, data: bytes) -> LakeObject:
+        # A PUT is atomic in S3: the object appears whole, or the old one stays.
+        answer = self._client.put_object(
+            Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType="application/json"
+        )
+        return LakeObject(key=key, size=len(data), version=answer["ETag"].strip('"'))
 
     def s3_access(self) -> S3Access:
         # The same chain boto3 resolves for the client: explicit keys, env, profile or instance role.

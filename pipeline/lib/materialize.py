@@ -190,8 +190,8 @@ def _checked_key(partitions_def: dg.PartitionsDefinition, key: str, group: str) 
     if not partitions_def.has_partition_key(key):
         if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
             raise UsageError(
-                f"{key!r} is not a date of {group}'s partitions ({partitions_def.fmt}, "
-                f"from {partitions_def.start:{partitions_def.fmt}})"
+                f"{key!r} is not one of {group}'s partitions ({partitions_def.fmt}, "
+                f"from {partitions_def.start:{partitions_def.fmt}} to the last complete one)"
             )
         raise UsageError(f"{key!r} is not a partition of {group}")
     return key
@@ -227,17 +227,21 @@ def materialize_group(
     if plan.partitioned is not None:
         first, last = partition_range(plan, start, end)
         count = len(plan.partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
-        label = f"{plan.partitioned} over {first} .. {last}, {count} {'days' if _daily(plan) else 'partitions'}"
+        label = f"{plan.partitioned} over {first} .. {last}, {_count(plan, count)}"
         print(
-            f"Materializing {plan.partitioned} for {first} .. {last} ({count} "
-            f"{'days' if _daily(plan) else 'partitions'}); step output in {_log_path(plan.partitioned)}"
+            f"Materializing {plan.partitioned} for {first} .. {last} ({_count(plan, count)}); "
+            f"step output in {_log_path(plan.partitioned)}"
         )
         runs.append((label, run_job(plan.partitioned, (first, last), defs=defs)))
     return runs
 
 
-def _daily(plan: GroupPlan) -> bool:
-    return isinstance(plan.partitions_def, dg.DailyPartitionsDefinition)
+def _count(plan: GroupPlan, count: int) -> str:
+    """ "7 days", "1 hour", "3 partitions": what a range of the plan's partitions is."""
+    unit = {dg.DailyPartitionsDefinition: "day", dg.HourlyPartitionsDefinition: "hour"}.get(
+        type(plan.partitions_def), "partition"
+    )
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def _log_path(job_name: str) -> Path:

@@ -7,6 +7,7 @@ checked for what the deployment relies on, across files (ports, paths, variable 
 """
 
 import configparser
+import importlib
 import json
 import re
 import shlex
@@ -528,6 +529,8 @@ def readme_configuration_variables() -> set[str]:
 
 
 def test_env_example_lists_every_variable():
+    for settings in sorted((REPO / "pipeline" / "defs").glob("*/settings.py")):  # every pipeline's variables
+        importlib.import_module(f"pipeline.defs.{settings.parent.name}.settings")
     active, commented = env_example()
     listed = set(active) | set(commented)
     assert env_names(yaml.safe_load(INSTANCE_YAML.read_text())) <= set(active)  # required: Dagster has no defaults
@@ -740,6 +743,8 @@ PLACEHOLDERS = {
     "COMPUTE_LOGS_PREFIX": "sparkify/compute-logs",
     "PIPELINE_ROLE_NAME": "sparkify-pipeline",
     "COPY_ROLE_NAME": "sparkify-redshift-copy",
+    "API_DATA_BUCKET": "api-bucket",
+    "API_DATA_PREFIX": "api_data",
     "MANIFEST_BUCKET": "scratch-bucket",
     "MANIFEST_PREFIX": "sparkify/redshift-manifests",
 }
@@ -791,7 +796,12 @@ def test_iam_policies_name_their_actions_and_resources(name):
 
 
 # What the code calls, as IAM actions. A call missing here fails the test below: add it and its permission.
-S3_CALL_ACTIONS = {"head_object": "s3:GetObject", "get_object": "s3:GetObject", "list_objects_v2": "s3:ListBucket"}
+S3_CALL_ACTIONS = {
+    "head_object": "s3:GetObject",
+    "get_object": "s3:GetObject",
+    "list_objects_v2": "s3:ListBucket",
+    "put_object": "s3:PutObject",  # DataLake.put: only the weather pipeline's lake (API_DATA_URI) is written
+}
 LAKE_OBJECT = "arn:aws:s3:::lake-bucket/udacity/log_data/2018/11/2018-11-01-events.json"
 
 
@@ -803,7 +813,7 @@ def test_pipeline_role_reads_the_lake_prefix_and_nothing_else():
     assert calls and calls <= set(S3_CALL_ACTIONS), f"lake.py calls {calls - set(S3_CALL_ACTIONS)}"
     for name in ("pipeline-policy.json", "redshift-copy-role-policy.json"):
         document = policy(name)
-        for call in calls:
+        for call in calls - {"put_object"}:
             if S3_CALL_ACTIONS[call] == "s3:ListBucket":
                 for prefix in ("udacity/", "udacity/log_data/2018/11/", "udacity/song_data/"):
                     assert allows(document, "s3:ListBucket", "arn:aws:s3:::lake-bucket", {"s3:prefix": prefix}), name
@@ -860,3 +870,14 @@ def test_copy_manifests_are_written_by_the_pipeline_and_read_by_copy_only_under_
         assert not allows(copy, action, manifest)
     assert allows(copy, "s3:GetObject", manifest)
     assert not allows(copy, "s3:GetObject", "arn:aws:s3:::scratch-bucket/elsewhere/x.manifest")
+
+
+def test_the_weather_pipeline_reads_and_writes_its_own_lake_and_nothing_else():
+    document = policy("pipeline-policy.json")
+    answer = "arn:aws:s3:::api-bucket/api_data/weather/202611301900/sao_paulo.json"
+    for action in ("s3:PutObject", "s3:GetObject"):
+        assert allows(document, action, answer)
+        assert not allows(document, action, "arn:aws:s3:::api-bucket/other/x.json")
+    assert allows(document, "s3:ListBucket", "arn:aws:s3:::api-bucket", {"s3:prefix": "api_data/weather/"})
+    assert not allows(document, "s3:ListBucket", "arn:aws:s3:::api-bucket", {"s3:prefix": "other/"})
+    assert not allows(document, "s3:PutObject", LAKE_OBJECT)  # Sparkify's lake stays read-only

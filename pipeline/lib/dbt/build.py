@@ -44,6 +44,14 @@ def partition_window_env(days: list[dt.date]) -> dict[str, str]:
     }
 
 
+def hourly_window_env(hours: list[dt.datetime]) -> dict[str, str]:
+    """dbt's environment for a run over these UTC hours: the window [first hour, last hour + 1 h)."""
+    return {
+        "DBT_WINDOW_START": min(hours).strftime("%Y-%m-%dT%H:00"),
+        "DBT_WINDOW_END": (max(hours) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:00"),
+    }
+
+
 def failed_test(event: Any) -> str | None:
     """The dbt test's name when the event is the check result of a test the data failed, else None.
 

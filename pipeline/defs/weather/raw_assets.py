@@ -1,0 +1,240 @@
+"""Raw assets: an hour's API answers, fetched once and kept in the lake as the JSON the API served.
+
+An object already in the lake is used as it is if it is valid, so re-running an hour calls no API. One that
+is not (an error body stored by the original pipeline, a cut-off write) is fetched again and replaced,
+and reported. Only a recent hour is fetched (WEATHER_FETCH_HOURS): the APIs serve *current* weather, so
+an older hour missing from the lake fails rather than storing today's weather under yesterday's hour.
+A non-2xx answer, or a 2xx that is not the expected JSON, is never written.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import dagster as dg
+
+from pipeline.defs.weather import GROUP
+from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
+from pipeline.defs.weather.partitions import KEY_FORMAT, hourly_backfill_policy, hourly_partitions, hours_of
+from pipeline.defs.weather.resources import WeatherApis
+from pipeline.defs.weather.responses import InvalidResponse, check_cities, check_cocktails, check_weather
+from pipeline.defs.weather.settings import env
+from pipeline.lib.http_api import ApiClient, ApiError
+from pipeline.lib.lake import DataLake, DataLakeResource, open_lake
+from pipeline.lib.materialize import UsageError, declare_data_range
+from pipeline.lib.retries import retried_on_fault
+from pipeline.lib.transient import declare_transient
+
+# Threads fetching one hour's cities: the rate limiter, not the pool, decides the pace.
+FETCH_THREADS = 16
+
+
+class ApiUnavailable(Exception):
+    """An API kept answering 429 or 5xx (or not at all) past the client's own retries: worth a step retry."""
+
+
+declare_transient(ApiUnavailable)
+
+
+def fetchable(hour: dt.datetime, now: dt.datetime | None = None) -> bool:
+    """Whether the APIs still serve this hour's data: from its start until WEATHER_FETCH_HOURS after."""
+    now = now or dt.datetime.now(dt.UTC)
+    return hour <= now < hour + dt.timedelta(hours=float(env("WEATHER_FETCH_HOURS")))
+
+
+def _stored(lake: DataLake, key: str, check: Callable) -> tuple[object | None, str | None]:
+    """(the valid payload, None), or (None, why the stored object is not usable), or (None, None) if absent."""
+    if lake.stat(key) is None:
+        return None, None
+    with lake.open(key) as stream:
+        data = stream.read()
+    try:
+        return check(json.loads(data)), None
+    except (ValueError, InvalidResponse) as exc:  # not JSON (the original stored Python reprs), or not the format
+        return None, f"{lake.uri(key)} is not a valid answer ({exc})"
+
+
+def stored_or_fetched(
+    context: dg.AssetExecutionContext,
+    lake: DataLake,
+    key: str,
+    check: Callable,
+    fetch: Callable[[], tuple[bytes, object]],
+    hour: dt.datetime,
+    what: str,
+) -> tuple[object, str]:
+    """The hour's valid answer and where it came from: "stored", "fetched" or "replaced" (an invalid one)."""
+    payload, invalid = _stored(lake, key, check)
+    if payload is not None:
+        return payload, "stored"
+    if not fetchable(hour):
+        state = f"stored object is invalid: {invalid}" if invalid else f"{lake.uri(key)} is not in the lake"
+        raise dg.Failure(
+            f"{what} for {hour:%Y-%m-%d %H:00} UTC: {state}, and the API serves only current data, so a past hour "
+            "is not fetched again",
+            allow_retries=False,
+        )
+    try:
+        body, payload = fetch()
+        payload = check(payload)
+    except InvalidResponse as exc:
+        raise ApiError(what, 200, str(exc)) from None
+    lake.put(key, body)  # the body as served: it parsed and holds what the models need
+    if invalid:
+        context.log.warning(f"replaced an invalid stored object: {invalid}")
+        return payload, "replaced"
+    return payload, "fetched"
+
+
+def _failed(errors: list[ApiError], hour: dt.datetime) -> Exception:
+    message = f"{hour:%Y-%m-%d %H:00} UTC: " + "; ".join(str(e) for e in errors)
+    if all(e.retryable for e in errors):
+        return ApiUnavailable(message)
+    return dg.Failure(message, allow_retries=False)
+
+
+def _objects_metadata(counts: dict[str, int]) -> dict:
+    return {name: counts.get(name, 0) for name in ("stored", "fetched", "replaced")}
+
+
+@dg.asset(
+    key=["raw", "cities"],
+    group_name=GROUP,
+    partitions_def=hourly_partitions,
+    backfill_policy=hourly_backfill_policy,
+    kinds={"api", "s3"},
+    description="The hour's top cities (CITIES_API_URL), kept as cities/YYYYMMDDHH00/cities.json.",
+)
+@retried_on_fault
+def raw_cities(
+    context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
+) -> dg.MaterializeResult:
+    lake, counts = weather_lake.get_lake(), {}
+    with weather_apis.clients() as clients:
+        for hour in hours_of(context):
+            try:
+                cities, source = stored_or_fetched(
+                    context,
+                    lake,
+                    cities_key(hour),
+                    check_cities,
+                    lambda: clients.cities.get_json(weather_apis.url("cities"), "the city list"),
+                    hour,
+                    "the city list",
+                )
+            except ApiError as exc:
+                raise _failed([exc], hour) from exc
+            counts[source] = counts.get(source, 0) + 1
+            context.log.info(f"{hour:%Y-%m-%d %H:00}: {len(cities)} cities ({source})")
+    return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
+
+
+def _hour_cities(lake: DataLake, hour: dt.datetime) -> list[str]:
+    cities, invalid = _stored(lake, cities_key(hour), check_cities)
+    if cities is None:
+        raise dg.Failure(
+            f"no valid city list for {hour:%Y-%m-%d %H:00} UTC "
+            f"({invalid or lake.uri(cities_key(hour)) + ' is missing'}): materialize raw/cities for the hour first",
+            allow_retries=False,
+        )
+    return cities
+
+
+def _fetch_weather(client: ApiClient, url: str, city: str) -> Callable[[], tuple[bytes, object]]:
+    return lambda: client.get_json(url, f"weather of {city}", {"q": city})
+
+
+@dg.asset(
+    key=["raw", "weather"],
+    deps=[raw_cities],
+    group_name=GROUP,
+    partitions_def=hourly_partitions,
+    backfill_policy=hourly_backfill_policy,
+    kinds={"api", "s3"},
+    description="Current weather of each of the hour's cities (WEATHER_API_URL, weatherapi.com's current.json), "
+    "one object per city: weather/YYYYMMDDHH00/<city_slug>.json.",
+)
+@retried_on_fault
+def raw_weather(
+    context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
+) -> dg.MaterializeResult:
+    lake, counts = weather_lake.get_lake(), {}
+    with weather_apis.clients() as clients, ThreadPoolExecutor(FETCH_THREADS) as pool:
+        for hour in hours_of(context):
+            cities = _hour_cities(lake, hour)
+
+            def one(city: str, hour=hour):
+                fetch = _fetch_weather(clients.weather, weather_apis.url("weather"), city)
+                return stored_or_fetched(
+                    context, lake, weather_key(hour, city), check_weather, fetch, hour, f"weather of {city}"
+                )
+
+            futures = [pool.submit(one, city) for city in cities]
+            errors = []
+            for future in futures:
+                try:
+                    _, source = future.result()
+                    counts[source] = counts.get(source, 0) + 1
+                except ApiError as exc:
+                    errors.append(exc)
+            if errors:  # the cities fetched are kept: a retry fetches only the others
+                raise _failed(errors, hour)
+            context.log.info(f"{hour:%Y-%m-%d %H:00}: weather of {len(cities)} cities")
+    return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
+
+
+@dg.asset(
+    key=["raw", "cocktails"],
+    group_name=GROUP,
+    partitions_def=hourly_partitions,
+    backfill_policy=hourly_backfill_policy,
+    kinds={"api", "s3"},
+    description="The latest cocktails (COCKTAILS_API_URL, TheCocktailDB's latest.php), "
+    "one object per hour: cocktails/YYYYMMDDHH00/cocktails.json.",
+)
+@retried_on_fault
+def raw_cocktails(
+    context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
+) -> dg.MaterializeResult:
+    lake, counts, drinks = weather_lake.get_lake(), {}, 0
+    with weather_apis.clients() as clients:
+        for hour in hours_of(context):
+            try:
+                payload, source = stored_or_fetched(
+                    context,
+                    lake,
+                    cocktails_key(hour),
+                    check_cocktails,
+                    lambda: clients.cocktails.get_json(weather_apis.url("cocktails"), "the latest cocktails"),
+                    hour,
+                    "the latest cocktails",
+                )
+            except ApiError as exc:
+                raise _failed([exc], hour) from exc
+            counts[source] = counts.get(source, 0) + 1
+            drinks += len(payload["drinks"])
+    return dg.MaterializeResult(
+        metadata={"hours": len(context.partition_keys), "drinks": drinks, **_objects_metadata(counts)}
+    )
+
+
+def default_hours() -> tuple[str, str]:
+    """What `python -m pipeline materialize --group weather` runs without --start/--end: the hour that just ended
+    (an hourly partition exists once its hour is over) when the APIs are configured, else the latest hour in the
+    lake (hours in between may be missing: one at a time)."""
+    if env("CITIES_API_URL"):
+        hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+    else:
+        keys = [obj.key for obj in open_lake(env("API_DATA_URI")).list("cities/")]
+        if not keys:
+            raise UsageError(
+                f"weather: no hour in {env('API_DATA_URI')} and CITIES_API_URL is not set: set the API variables "
+                "(docs/weather.md), or give --group sparkify"
+            )
+        hour = dt.datetime.strptime(max(keys).split("/")[1], "%Y%m%d%H00").replace(tzinfo=dt.UTC)
+    key = hour.strftime(KEY_FORMAT)
+    return key, key
+
+
+declare_data_range(GROUP, default_hours)

@@ -1,0 +1,103 @@
+"""Staging: an hour's stored API answers loaded as they are, one row per object with its hour and lake key.
+
+The answers' objects stay JSON text (`location`, `current`, `drinks`): the dbt models type them. Each hour's
+rows are replaced in one transaction with the whole run's hours, so a re-run duplicates nothing and a bad
+object leaves the tables as they were.
+"""
+
+import json
+
+import dagster as dg
+
+from pipeline.defs.weather import GROUP
+from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
+from pipeline.defs.weather.partitions import hourly_backfill_policy, hourly_partitions, hours_of, run_hr
+from pipeline.defs.weather.raw_assets import raw_cocktails, raw_weather
+from pipeline.defs.weather.responses import check_cities
+from pipeline.defs.weather.settings import STAGING_SCHEMA
+from pipeline.lib.lake import DataLake, DataLakeResource
+from pipeline.lib.load_errors import explain_load_error
+from pipeline.lib.materialize import TABLE_NAME
+from pipeline.lib.retries import retried_on_fault
+from pipeline.lib.warehouse import Column, JsonBatch, LoadError, TableSpec, Warehouse
+
+_HOUR_AND_KEY = (Column("run_hr", "bigint", "run_hr"), Column("source_key", "text", "source_key"))
+WEATHER_STAGE = TableSpec(
+    STAGING_SCHEMA,
+    "weather_stage",
+    (*_HOUR_AND_KEY, Column("location", "text", "location"), Column("current", "text", "current")),
+)
+COCKTAILS_STAGE = TableSpec(STAGING_SCHEMA, "cocktails_stage", (*_HOUR_AND_KEY, Column("drinks", "text", "drinks")))
+
+
+def hour_batches(lake: DataLake, hour, keys: list[str]) -> list[JsonBatch]:
+    """One batch per object: the first replaces the hour's rows, the others add theirs in the same transaction."""
+    hr = run_hr(hour)
+    return [
+        JsonBatch(
+            keys=(key,),
+            window_column="run_hr",
+            low=hr,
+            high=hr + 1,
+            label=f"{hour:%Y-%m-%d %H:00} ({lake.uri(key)})",
+            append=n > 0,
+            added_fields=(("run_hr", hr), ("source_key", key)),
+        )
+        for n, key in enumerate(keys)
+    ]
+
+
+def _load(lake: DataLake, warehouse: Warehouse, table: TableSpec, batches: list[JsonBatch]) -> list[int]:
+    try:
+        return warehouse.replace_from_json(lake, table, batches)
+    except LoadError as exc:
+        raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
+
+
+def _cities(lake: DataLake, hour) -> list[str]:
+    with lake.open(cities_key(hour)) as stream:
+        return check_cities(json.load(stream))
+
+
+@dg.asset(
+    key=["api_staging", "weather_stage"],
+    deps=[raw_weather],
+    group_name=GROUP,
+    partitions_def=hourly_partitions,
+    backfill_policy=hourly_backfill_policy,
+    kinds={"sql"},
+    metadata={TABLE_NAME: WEATHER_STAGE.qualified},
+    description="Each city's weather answer of the hour, its objects as JSON text, with run_hr and the lake key.",
+)
+@retried_on_fault
+def weather_stage(
+    context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    lake = weather_lake.get_lake()
+    batches = [
+        batch
+        for hour in hours_of(context)
+        for batch in hour_batches(lake, hour, [weather_key(hour, city) for city in _cities(lake, hour)])
+    ]
+    counts = _load(lake, warehouse, WEATHER_STAGE, batches)
+    return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": WEATHER_STAGE.qualified})
+
+
+@dg.asset(
+    key=["api_staging", "cocktails_stage"],
+    deps=[raw_cocktails],
+    group_name=GROUP,
+    partitions_def=hourly_partitions,
+    backfill_policy=hourly_backfill_policy,
+    kinds={"sql"},
+    metadata={TABLE_NAME: COCKTAILS_STAGE.qualified},
+    description="The hour's latest-cocktails answer, its drinks as JSON text, with run_hr and the lake key.",
+)
+@retried_on_fault
+def cocktails_stage(
+    context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    lake = weather_lake.get_lake()
+    batches = [batch for hour in hours_of(context) for batch in hour_batches(lake, hour, [cocktails_key(hour)])]
+    counts = _load(lake, warehouse, COCKTAILS_STAGE, batches)
+    return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": COCKTAILS_STAGE.qualified})

@@ -1,0 +1,144 @@
+"""The weather pipeline end to end on DuckDB and on a real Postgres server: the served answers typed into
+`weather` and `cocktails` exactly as computed here from the same JSON, hours replaced and never duplicated."""
+
+import datetime as dt
+import json
+import shutil
+
+import duckdb
+import pytest
+
+from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
+from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
+from pipeline.lib.materialize import run_job
+
+READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_mb", "humidity", "uv", "gust_kph")
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def platform(request, weather_env):
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_env")
+    return request.param, weather_env
+
+
+def query(platform, sql: str) -> list[tuple]:
+    warehouse, env = platform
+    if warehouse == "duckdb":
+        with duckdb.connect(env["DUCKDB_PATH"], read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+    import os
+
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host=os.environ["POSTGRES_HOST"],
+        port=os.environ["POSTGRES_PORT"],
+        user=os.environ["POSTGRES_USER"],
+        password=os.environ["POSTGRES_PASSWORD"],
+        dbname=os.environ["POSTGRES_DB"],
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def materialize(first: dt.datetime, last: dt.datetime | None = None):
+    return run_job("weather_hourly", (first.strftime(KEY_FORMAT), (last or first).strftime(KEY_FORMAT)))
+
+
+def served(env, key: str):
+    with open(f"{env['API_DATA_URI']}/{key}", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def expected_weather(env, hour: dt.datetime) -> list[tuple]:
+    rows = []
+    for city in served(env, cities_key(hour)):
+        answer = served(env, weather_key(hour, city))
+        date, clock = answer["location"]["localtime"].split(" ")
+        local_hour = dt.datetime.fromisoformat(date) + dt.timedelta(hours=int(clock.split(":")[0]))
+        current = answer["current"]
+        rows.append(
+            (run_hr(hour), answer["location"]["name"], local_hour, current["condition"]["text"])
+            + tuple(current[name] for name in READINGS)
+        )
+    return sorted(rows)
+
+
+def expected_cocktails(env, hour: dt.datetime) -> list[tuple]:
+    drinks = served(env, cocktails_key(hour))["drinks"]
+    return sorted(
+        (run_hr(hour), d["idDrink"], d["strDrink"], d["strGlass"], d["strIngredient1"], d["strMeasure2"])
+        for d in drinks
+    )
+
+
+WEATHER_SQL = (
+    f"select run_hr, location_name, local_hour, condition_text, {', '.join(READINGS)} from api_analytics.weather"
+)
+COCKTAILS_SQL = "select run_hr, drink_id, drink_name, glass, ingredient_1, measure_2 from api_analytics.cocktails"
+
+
+def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_nothing(platform, current_hour):
+    _, env = platform
+    outcome = materialize(current_hour)
+    assert outcome.ok, outcome.errors
+    checks = {c.name: c.passed for c in outcome.checks}
+    assert checks["api_analytics/weather:one_row_per_city_requested"]
+    assert checks["api_analytics/weather:temperatures_within_physical_bounds"]
+    assert checks["api_analytics/weather:unique_weather_source_key"]
+
+    weather = sorted(query(platform, WEATHER_SQL))
+    assert weather == expected_weather(env, current_hour)
+    assert [row[1] for row in weather] == sorted(["Mexico City", "New York", "São Paulo", "Tokyo", "Zürich"])
+    assert sorted(query(platform, COCKTAILS_SQL)) == expected_cocktails(env, current_hour)
+
+    assert materialize(current_hour).ok
+    assert sorted(query(platform, WEATHER_SQL)) == weather
+    assert query(platform, "select count(*) from api_staging.weather_stage") == [(5,)]
+
+
+def test_past_hours_reload_from_the_lake_in_one_run(platform, current_hour, api_server):
+    _, env = platform
+    assert materialize(current_hour).ok
+    before = api_server.requests()
+    # An earlier hour whose answers are in the lake (a copy of this hour's), as a past run left them.
+    earlier = current_hour - dt.timedelta(hours=3)
+    for key in (cities_key, cocktails_key):
+        shutil.copytree(
+            f"{env['API_DATA_URI']}/{key(current_hour).rsplit('/', 1)[0]}",
+            f"{env['API_DATA_URI']}/{key(earlier).rsplit('/', 1)[0]}",
+        )
+    shutil.copytree(
+        f"{env['API_DATA_URI']}/weather/{run_hr(current_hour)}", f"{env['API_DATA_URI']}/weather/{run_hr(earlier)}"
+    )
+
+    outcome = materialize(earlier, current_hour)  # four hours in one run: two in the lake, two not
+
+    assert not outcome.ok  # the hours in between are in no lake and past: refused, not fetched
+    assert api_server.requests() == before
+    outcome = materialize(earlier)
+    assert outcome.ok, outcome.errors
+    hours = query(platform, "select run_hr, count(*) from api_analytics.weather group by run_hr order by run_hr")
+    assert hours == [(run_hr(earlier), 5), (run_hr(current_hour), 5)]
+    assert api_server.requests() == before
+
+
+def test_an_impossible_temperature_fails_its_hour(weather_env, current_hour):
+    assert materialize(current_hour).ok
+    path = f"{weather_env['API_DATA_URI']}/{weather_key(current_hour, 'Zürich')}"
+    with open(path, encoding="utf-8") as f:
+        answer = json.load(f)
+    answer["current"]["temp_c"] = 290.5  # kelvin where Celsius is expected
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(answer, f)
+
+    outcome = materialize(current_hour)  # reloads the hour from the lake
+
+    assert not outcome.ok
+    [failed] = [c for c in outcome.checks if not c.passed]
+    assert failed.name == "api_analytics/weather:temperatures_within_physical_bounds" and failed.blocking
