@@ -34,7 +34,10 @@ song_matches as (
             duration,
             song_id,
             artist_id,
-            row_number() over (partition by title, artist_name, duration order by song_id, artist_id) as candidate
+            row_number() over (
+                partition by title, artist_name, {{ double_partition_key('duration') }}
+                order by song_id, artist_id
+            ) as candidate
         from {{ source('staging', 'staging_songs') }}
     ) as ranked
     where candidate = 1
@@ -55,7 +58,7 @@ final as (
     select
         {{ dbt.hash(dbt.concat([
             "cast(timed_plays.session_id as " ~ dbt.type_string() ~ ")",
-            "cast(timed_plays.start_time as " ~ dbt.type_string() ~ ")",
+            timestamp_text("timed_plays.start_time"),
         ])) }} as songplay_id,
         timed_plays.start_time,
         nullif(timed_plays.user_id, '') as user_id,

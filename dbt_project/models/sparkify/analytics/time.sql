@@ -21,10 +21,10 @@ final as (
         start_time,
         cast(extract(hour from start_time) as integer) as hour,
         cast(extract(day from start_time) as integer) as day,
-        cast(extract(week from start_time) as integer) as week,
+        {{ iso_week('start_time') }} as week,
         cast(extract(month from start_time) as integer) as month,
         cast(extract(year from start_time) as integer) as year,
-        cast(extract(dow from start_time) as integer) as weekday
+        {{ day_of_week('start_time') }} as weekday
     from start_times
 
 )
