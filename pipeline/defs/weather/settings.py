@@ -16,6 +16,9 @@ declare_defaults(
         "COCKTAILS_API_URL": "",
         "WEATHER_API_HOST": "",
         "COCKTAILS_API_HOST": "",
+        # Secrets: empty unless set (never a value here); sent only when set.
+        "WEATHER_API_KEY": "",
+        "COCKTAILS_API_KEY": "",
         "API_REQUESTS_PER_SECOND": "5",
         "API_DATA_URI": str(LOCAL_DIR / "api_data"),
         "WEATHER_STAGING_SCHEMA": "api_staging",
