@@ -1,8 +1,27 @@
 """Turning a failed warehouse load into a message that names the file, the line and the field."""
 
+from collections.abc import Sequence
+
+import dagster as dg
+
 from pipeline.lib.json_records import find_problem
 from pipeline.lib.lake import DataLake
-from pipeline.lib.warehouse import LoadError, TableSpec
+from pipeline.lib.warehouse import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
+
+
+def load_or_fail(
+    lake: DataLake,
+    warehouse: Warehouse,
+    table: TableSpec,
+    batches: Sequence[JsonBatch],
+    ledger: FileLedger | None = None,
+) -> list[int]:
+    """The warehouse's load of the batches; a data error fails the step at once, with the reason explained."""
+    try:
+        return warehouse.replace_from_json(lake, table, batches, ledger)
+    except LoadError as exc:
+        # A data error: retrying cannot help, so the run fails at once with the reason.
+        raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
 
 
 def explain_load_error(lake: DataLake, table: TableSpec, error: LoadError) -> str:

@@ -13,18 +13,10 @@ from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_parti
 from pipeline.defs.sparkify.raw_assets import raw_log_files, raw_song_files
 from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.load_errors import explain_load_error
+from pipeline.lib.load_errors import load_or_fail
 from pipeline.lib.materialize import TABLE_NAME
 from pipeline.lib.retries import retried_on_fault
-from pipeline.lib.warehouse import FileLedger, JsonBatch, LoadError, Warehouse, ledger_table
-
-
-def _load(lake, warehouse: Warehouse, table, batches, ledger: FileLedger | None = None) -> list[int]:
-    try:
-        return warehouse.replace_from_json(lake, table, batches, ledger)
-    except LoadError as exc:
-        # A data error: retrying cannot help, so the run fails at once with the reason.
-        raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
+from pipeline.lib.warehouse import FileLedger, JsonBatch, Warehouse, ledger_table
 
 
 def day_batches(lake, days, clear_empty: bool = False) -> list[JsonBatch]:
@@ -62,7 +54,7 @@ def staging_events(
 ) -> dg.MaterializeResult:
     lake = sparkify_lake.get_lake()
     days = days_of(context)
-    counts = _load(lake, warehouse, STAGING_EVENTS, day_batches(lake, days, clears_empty_days(context)))
+    counts = load_or_fail(lake, warehouse, STAGING_EVENTS, day_batches(lake, days, clears_empty_days(context)))
     per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts, strict=True))
     return dg.MaterializeResult(
         metadata={
@@ -102,7 +94,7 @@ def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.M
     keys, replace = plan_song_load(current, warehouse.loaded_files(ledger_spec))
     batch = JsonBatch(keys=tuple(keys), append=not replace, label=f"{len(keys)} song files")
     ledger = FileLedger(ledger_spec, tuple((key, current[key]) for key in keys), replace=replace)
-    [count] = _load(lake, warehouse, STAGING_SONGS, [batch], ledger)
+    [count] = load_or_fail(lake, warehouse, STAGING_SONGS, [batch], ledger)
     return dg.MaterializeResult(
         metadata={
             "rows_loaded": count,

@@ -2,12 +2,10 @@
 in each hour, and no temperature is physically impossible. Both block: a failed hour stops what reads it.
 (No duplicated city and hour is dbt's `unique` test on source_key; freshness is the schedule's.)"""
 
-import json
-
 import dagster as dg
 
-from pipeline.defs.weather.layout import cities_key
 from pipeline.defs.weather.partitions import hourly_partitions, hours_of, run_hr
+from pipeline.defs.weather.raw_assets import stored_cities
 from pipeline.defs.weather.settings import ANALYTICS_SCHEMA
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.retries import retried_on_fault
@@ -26,8 +24,7 @@ def one_row_per_city_requested(
     """Each hour holds one row per city of that hour's list, no more, no fewer."""
     lake, problems, table = weather_lake.get_lake(), [], f"{ANALYTICS_SCHEMA}.weather"
     for hour in hours_of(context):
-        with lake.open(cities_key(hour)) as stream:
-            requested = len(json.load(stream))
+        requested = len(stored_cities(lake, hour))
         rows = warehouse.row_count(table, f"run_hr = {run_hr(hour)}")
         if rows != requested:
             problems.append(f"{hour:%Y-%m-%d %H:00}: {rows} rows for {requested} cities")

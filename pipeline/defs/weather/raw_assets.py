@@ -9,6 +9,7 @@ A non-2xx answer, or a 2xx that is not the expected JSON, is never written.
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,10 +46,11 @@ def fetchable(hour: dt.datetime, now: dt.datetime | None = None) -> bool:
 
 def _stored(lake: DataLake, key: str, check: Callable) -> tuple[object | None, str | None]:
     """(the valid payload, None), or (None, why the stored object is not usable), or (None, None) if absent."""
-    if lake.stat(key) is None:
+    try:
+        with lake.open(key) as stream:  # one request: no existence check before the read
+            data = stream.read()
+    except FileNotFoundError:
         return None, None
-    with lake.open(key) as stream:
-        data = stream.read()
     try:
         return check(json.loads(data)), None
     except (ValueError, InvalidResponse) as exc:  # not JSON (the original stored Python reprs), or not the format
@@ -94,8 +96,16 @@ def _failed(errors: list[ApiError], hour: dt.datetime) -> Exception:
     return dg.Failure(message, allow_retries=False)
 
 
-def _objects_metadata(counts: dict[str, int]) -> dict:
-    return {name: counts.get(name, 0) for name in ("stored", "fetched", "replaced")}
+def _hour_object(context, lake, key, check, fetch, hour, what) -> tuple[object, str]:
+    """stored_or_fetched for an hour's one object (the city list, the drinks): its fault is the hour's."""
+    try:
+        return stored_or_fetched(context, lake, key, check, fetch, hour, what)
+    except ApiError as exc:
+        raise _failed([exc], hour) from exc
+
+
+def _objects_metadata(counts: Counter) -> dict:
+    return {name: counts[name] for name in ("stored", "fetched", "replaced")}
 
 
 @dg.asset(
@@ -110,27 +120,25 @@ def _objects_metadata(counts: dict[str, int]) -> dict:
 def raw_cities(
     context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
 ) -> dg.MaterializeResult:
-    lake, counts = weather_lake.get_lake(), {}
+    lake, counts = weather_lake.get_lake(), Counter()
     with weather_apis.clients() as clients:
         for hour in hours_of(context):
-            try:
-                cities, source = stored_or_fetched(
-                    context,
-                    lake,
-                    cities_key(hour),
-                    check_cities,
-                    lambda: clients.cities.get_json(weather_apis.url("cities"), "the city list"),
-                    hour,
-                    "the city list",
-                )
-            except ApiError as exc:
-                raise _failed([exc], hour) from exc
-            counts[source] = counts.get(source, 0) + 1
+            cities, source = _hour_object(
+                context,
+                lake,
+                cities_key(hour),
+                check_cities,
+                lambda: clients.cities.get_json(weather_apis.url("cities"), "the city list"),
+                hour,
+                "the city list",
+            )
+            counts[source] += 1
             context.log.info(f"{hour:%Y-%m-%d %H:00}: {len(cities)} cities ({source})")
     return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
 
 
-def _hour_cities(lake: DataLake, hour: dt.datetime) -> list[str]:
+def stored_cities(lake: DataLake, hour: dt.datetime) -> list[str]:
+    """The hour's city list as raw/cities kept it; a failure naming the hour if it is missing or invalid."""
     cities, invalid = _stored(lake, cities_key(hour), check_cities)
     if cities is None:
         raise dg.Failure(
@@ -159,10 +167,10 @@ def _fetch_weather(client: ApiClient, url: str, city: str) -> Callable[[], tuple
 def raw_weather(
     context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
 ) -> dg.MaterializeResult:
-    lake, counts = weather_lake.get_lake(), {}
+    lake, counts = weather_lake.get_lake(), Counter()
     with weather_apis.clients() as clients, ThreadPoolExecutor(FETCH_THREADS) as pool:
         for hour in hours_of(context):
-            cities = _hour_cities(lake, hour)
+            cities = stored_cities(lake, hour)
 
             def one(city: str, hour=hour):
                 fetch = _fetch_weather(clients.weather, weather_apis.url("weather"), city)
@@ -175,7 +183,7 @@ def raw_weather(
             for future in futures:
                 try:
                     _, source = future.result()
-                    counts[source] = counts.get(source, 0) + 1
+                    counts[source] += 1
                 except ApiError as exc:
                     errors.append(exc)
             if errors:  # the cities fetched are kept: a retry fetches only the others
@@ -197,22 +205,19 @@ def raw_weather(
 def raw_cocktails(
     context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
 ) -> dg.MaterializeResult:
-    lake, counts, drinks = weather_lake.get_lake(), {}, 0
+    lake, counts, drinks = weather_lake.get_lake(), Counter(), 0
     with weather_apis.clients() as clients:
         for hour in hours_of(context):
-            try:
-                payload, source = stored_or_fetched(
-                    context,
-                    lake,
-                    cocktails_key(hour),
-                    check_cocktails,
-                    lambda: clients.cocktails.get_json(weather_apis.url("cocktails"), "the latest cocktails"),
-                    hour,
-                    "the latest cocktails",
-                )
-            except ApiError as exc:
-                raise _failed([exc], hour) from exc
-            counts[source] = counts.get(source, 0) + 1
+            payload, source = _hour_object(
+                context,
+                lake,
+                cocktails_key(hour),
+                check_cocktails,
+                lambda: clients.cocktails.get_json(weather_apis.url("cocktails"), "the latest cocktails"),
+                hour,
+                "the latest cocktails",
+            )
+            counts[source] += 1
             drinks += len(payload["drinks"])
     return dg.MaterializeResult(
         metadata={"hours": len(context.partition_keys), "drinks": drinks, **_objects_metadata(counts)}

@@ -5,21 +5,18 @@ rows are replaced in one transaction with the whole run's hours, so a re-run dup
 object leaves the tables as they were.
 """
 
-import json
-
 import dagster as dg
 
 from pipeline.defs.weather import GROUP
-from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
+from pipeline.defs.weather.layout import cocktails_key, weather_key
 from pipeline.defs.weather.partitions import hourly_backfill_policy, hourly_partitions, hours_of, run_hr
-from pipeline.defs.weather.raw_assets import raw_cocktails, raw_weather
-from pipeline.defs.weather.responses import check_cities
+from pipeline.defs.weather.raw_assets import raw_cocktails, raw_weather, stored_cities
 from pipeline.defs.weather.settings import STAGING_SCHEMA
 from pipeline.lib.lake import DataLake, DataLakeResource
-from pipeline.lib.load_errors import explain_load_error
+from pipeline.lib.load_errors import load_or_fail
 from pipeline.lib.materialize import TABLE_NAME
 from pipeline.lib.retries import retried_on_fault
-from pipeline.lib.warehouse import Column, JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.lib.warehouse import Column, JsonBatch, TableSpec, Warehouse
 
 _HOUR_AND_KEY = (Column("run_hr", "bigint", "run_hr"), Column("source_key", "text", "source_key"))
 WEATHER_STAGE = TableSpec(
@@ -47,18 +44,6 @@ def hour_batches(lake: DataLake, hour, keys: list[str]) -> list[JsonBatch]:
     ]
 
 
-def _load(lake: DataLake, warehouse: Warehouse, table: TableSpec, batches: list[JsonBatch]) -> list[int]:
-    try:
-        return warehouse.replace_from_json(lake, table, batches)
-    except LoadError as exc:
-        raise dg.Failure(description=explain_load_error(lake, table, exc), allow_retries=False) from exc
-
-
-def _cities(lake: DataLake, hour) -> list[str]:
-    with lake.open(cities_key(hour)) as stream:
-        return check_cities(json.load(stream))
-
-
 @dg.asset(
     key=["api_staging", "weather_stage"],
     deps=[raw_weather],
@@ -77,9 +62,9 @@ def weather_stage(
     batches = [
         batch
         for hour in hours_of(context)
-        for batch in hour_batches(lake, hour, [weather_key(hour, city) for city in _cities(lake, hour)])
+        for batch in hour_batches(lake, hour, [weather_key(hour, city) for city in stored_cities(lake, hour)])
     ]
-    counts = _load(lake, warehouse, WEATHER_STAGE, batches)
+    counts = load_or_fail(lake, warehouse, WEATHER_STAGE, batches)
     return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": WEATHER_STAGE.qualified})
 
 
@@ -99,5 +84,5 @@ def cocktails_stage(
 ) -> dg.MaterializeResult:
     lake = weather_lake.get_lake()
     batches = [batch for hour in hours_of(context) for batch in hour_batches(lake, hour, [cocktails_key(hour)])]
-    counts = _load(lake, warehouse, COCKTAILS_STAGE, batches)
+    counts = load_or_fail(lake, warehouse, COCKTAILS_STAGE, batches)
     return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": COCKTAILS_STAGE.qualified})
