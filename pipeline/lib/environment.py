@@ -8,18 +8,9 @@ start running, so a fresh deployment is unattended from its first minute.
 import os
 
 import dagster as dg
-from dagster_snowflake import SnowflakeResource
 
 from pipeline.lib.settings import Settings, env
-from pipeline.lib.warehouse import (
-    BigQueryWarehouse,
-    DuckDBWarehouse,
-    PostgresWarehouse,
-    RedshiftWarehouse,
-    SnowflakeWarehouse,
-    Warehouse,
-)
-from pipeline.lib.warehouse.gcp_clients import bigquery_resource, gcs_resource
+from pipeline.lib.warehouse import Warehouse
 
 DEPLOYMENTS = ("local", "prod")
 
@@ -44,16 +35,31 @@ def _optional(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-WAREHOUSE_RESOURCES = {
-    "duckdb": lambda: DuckDBWarehouse(path=dg.EnvVar("DUCKDB_PATH"), extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR")),
-    "postgres": lambda: PostgresWarehouse(
+# Each warehouse's module (and its client library) is imported only when that warehouse is chosen.
+
+
+def _duckdb() -> Warehouse:
+    from pipeline.lib.warehouse import DuckDBWarehouse
+
+    return DuckDBWarehouse(path=dg.EnvVar("DUCKDB_PATH"), extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"))
+
+
+def _postgres() -> Warehouse:
+    from pipeline.lib.warehouse.postgres import PostgresWarehouse
+
+    return PostgresWarehouse(
         host=dg.EnvVar("POSTGRES_HOST"),
         port=dg.EnvVar.int("POSTGRES_PORT"),
         user=dg.EnvVar("POSTGRES_USER"),
         password=_secret("POSTGRES_PASSWORD"),
         database=dg.EnvVar("POSTGRES_DB"),
-    ),
-    "redshift": lambda: RedshiftWarehouse(
+    )
+
+
+def _redshift() -> Warehouse:
+    from pipeline.lib.warehouse.redshift import RedshiftWarehouse
+
+    return RedshiftWarehouse(
         host=dg.EnvVar("REDSHIFT_HOST"),
         port=dg.EnvVar.int("REDSHIFT_PORT"),
         user=dg.EnvVar("REDSHIFT_USER"),
@@ -63,8 +69,15 @@ WAREHOUSE_RESOURCES = {
         copy_role_arn=_optional("REDSHIFT_COPY_ROLE_ARN"),
         s3_region=_optional("REDSHIFT_S3_REGION"),
         manifest_prefix=_optional("REDSHIFT_MANIFEST_PREFIX"),
-    ),
-    "snowflake": lambda: SnowflakeWarehouse(
+    )
+
+
+def _snowflake() -> Warehouse:
+    from dagster_snowflake import SnowflakeResource
+
+    from pipeline.lib.warehouse.snowflake import SnowflakeWarehouse
+
+    return SnowflakeWarehouse(
         snowflake=SnowflakeResource(
             account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
             user=dg.EnvVar("SNOWFLAKE_USER"),
@@ -78,13 +91,27 @@ WAREHOUSE_RESOURCES = {
         storage_integration=_optional("SNOWFLAKE_STORAGE_INTEGRATION"),
         stage_aws_key_id=_secret("SNOWFLAKE_STAGE_AWS_KEY_ID"),
         stage_aws_secret_key=_secret("SNOWFLAKE_STAGE_AWS_SECRET_KEY"),
-    ),
-    "bigquery": lambda: BigQueryWarehouse(
+    )
+
+
+def _bigquery() -> Warehouse:
+    from pipeline.lib.warehouse.bigquery import BigQueryWarehouse
+    from pipeline.lib.warehouse.gcp_clients import bigquery_resource, gcs_resource
+
+    return BigQueryWarehouse(
         bigquery=bigquery_resource(),
         gcs=gcs_resource(),
         staging_bucket=_optional("BIGQUERY_STAGING_BUCKET"),
         extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"),
-    ),
+    )
+
+
+WAREHOUSE_RESOURCES = {
+    "duckdb": _duckdb,
+    "postgres": _postgres,
+    "redshift": _redshift,
+    "snowflake": _snowflake,
+    "bigquery": _bigquery,
 }
 
 
