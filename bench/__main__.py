@@ -20,6 +20,8 @@ FIGURES = {
     5: "many small files from S3",
     6: "sensor cost vs bucket size",
     7: "memory",
+    8: "BigQuery load file conversion",
+    9: "BigQuery load file memory",
 }
 
 
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=FIGURES,
         metavar="N",
-        help="measure only these figures (1-7): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
+        help="measure only these figures (1-9): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
     )
     parser.add_argument(
         "--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)"
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     export_defaults()
     extension_dir = Path(env("DUCKDB_EXTENSION_DIR"))
 
-    from bench import runs, s3, staging
+    from bench import conversion, runs, s3, staging
     from bench.sandbox import Sandbox
     from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 
@@ -103,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         show(s3.sensor_figures(work, scale.sensor_objects, scale.repeats))
     if 7 in wanted:
         show(staging.memory_figure(work, scale.big_day_bytes, extension_dir, bytes_per_event))
+    if 8 in wanted:
+        show(conversion.conversion_figure(work, scale.throughput_events, extension_dir, scale.repeats))
+    if 9 in wanted:
+        show(conversion.memory_figure(work, scale.big_day_bytes, extension_dir, bytes_per_event))
 
     print(f"\nTargets ({sum(f.met for f in figures)} of {len(figures)} met), in {time.perf_counter() - began:.0f} s:")
     for figure in figures:

@@ -30,9 +30,15 @@ MB = 1_000_000
 
 
 def one_day_lake(root: Path, events: int) -> tuple[LocalLake, dt.date, Path]:
-    """A lake whose only day holds `events` events (few users and songs: the size is in the events)."""
+    """A lake whose only day holds `events` events (few users and songs: the size is in the events);
+    generated once per benchmark run, and reused by the figures that read the same day."""
+    done = root / ".generated"
+    if done.exists():
+        day = dt.date.fromisoformat(done.read_text())
+        return LocalLake(root), day, root / event_key(day)
     lake = generate_lake(root, SampleSpec(days=1, events_per_day=events, song_files=50, users=100), progress=False)
     day = lake.days[0]
+    done.write_text(day.isoformat())
     return LocalLake(root), day, root / event_key(day)
 
 

@@ -47,10 +47,25 @@ def test_a_target_is_met_or_missed_by_the_ratio(ratio, target, met):
 
 
 def test_the_small_benchmark_prints_its_figures(tmp_path):
-    """Figures 1 (throughput), 5 (song files from S3), 6 (sensor) and 7 (memory) at the small scale, in a process
-    of their own."""
+    """Figures 1 (throughput), 5 (song files from S3), 6 (sensor), 7 (memory) and 8-9 (BigQuery load file) at the
+    small scale, in a process of their own."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "small", "--only", "1", "5", "6", "7", "--work-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--scale",
+            "small",
+            "--only",
+            "1",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "--work-dir",
+            str(tmp_path),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -59,7 +74,16 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     figures = {m["name"]: m for m in map(LINE.match, done.stdout.splitlines()) if m}
     names = sorted(figures)
-    assert [n.split("_")[0] for n in names] == ["sensor", "sensor", "stage", "stage", "staging", "staging"], done.stdout
+    assert [n.split("_")[0] for n in names] == [
+        "bigquery",
+        "bigquery",
+        "sensor",
+        "sensor",
+        "stage",
+        "stage",
+        "staging",
+        "staging",
+    ], done.stdout
     number = lambda text: float(text.replace(",", ""))  # noqa: E731
 
     throughput = next(figures[n] for n in names if n.startswith("staging_throughput_50000_events"))
@@ -73,7 +97,12 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
     memory = next(figures[n] for n in names if n.startswith("staging_peak_rss"))
     # The day file's size, and its peak RSS under the target's bound.
     assert 45 <= number(memory["baseline"]) <= 55 and number(memory["value"]) < 1000, memory.group(0)
-    assert re.search(r"Targets \(\d of 6 met\)", done.stdout)
+    # The same day converted into a BigQuery load file: every row, then the big day in a process of its own.
+    conversion = next(figures[n] for n in names if n.startswith("bigquery_load_file_50000_events"))
+    assert number(conversion["value"]) > 0 and conversion["unit"] == "rows/s"
+    conversion_memory = figures["bigquery_load_file_peak_rss_50MB_day_file"]
+    assert number(conversion_memory["value"]) < 1000, conversion_memory.group(0)
+    assert re.search(r"Targets \(\d of 8 met\)", done.stdout)
 
 
 def test_the_endpoint_answers_late_only_when_asked(monkeypatch):

@@ -2,8 +2,8 @@
 the table's rows replaced in one multi-statement transaction.
 
 BigQuery cannot read S3, so DuckDB reads exactly the batch's listed files (local or s3://) with the
-DuckDB warehouse's own reader and guards (duckdb.py), streams them into a scratch DuckDB file with the
-staging table's types and writes Parquet from it. A load job sends the file (directly, or through the
+DuckDB warehouse's own reader and guards (duckdb.py) and streams them into a Parquet file with the
+staging table's types. A load job sends the file (directly, or through the
 staging bucket when one is set) into a scratch table with an explicit schema; one script then checks
 the window, deletes the batch's rows, inserts the scratch rows and records the ledger, and commits.
 Scratch tables are dropped afterwards, and expire by themselves if a process dies first.
@@ -26,7 +26,6 @@ from pipeline.lib.warehouse import bigquery_sql as sql
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
 from pipeline.lib.warehouse.duckdb import DuckDBWarehouse
 from pipeline.lib.warehouse.identifiers import checked_identifier
-from pipeline.lib.warehouse.statements import column_list, target
 
 # A scratch table outlives its load only when the process dies mid-load; BigQuery then drops it.
 SCRATCH_LIFETIME = dt.timedelta(days=1)
@@ -65,21 +64,18 @@ class BigQueryWarehouse(Warehouse):
             exists_ok=True,
         )
 
-    def _to_parquet(self, lake: DataLake, table: TableSpec, batch: JsonBatch, folder: Path) -> tuple[Path, int]:
-        """The batch's rows as a Parquet file, read by DuckDB's JSON reader with duckdb.py's guards.
+    @staticmethod
+    def parquet_load_file(
+        lake: DataLake, table: TableSpec, batch: JsonBatch, folder: Path, extension_dir: str
+    ) -> tuple[Path, int]:
+        """The batch's rows as a Parquet file in `folder`, read by DuckDB's JSON reader with duckdb.py's
+        guards and streamed, with no database file; the file and its rows.
 
         A row that breaks the file contract, or lies outside the batch's window, raises LoadError here.
         """
-        name = uuid.uuid4().hex
-        converter = DuckDBWarehouse(path=str(folder / f"{name}.duckdb"), extension_dir=self.extension_dir)
-        [count] = converter.replace_from_json(lake, table, [batch])
-        parquet = folder / f"{name}.parquet"
-        with converter.connect() as connection:
-            connection.execute(
-                f"copy (select {column_list(table)} from {target(table)}) to '{parquet}' (format parquet)"
-            )
-        Path(converter.path).unlink()
-        return parquet, count
+        parquet = folder / f"{uuid.uuid4().hex}.parquet"
+        converter = DuckDBWarehouse(path=":memory:", extension_dir=extension_dir)
+        return parquet, converter.write_parquet(lake, table, batch, parquet)
 
     def _send(self, client: bigquery.Client, parquet: Path, table: TableSpec, scratch: str) -> None:
         """A load job from the Parquet file into a new scratch table with the table's explicit schema."""
@@ -115,7 +111,7 @@ class BigQueryWarehouse(Warehouse):
             for index, batch in enumerate(batches):
                 scratch = None
                 if batch.keys:
-                    parquet, count = self._to_parquet(lake, table, batch, Path(folder))
+                    parquet, count = self.parquet_load_file(lake, table, batch, Path(folder), self.extension_dir)
                     if count:
                         scratch = f"{table.name}_load_{run}_{index}"
                         scratches.callback(client.delete_table, f"{table.schema}.{scratch}", not_found_ok=True)

@@ -54,8 +54,8 @@ def _added_value(column: Column, value: int | str) -> str:
     return f"cast({value} as {DUCKDB_TYPES[column.type]})"
 
 
-def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
-    """One INSERT ... SELECT from read_json; rows outside the batch's window raise inside the query."""
+def select_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
+    """The batch's rows as the table's typed columns, from read_json; rows outside its window raise in the query."""
     added = dict(batch.added_fields)
     read = [c for c in table.columns if c.source not in added]
     json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in read)
@@ -68,10 +68,13 @@ def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> 
             expr = f"case when {in_window} then {expr} else error({message}) end"
         select.append(f"{expr} as {quote(c.name)}")
     files = "[" + ", ".join(_literal(u) for u in uris) + "]"
-    return (
-        f"insert into {quote(table.schema)}.{quote(table.name)} ({', '.join(quote(c.name) for c in table.columns)}) "
-        f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
-    )
+    return f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
+
+
+def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
+    """One INSERT ... SELECT of select_json_sql."""
+    columns = ", ".join(quote(c.name) for c in table.columns)
+    return f"insert into {quote(table.schema)}.{quote(table.name)} ({columns}) {select_json_sql(table, uris, batch)}"
 
 
 def s3_secret_sql(access: S3Access) -> str:
@@ -142,16 +145,7 @@ class DuckDBWarehouse(Warehouse):
                     if not batch.append:
                         connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                     if batch.keys:
-                        uris = [lake.uri(key) for key in batch.keys]
-                        if remote:
-                            many = len(uris) > 1
-                            # Many small objects (song files): one whole GET each instead of a HEAD and
-                            # ranged GETs (2,000 song files from S3 on loopback: 4.5 s instead of 8.6 s).
-                            # A day's file, however big, stays streamed.
-                            connection.execute(f"set force_download = {'true' if many else 'false'}")
-                            # DuckDB's reads block their thread, so the threads are the GETs in flight:
-                            # one per core would leave a many-file load waiting on S3's latency.
-                            connection.execute(f"set threads = {REMOTE_FILES_THREADS}" if many else "reset threads")
+                        uris = _read_settings(connection, lake, batch, remote)
                         counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
                     else:
                         counts.append(0)
@@ -167,6 +161,20 @@ class DuckDBWarehouse(Warehouse):
             connection.commit()
         return counts
 
+    def write_parquet(self, lake: DataLake, table: TableSpec, batch: JsonBatch, path: Path) -> int:
+        """The batch's rows, read and checked as replace_from_json reads them, streamed into a Parquet file
+        with the table's types (a load file for a warehouse that cannot read the lake); the rows written.
+
+        Nothing is stored in the database: with path ":memory:" the conversion uses no database file.
+        """
+        with self.connect() as connection:
+            uris = _read_settings(connection, lake, batch, self._reach_lake(connection, lake))
+            try:
+                select = select_json_sql(table, uris, batch)
+                return connection.execute(f"copy ({select}) to {_literal(str(path))} (format parquet)").fetchone()[0]
+            except DATA_ERRORS as exc:
+                raise LoadError(batch, f"{batch.label}: {exc}") from exc
+
     def query(self, sql: str) -> list[tuple]:
         with self.connect() as connection:
             return connection.execute(sql).fetchall()
@@ -174,3 +182,17 @@ class DuckDBWarehouse(Warehouse):
     def execute(self, sql: str) -> None:
         with self.connect() as connection:
             connection.execute(sql)
+
+
+def _read_settings(connection: duckdb.DuckDBPyConnection, lake: DataLake, batch: JsonBatch, remote: bool) -> list[str]:
+    """The batch's object URIs, with the connection tuned to read them; a local lake needs no tuning."""
+    uris = [lake.uri(key) for key in batch.keys]
+    if remote:
+        many = len(uris) > 1
+        # Many small objects (song files): one whole GET each instead of a HEAD and ranged GETs
+        # (2,000 song files from S3 on loopback: 4.5 s instead of 8.6 s). A day's file, however big, stays streamed.
+        connection.execute(f"set force_download = {'true' if many else 'false'}")
+        # DuckDB's reads block their thread, so the threads are the GETs in flight: one per core would
+        # leave a many-file load waiting on S3's latency.
+        connection.execute(f"set threads = {REMOTE_FILES_THREADS}" if many else "reset threads")
+    return uris
