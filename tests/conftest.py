@@ -151,3 +151,36 @@ def bigquery_env(bigquery_server, pipeline_env, monkeypatch, request):
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return {**pipeline_env, **values}
+
+
+@pytest.fixture
+def snowflake_env(snowflake_server, pipeline_env, monkeypatch, request):
+    """WAREHOUSE=snowflake on the fakesnow server, its COPY through the seam (tests/test_warehouse_snowflake.py), in a
+    database of the test's own: fakesnow fails an incremental model's second run (docs/snowflake.md), so each
+    test starts from empty tables. The lake must be on S3: the test points the pipeline's lake there."""
+    from pipeline.lib import environment
+    from tests.test_warehouse_snowflake import fakesnow_warehouse
+
+    database = "T_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12].upper()
+    values = {
+        "WAREHOUSE": "snowflake",
+        "SNOWFLAKE_ACCOUNT": snowflake_server.account,
+        "SNOWFLAKE_USER": "pipeline",
+        "SNOWFLAKE_PASSWORD": "fakesnow-takes-any",
+        "SNOWFLAKE_DATABASE": database,
+        "SNOWFLAKE_WAREHOUSE": "COMPUTE_WH",
+        **snowflake_server.env(),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    warehouse = fakesnow_warehouse(snowflake_server, database)
+    monkeypatch.setitem(environment.WAREHOUSE_RESOURCES, "snowflake", lambda: warehouse)
+    return warehouse
+
+
+@pytest.fixture
+def dbt_on_emulator(bigquery_env, monkeypatch):
+    """bigquery_env with dbt-bigquery's oauth-secrets method and a dummy token: the emulator takes any credentials."""
+    monkeypatch.setenv("BIGQUERY_DBT_METHOD", "oauth-secrets")
+    monkeypatch.setenv("BIGQUERY_DBT_TOKEN", "emulator")
+    return bigquery_env

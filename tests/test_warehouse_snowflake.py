@@ -22,7 +22,7 @@ from pipeline.defs.sparkify.partitions import day_epoch_ms
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
-from pipeline.lib.warehouse import FileLedger, JsonBatch, LoadError, ledger_table
+from pipeline.lib.warehouse import Column, FileLedger, JsonBatch, LoadError, TableSpec, ledger_table
 from pipeline.lib.warehouse import snowflake_sql as sql
 from pipeline.lib.warehouse.snowflake import CopyJob, SnowflakeWarehouse
 from tests.conftest import upload_tree
@@ -255,12 +255,39 @@ def test_copy_names_every_file_and_refuses_what_it_cannot_name():
 
 
 def test_typed_insert_reads_each_field_from_the_variant():
-    statement = sql.insert_from_scratch_sql(STAGING_EVENTS, "staging_events_load_0")
+    statement = sql.insert_from_scratch_sql(STAGING_EVENTS, "staging_events_load_0", JsonBatch(keys=("k",)))
     assert statement.startswith('insert into "STAGING"."STAGING_EVENTS" ("ARTIST", "AUTH", ')
     assert ' select RECORD:"artist"::varchar, RECORD:"auth"::varchar, ' in statement
     assert 'RECORD:"userId"::varchar' in statement and 'RECORD:"ts"::bigint' in statement
     assert 'RECORD:"length"::double' in statement and 'RECORD:"sessionId"::integer' in statement
     assert statement.endswith(' from "STAGING_EVENTS_LOAD_0"')
+
+
+ANSWERS = TableSpec(
+    "api_staging",
+    "answers",
+    (Column("run_hr", "bigint", "run_hr"), Column("source_key", "text", "source_key"), Column("name", "text", "name")),
+)
+
+
+def _hour_batch(key: str, hour: int = 202611301800, **fields) -> JsonBatch:
+    added = {"run_hr": hour, "source_key": key, **fields}
+    return JsonBatch(
+        keys=(key,), window_column="run_hr", low=202611301800, high=202611301801, added_fields=tuple(added.items())
+    )
+
+
+def test_added_fields_are_typed_literals_and_not_read_from_the_variant():
+    batch = _hour_batch("weather/202611301800/sao_paulo.json", source_key="it's.json")
+    assert sql.insert_from_scratch_sql(ANSWERS, "answers_load_0", batch) == (
+        'insert into "API_STAGING"."ANSWERS" ("RUN_HR", "SOURCE_KEY", "NAME") '
+        "select 202611301800::bigint, 'it''s.json'::varchar, RECORD:\"name\"::varchar from \"ANSWERS_LOAD_0\""
+    )
+    # Nothing of the variant is checked: the window column is a literal, checked before any SQL.
+    assert " where false" in sql.first_break_sql("answers_load_0", ANSWERS, batch)
+    for wrong in (_hour_batch("k", hour=202611301900), _hour_batch("k", run_hr="202611301800")):
+        with pytest.raises(ValueError, match="run_hr"):
+            sql.insert_from_scratch_sql(ANSWERS, "answers_load_0", wrong)
 
 
 def test_window_check_and_delete():

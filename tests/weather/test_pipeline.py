@@ -1,15 +1,23 @@
-"""The weather pipeline end to end on DuckDB and on a real Postgres server: the served answers typed into
-`weather` and `cocktails` exactly as computed here from the same JSON, hours replaced and never duplicated."""
+"""The weather pipeline end to end: the served answers typed into `weather` and `cocktails` exactly as computed
+here from the same JSON, hours replaced and never duplicated, on DuckDB, a real Postgres server, Snowflake
+(fakesnow, the lake on S3) and BigQuery (the emulator); a past hour reloads from the lake."""
 
 import datetime as dt
 import json
+import os
 import shutil
 
 import duckdb
+import psycopg2
 import pytest
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
 
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
 from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
+from pipeline.lib import environment
+from pipeline.lib.lake import open_lake
 from pipeline.lib.materialize import run_job
 
 READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_mb", "humidity", "uv", "gust_kph")
@@ -17,9 +25,33 @@ READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_m
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def platform(request, weather_env):
+    """The pipeline on DuckDB or on a real Postgres server: (warehouse name, environment)."""
     if request.param == "postgres":
         request.getfixturevalue("postgres_env")
     return request.param, weather_env
+
+
+@pytest.fixture(params=["duckdb", "postgres", "snowflake", "bigquery"])
+def any_platform(request, weather_env, monkeypatch):
+    """The pipeline on each warehouse of the seam: Snowflake (fakesnow) with the lake on S3 (moto), as its stage
+    needs, and BigQuery (the emulator)."""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_env")
+    elif request.param == "snowflake":
+        request.getfixturevalue("snowflake_env")
+        request.getfixturevalue("s3_env").create_bucket(Bucket="weather-sf")
+        monkeypatch.setenv("API_DATA_URI", "s3://weather-sf/api_data")
+        weather_env = {**weather_env, "API_DATA_URI": "s3://weather-sf/api_data"}
+    elif request.param == "bigquery":
+        weather_env = {**request.getfixturevalue("dbt_on_emulator"), **weather_env, "WAREHOUSE": "bigquery"}
+    return request.param, weather_env
+
+
+def _plain(value):
+    """A value as DuckDB returns it: BigQuery's aware UTC timestamps made naive."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 def query(platform, sql: str) -> list[tuple]:
@@ -27,10 +59,15 @@ def query(platform, sql: str) -> list[tuple]:
     if warehouse == "duckdb":
         with duckdb.connect(env["DUCKDB_PATH"], read_only=True) as connection:
             return connection.execute(sql).fetchall()
-    import os
-
-    import psycopg2
-
+    if warehouse == "snowflake":
+        return [tuple(row) for row in environment.WAREHOUSE_RESOURCES["snowflake"]().query(sql)]
+    if warehouse == "bigquery":
+        client = bigquery.Client(
+            project=env["BIGQUERY_PROJECT"],
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=env["BIGQUERY_EMULATOR_HOST"]),
+        )
+        return [tuple(_plain(v) for v in row.values()) for row in client.query(sql).result()]
     connection = psycopg2.connect(
         host=os.environ["POSTGRES_HOST"],
         port=os.environ["POSTGRES_PORT"],
@@ -51,8 +88,8 @@ def materialize(first: dt.datetime, last: dt.datetime | None = None):
 
 
 def served(env, key: str):
-    with open(f"{env['API_DATA_URI']}/{key}", encoding="utf-8") as f:
-        return json.load(f)
+    with open_lake(env["API_DATA_URI"]).open(key) as stream:
+        return json.load(stream)
 
 
 def expected_weather(env, hour: dt.datetime) -> list[tuple]:
@@ -83,7 +120,8 @@ WEATHER_SQL = (
 COCKTAILS_SQL = "select run_hr, drink_id, drink_name, glass, ingredient_1, measure_2 from api_analytics.cocktails"
 
 
-def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_nothing(platform, current_hour):
+def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_nothing(any_platform, current_hour):
+    platform = any_platform
     _, env = platform
     outcome = materialize(current_hour)
     assert outcome.ok, outcome.errors
@@ -97,8 +135,13 @@ def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_n
     assert [row[1] for row in weather] == sorted(["Mexico City", "New York", "São Paulo", "Tokyo", "Zürich"])
     assert sorted(query(platform, COCKTAILS_SQL)) == expected_cocktails(env, current_hour)
 
-    assert materialize(current_hour).ok
-    assert sorted(query(platform, WEATHER_SQL)) == weather
+    rerun = materialize(current_hour)
+    if platform[0] == "snowflake":
+        # fakesnow cannot run an incremental model a second time (docs/snowflake.md); the staging half is checked.
+        assert not rerun.ok and all("TEMPORARY table names can *only* use" in e for e in rerun.errors), rerun.errors
+    else:
+        assert rerun.ok, rerun.errors
+        assert sorted(query(platform, WEATHER_SQL)) == weather
     assert query(platform, "select count(*) from api_staging.weather_stage") == [(5,)]
 
 

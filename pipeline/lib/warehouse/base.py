@@ -68,8 +68,24 @@ class JsonBatch:
     # API answer belongs to, its key): (JSON field, value) pairs, the field being a column's `source`.
     added_fields: tuple[tuple[str, int | str], ...] = ()
 
-    def with_added_fields(self, obj: dict) -> dict:
-        return {**obj, **dict(self.added_fields)} if self.added_fields else obj
+    def added_columns(self, table: "TableSpec") -> list[tuple[Column, int | str]]:
+        """The added fields as (column, value), each value checked against its column: text takes any value
+        (as str), a number column only an int, and the window column only a value inside the window.
+        Every warehouse writes these as literals, so nothing reaches SQL unchecked."""
+        by_source = {c.source: c for c in table.columns}
+        added = []
+        for source, value in self.added_fields:
+            if source not in by_source:
+                raise ValueError(f"{table.qualified}: added field {source!r} is no column's source")
+            column = by_source[source]
+            if column.type == "text":
+                value = str(value)
+            elif not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{column.name}: an added field of type {column.type} must be an int, not {value!r}")
+            if column.name == self.window_column and not (self.low <= value < self.high):
+                raise ValueError(f"{column.name}: added value {value} is outside [{self.low}, {self.high})")
+            added.append((column, value))
+        return added
 
 
 @dataclass(frozen=True)

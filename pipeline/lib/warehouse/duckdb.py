@@ -46,17 +46,13 @@ def _guarded(column: Column) -> str:
 
 
 def _added_value(column: Column, value: int | str) -> str:
-    """A field the batch adds to every object, as a typed literal (an int only where a number is expected)."""
-    if column.type == "text":
-        return _literal(str(value))
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{column.name}: an added field of type {column.type} must be an int, not {value!r}")
-    return f"cast({value} as {DUCKDB_TYPES[column.type]})"
+    """A field the batch adds to every object (checked by JsonBatch.added_columns), as a typed literal."""
+    return _literal(value) if column.type == "text" else f"cast({int(value)} as {DUCKDB_TYPES[column.type]})"
 
 
 def select_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
     """The batch's rows as the table's typed columns, from read_json; rows outside its window raise in the query."""
-    added = dict(batch.added_fields)
+    added = {column.source: value for column, value in batch.added_columns(table)}
     read = [c for c in table.columns if c.source not in added]
     json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in read)
     select = []

@@ -45,11 +45,12 @@ def csv_rows(lake: DataLake, table: TableSpec, batch: JsonBatch) -> Iterator[str
     window = None
     if batch.window_column is not None:
         window = (batch.window_column, batch.low, batch.high, batch.label)
+    added = {column.source: value for column, value in batch.added_columns(table)}
     for key in batch.keys:
         uri = lake.uri(key)
         with lake.open(key) as stream:
             for line, obj in iter_objects(stream, uri):
-                obj = batch.with_added_fields(obj)
+                obj = {**obj, **added} if added else obj
                 problem = object_problem(obj, table, window)
                 if problem:
                     raise RawDataError(uri, line, problem[1], problem[0])

@@ -133,7 +133,7 @@ class RedshiftWarehouse(ServerWarehouse):
                             raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {details}") from exc
                         raise
             if batch.added_fields:
-                cursor.execute(sql.set_added_fields_sql(table, scratch, batch.added_fields))
+                cursor.execute(sql.set_added_fields_sql(table, scratch, batch))
             if batch.window_column is not None:
                 cursor.execute(sql.window_violations_sql(scratch, batch.window_column, batch.low, batch.high))
                 outside = cursor.fetchone()[0]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.lib.warehouse import statements
-from pipeline.lib.warehouse.base import TableSpec
+from pipeline.lib.warehouse.base import JsonBatch, TableSpec
 from pipeline.lib.warehouse.identifiers import quote
 
 # delete_sql is shared by every warehouse; re-exported so the Redshift path's statements stay in one set.
@@ -244,18 +244,12 @@ def read_columns(table: TableSpec, added_fields: Sequence[tuple[str, int | str]]
     return TableSpec(table.schema, table.name, tuple(c for c in table.columns if c.source not in added))
 
 
-def set_added_fields_sql(table: TableSpec, scratch: str, added_fields: Sequence[tuple[str, int | str]]) -> str:
+def set_added_fields_sql(table: TableSpec, scratch: str, batch: JsonBatch) -> str:
     """Give every row COPY loaded into the scratch table the batch's added fields (an hour, a source key)."""
-    by_source = {c.source: c for c in table.columns}
-    assignments = []
-    for source, value in added_fields:
-        column = by_source[source]
-        if column.type == "text":
-            assignments.append(f"{quote(column.name)} = {literal(str(value))}")
-        elif isinstance(value, int) and not isinstance(value, bool):
-            assignments.append(f"{quote(column.name)} = {int(value)}")
-        else:
-            raise ValueError(f"{column.name}: an added field of type {column.type} must be an int, not {value!r}")
+    assignments = [
+        f"{quote(column.name)} = {literal(value) if column.type == 'text' else int(value)}"
+        for column, value in batch.added_columns(table)
+    ]
     return f"update {quote(scratch)} set {', '.join(assignments)}"
 
 

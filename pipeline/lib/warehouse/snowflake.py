@@ -93,11 +93,6 @@ class SnowflakeWarehouse(Warehouse):
         lake_uri = lake.uri("")
         if not lake_uri.startswith("s3://"):
             raise ValueError(f"Snowflake loads through an S3 stage: the lake must be s3://..., not {lake_uri}")
-        if any(batch.added_fields for batch in batches):  # refused, never loaded as nulls
-            raise NotImplementedError(
-                f"{table.qualified}: the Snowflake loader does not set a batch's added fields yet (the weather "
-                "pipeline's run_hr and source_key); see docs/weather.md"
-            )
         auth = self.stage_auth()
         with self.connect() as connection:
             cursor = connection.cursor()
@@ -146,7 +141,7 @@ class SnowflakeWarehouse(Warehouse):
         cursor.execute(sql.count_sql(scratch))
         count = cursor.fetchone()[0]
         try:
-            cursor.execute(sql.insert_from_scratch_sql(table, scratch))
+            cursor.execute(sql.insert_from_scratch_sql(table, scratch, batch))
         except snowflake_errors.ProgrammingError as exc:
             # A value the checks let through and the cast refused: say which batch, the files say the rest.
             cursor.execute("rollback")

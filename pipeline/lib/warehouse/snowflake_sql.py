@@ -183,8 +183,14 @@ def field(source: str) -> str:
 
 
 def _checked_columns(table: TableSpec, batch: JsonBatch) -> list[int]:
-    """Indexes of the columns the contract check reads: every number, and the window column."""
-    return [i for i, c in enumerate(table.columns) if c.type != "text" or c.name == batch.window_column]
+    """Indexes of the columns the contract check reads: every number, and the window column; not the
+    batch's added fields, whose values are literals checked before any SQL (JsonBatch.added_columns)."""
+    added = {column.name for column, _ in batch.added_columns(table)}
+    return [
+        i
+        for i, c in enumerate(table.columns)
+        if (c.type != "text" or c.name == batch.window_column) and c.name not in added
+    ]
 
 
 def _problems(table: TableSpec, batch: JsonBatch) -> list[tuple[str, str, str]]:
@@ -255,9 +261,16 @@ def typed_value(source: str, logical_type: str) -> str:
     return f"{field(source)}::{SNOWFLAKE_TYPES[logical_type]}"
 
 
-def insert_from_scratch_sql(table: TableSpec, scratch: str) -> str:
-    """The typed columns from the variant: `RECORD:"userId"::varchar`, ... (an object as its JSON text)."""
-    values = ", ".join(typed_value(c.source, c.type) for c in table.columns)
+def insert_from_scratch_sql(table: TableSpec, scratch: str, batch: JsonBatch) -> str:
+    """The typed columns from the variant: `RECORD:"userId"::varchar`, ... (an object as its JSON text), and
+    the batch's added fields as typed literals."""
+    added = {column.name: value for column, value in batch.added_columns(table)}
+    values = ", ".join(
+        (f"{literal(added[c.name]) if c.type == 'text' else int(added[c.name])}::{SNOWFLAKE_TYPES[c.type]}")
+        if c.name in added
+        else typed_value(c.source, c.type)
+        for c in table.columns
+    )
     return f"insert into {target(table)} ({column_list(table)}) select {values} from {quote(scratch)}"
 
 
