@@ -121,6 +121,85 @@ def describe(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     return f"{run.run_id[:8]} {run.job_name} {origin} partition={run.tags.get(PARTITION_TAG)} {run.status.value} {took}"
 
 
+def backfill_through_the_daemon(
+    instance: dg.DagsterInstance, env: dict, log: Path, job: str, first: str, last: str
+) -> tuple[object, list[dg.DagsterRun], list[dg.DagsterRun]]:
+    """`dagster-daemon run` in the background, `dagster job backfill -j job --from first --to last`, then wait until
+    every run of the instance has succeeded and stop the daemon: (the backfill, its runs, all runs).
+
+    Any failed, cancelled or retried run fails the caller's test with its step errors and the daemon's log.
+    """
+    started = time.monotonic()
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            ["env", "--default-signal=INT,TERM", str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        command = ["job", "backfill", "-w", "workspace.yaml", "-j", job, "--from", first, "--to", last, "--noprompt"]
+        backfill = subprocess.run(
+            [str(BIN / "dagster"), *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+        )
+        print(f"--- dagster job backfill stdout ---\n{backfill.stdout}--- end ---")
+        assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+        assert "Launched backfill" in backfill.stdout, backfill.stdout + backfill.stderr[-3000:]
+        launched = time.monotonic()
+
+        deadline = launched + TIMEOUT_S
+        while True:
+            assert daemon.poll() is None, f"dagster-daemon exited ({daemon.returncode}):\n{tail(log)}"
+            backfills = instance.get_backfills()
+            assert len(backfills) == 1, backfills
+            job_backfill = backfills[0]
+            runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(job_backfill.backfill_id))
+            all_runs = instance.get_runs()
+            troubled = [
+                r
+                for r in all_runs
+                if r.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+                or instance.get_records_for_run(r.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY).records
+            ]
+            assert not troubled, (
+                "\n".join(f"{describe(instance, r)}\n{step_errors(instance, r.run_id)}" for r in troubled)
+                + f"\n--- daemon log tail ---\n{tail(log)}"
+            )
+            if (
+                job_backfill.status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS)
+                and runs
+                and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+                and all(r.is_finished for r in all_runs)
+            ):
+                break
+            assert time.monotonic() < deadline, (
+                f"backfill {job_backfill.backfill_id} not done {TIMEOUT_S} s after launch: "
+                f"{job_backfill.status.value}\n"
+                + "\n".join(describe(instance, r) for r in all_runs)
+                + f"\n--- daemon log tail ---\n{tail(log)}"
+            )
+            time.sleep(2)
+        done = time.monotonic()
+
+        print(
+            f"backfill {job_backfill.backfill_id}: {job_backfill.status.value}, "
+            f"partitions {list(job_backfill.partition_names)}"
+        )
+        for run in sorted(all_runs, key=lambda r: instance.get_run_stats(r.run_id).start_time or 0):
+            print("  " + describe(instance, run))
+        print(
+            f"timings: backfill command returned {launched - started:.1f}s after the daemon started; "
+            f"runs done {done - launched:.1f}s later"
+        )
+    finally:
+        code = stop(daemon)
+        print(f"dagster-daemon exited with {code} {time.monotonic() - started:.1f}s after it started")
+    assert code == 0, f"dagster-daemon did not shut down cleanly on SIGTERM ({code}):\n{tail(log)}"
+    return job_backfill, runs, all_runs
+
+
 def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path):
     env = {**os.environ, **pipeline_env}
     ensure_dagster_home()
@@ -132,101 +211,17 @@ def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path)
         stopped = stop_sensors_and_schedules(instance)
         print(f"stopped before the daemon starts: {stopped}")
         assert materialize_songs().ok  # the daily runs join plays to the song catalogue
+        job_backfill, runs, all_runs = backfill_through_the_daemon(
+            instance, env, tmp_path / "daemon.log", "sparkify_daily", DAYS[0], DAYS[-1]
+        )
 
-        daemon_log = tmp_path / "daemon.log"
-        started = time.monotonic()
-        with daemon_log.open("w") as log:
-            daemon = subprocess.Popen(
-                ["env", "--default-signal=INT,TERM", str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            backfill = subprocess.run(
-                [
-                    str(BIN / "dagster"),
-                    "job",
-                    "backfill",
-                    "-w",
-                    "workspace.yaml",
-                    "-j",
-                    "sparkify_daily",
-                    "--from",
-                    DAYS[0],
-                    "--to",
-                    DAYS[-1],
-                    "--noprompt",
-                ],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-            print(f"--- dagster job backfill stdout ---\n{backfill.stdout}--- end ---")
-            assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
-            assert "Launched backfill" in backfill.stdout, backfill.stdout + backfill.stderr[-3000:]
-            launched = time.monotonic()
-
-            deadline = launched + TIMEOUT_S
-            while True:
-                assert daemon.poll() is None, f"dagster-daemon exited ({daemon.returncode}):\n{tail(daemon_log)}"
-                backfills = instance.get_backfills()
-                assert len(backfills) == 1, backfills
-                job_backfill = backfills[0]
-                runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(job_backfill.backfill_id))
-                all_runs = instance.get_runs()
-                troubled = [
-                    r
-                    for r in all_runs
-                    if r.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
-                    or instance.get_records_for_run(r.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY).records
-                ]
-                assert not troubled, (
-                    "\n".join(f"{describe(instance, r)}\n{step_errors(instance, r.run_id)}" for r in troubled)
-                    + f"\n--- daemon log tail ---\n{tail(daemon_log)}"
-                )
-                if (
-                    job_backfill.status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS)
-                    and runs
-                    and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-                    and all(r.is_finished for r in all_runs)
-                ):
-                    break
-                assert time.monotonic() < deadline, (
-                    f"backfill {job_backfill.backfill_id} not done {TIMEOUT_S} s after launch: "
-                    f"{job_backfill.status.value}\n"
-                    + "\n".join(describe(instance, r) for r in all_runs)
-                    + f"\n--- daemon log tail ---\n{tail(daemon_log)}"
-                )
-                time.sleep(2)
-            done = time.monotonic()
-
-            print(
-                f"backfill {job_backfill.backfill_id}: {job_backfill.status.value}, "
-                f"partitions {list(job_backfill.partition_names)}"
-            )
-            for run in sorted(all_runs, key=lambda r: instance.get_run_stats(r.run_id).start_time or 0):
-                print("  " + describe(instance, run))
-            print(
-                f"timings: backfill command returned {launched - started:.1f}s after the daemon started; "
-                f"runs done {done - launched:.1f}s later"
-            )
-
-            # One run per partition, not one run for the range: the job backfill does not apply
-            # BackfillPolicy.single_run(), and the command records the backfill as COMPLETED itself.
-            assert job_backfill.status == BulkActionStatus.COMPLETED
-            assert sorted(job_backfill.partition_names) == list(DAYS)
-            assert sorted(r.tags.get(PARTITION_TAG) for r in runs) == list(DAYS)
-            assert all("dagster/asset_partition_range_start" not in r.tags for r in runs)
-            assert len(runs) == len(DAYS) and len(all_runs) == len(runs) + 1  # and the songs run
-        finally:
-            code = stop(daemon)
-            print(f"dagster-daemon exited with {code} {time.monotonic() - started:.1f}s after it started")
-    assert code == 0, f"dagster-daemon did not shut down cleanly on SIGTERM ({code}):\n{tail(daemon_log)}"
+    # One run per partition, not one run for the range: the job backfill does not apply
+    # BackfillPolicy.single_run(), and the command records the backfill as COMPLETED itself.
+    assert job_backfill.status == BulkActionStatus.COMPLETED
+    assert sorted(job_backfill.partition_names) == list(DAYS)
+    assert sorted(r.tags.get(PARTITION_TAG) for r in runs) == list(DAYS)
+    assert all("dagster/asset_partition_range_start" not in r.tags for r in runs)
+    assert len(runs) == len(DAYS) and len(all_runs) == len(runs) + 1  # and the songs run
 
     lake = Path(pipeline_env["SPARKIFY_DATA_URI"])
     raw_objects = sum(len(read_objects(lake / layout.event_key(dt.date.fromisoformat(day)))) for day in DAYS)

@@ -92,6 +92,15 @@ def served(env, key: str):
         return json.load(stream)
 
 
+def copy_hour(env, hour: dt.datetime, to: dt.datetime) -> None:
+    """A local lake's answers of `hour` copied to the hour `to`, as a past run would have left them."""
+    for key in (cities_key, cocktails_key):
+        shutil.copytree(
+            f"{env['API_DATA_URI']}/{key(hour).rsplit('/', 1)[0]}", f"{env['API_DATA_URI']}/{key(to).rsplit('/', 1)[0]}"
+        )
+    shutil.copytree(f"{env['API_DATA_URI']}/weather/{run_hr(hour)}", f"{env['API_DATA_URI']}/weather/{run_hr(to)}")
+
+
 def expected_weather(env, hour: dt.datetime) -> list[tuple]:
     rows = []
     for city in served(env, cities_key(hour)):
@@ -151,14 +160,7 @@ def test_past_hours_reload_from_the_lake_in_one_run(platform, current_hour, api_
     before = api_server.requests()
     # An earlier hour whose answers are in the lake (a copy of this hour's), as a past run left them.
     earlier = current_hour - dt.timedelta(hours=3)
-    for key in (cities_key, cocktails_key):
-        shutil.copytree(
-            f"{env['API_DATA_URI']}/{key(current_hour).rsplit('/', 1)[0]}",
-            f"{env['API_DATA_URI']}/{key(earlier).rsplit('/', 1)[0]}",
-        )
-    shutil.copytree(
-        f"{env['API_DATA_URI']}/weather/{run_hr(current_hour)}", f"{env['API_DATA_URI']}/weather/{run_hr(earlier)}"
-    )
+    copy_hour(env, current_hour, earlier)
 
     outcome = materialize(earlier, current_hour)  # four hours in one run: two in the lake, two not
 
