@@ -1,6 +1,6 @@
 """The weather model's checks, standing in for the original's Anomalo checks: every city asked for has its row
 in each hour, and no temperature is physically impossible. Both block: a failed hour stops what reads it.
-(No duplicated city and hour is dbt's `unique` test on source_key; freshness is the schedule's.)"""
+(No duplicated city and hour is dbt's `unique` test on source_key; freshness is freshness.py's.)"""
 
 import dagster as dg
 
