@@ -22,6 +22,8 @@ FIGURES = {
     7: "memory",
     8: "BigQuery load file conversion",
     9: "BigQuery load file memory",
+    10: "weather: fetching at the rate limit",
+    11: "weather: an hour's cost vs history",
 }
 
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=FIGURES,
         metavar="N",
-        help="measure only these figures (1-9): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
+        help="measure only these figures (1-11): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
     )
     parser.add_argument(
         "--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)"
@@ -58,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     export_defaults()
     extension_dir = Path(env("DUCKDB_EXTENSION_DIR"))
 
-    from bench import conversion, runs, s3, staging
+    from bench import conversion, runs, s3, staging, weather
     from bench.sandbox import Sandbox
     from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 
-    print(f"Sparkify benchmark, scale {scale.name}: {_machine()}; data in {work}", flush=True)
+    print(f"Benchmark, scale {scale.name}: {_machine()}; data in {work}", flush=True)
     began = time.perf_counter()
     figures = []
 
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         show(conversion.conversion_figure(work, scale.throughput_events, extension_dir, scale.repeats))
     if 9 in wanted:
         show(conversion.memory_figure(work, scale.big_day_bytes, extension_dir, bytes_per_event))
+    if 10 in wanted:
+        show(weather.rate_limit_figure(work, extension_dir, scale.weather_cities, scale.weather_rate))
+    if 11 in wanted:
+        show(weather.history_figure(work, extension_dir, scale.weather_history_hours, max(scale.repeats, 2)))
 
     print(f"\nTargets ({sum(f.met for f in figures)} of {len(figures)} met), in {time.perf_counter() - began:.0f} s:")
     for figure in figures:

@@ -25,10 +25,12 @@ class Sandbox:
     root: Path
     data_uri: str
     extension_dir: Path
+    api_data_uri: str | None = None  # the weather pipeline's lake (API_DATA_URI), for its figures
 
     def variables(self) -> dict[str, str]:
         return {
             "SPARKIFY_DATA_URI": self.data_uri,
+            **({"API_DATA_URI": self.api_data_uri} if self.api_data_uri else {}),
             "WAREHOUSE": "duckdb",
             "DUCKDB_PATH": str(self.root / "warehouse.duckdb"),
             "DUCKDB_EXTENSION_DIR": str(self.extension_dir),
@@ -51,6 +53,12 @@ class Sandbox:
 
         first, last = days[0].isoformat(), days[-1].isoformat()
         return self._timed(lambda: run_job("sparkify_daily", (first, last)), f"sparkify_daily over {first}..{last}")
+
+    def run(self, job: str, first: str, last: str, defs=None) -> float:
+        """Seconds for one run of any partitioned job over [first, last]; raises if the run fails."""
+        from pipeline.lib.materialize import run_job
+
+        return self._timed(lambda: run_job(job, (first, last), defs=defs), f"{job} over {first}..{last}")
 
     def load_songs(self) -> float:
         """Seconds for one run of sparkify_songs (the song catalogue); raises if the run fails."""

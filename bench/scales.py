@@ -17,6 +17,9 @@ class Scale:
     throughput_events: int  # figure 1: events in the one day file loaded
     big_day_bytes: int  # figure 7: size of the one day file staged
     repeats: int  # rounds of the short measurements; the median is reported
+    weather_cities: int  # figure 10: cities fetched in one hour
+    weather_rate: float  # figure 10: requests per second the demo API allows
+    weather_history_hours: int  # figure 11: hours loaded before the new hour (against 24)
 
 
 SCALES = {
@@ -34,6 +37,9 @@ SCALES = {
         throughput_events=50_000,
         big_day_bytes=50_000_000,
         repeats=1,
+        weather_cities=50,
+        weather_rate=25.0,
+        weather_history_hours=48,
     ),
     # Tens of millions of bytes of logs (180 days, ~80 MB): the scale of the README's table.
     "medium": Scale(
@@ -49,6 +55,9 @@ SCALES = {
         throughput_events=1_000_000,
         big_day_bytes=1_000_000_000,
         repeats=3,
+        weather_cities=200,
+        weather_rate=10.0,
+        weather_history_hours=720,
     ),
     # A year of days and the real catalogue's 15k+ song files.
     "large": Scale(
@@ -64,5 +73,8 @@ SCALES = {
         throughput_events=2_000_000,
         big_day_bytes=1_000_000_000,
         repeats=3,
+        weather_cities=200,
+        weather_rate=5.0,
+        weather_history_hours=720,
     ),
 }

@@ -6,7 +6,7 @@ from a seed and the current UTC hour. Like a paid plan each API allows `rate` re
 answers 429 with `Retry-After` beyond that. Tests inject faults through `POST /_faults` (a status, a slow answer,
 malformed JSON, a 200 carrying an error object) and read what was asked at `GET /_requests`.
 
-Run it alone: `python -m pipeline.defs.weather.demo_api --port 8765 [--rate 5]`.
+Run it alone: `python -m pipeline.defs.weather.demo_api --port 8765 [--rate 5] [--cities 200]`.
 """
 
 from __future__ import annotations
@@ -87,8 +87,31 @@ DRINKS = [
 ]
 
 
-def _weather(city: str, hour: dt.datetime, seed: int) -> dict:
-    region, country, lat, lon, tz_id, offset, mean = CITIES[city]
+def top_cities(count: int, seed: int = 42) -> dict[str, tuple]:
+    """The first `count` cities the API ranks: the five real ones, then generated towns (for a benchmark's 200)."""
+    cities = dict(list(CITIES.items())[:count])
+    rng = random.Random(f"{seed}/towns")
+    for n in range(len(cities) + 1, count + 1):
+        offset = rng.randint(-10, 12)
+        cities[f"Town {n:03d}"] = (
+            f"Region {n % 17}",
+            rng.choice(["Japan", "Brazil", "United States of America", "Switzerland", "Mexico"]),
+            round(rng.uniform(-60, 70), 2),
+            round(rng.uniform(-180, 180), 2),
+            f"Etc/GMT{-offset:+d}",
+            offset,
+            round(rng.uniform(-5, 28), 1),
+        )
+    return cities
+
+
+def hour_answers(hour: dt.datetime, cities: dict[str, tuple] = CITIES, seed: int = 42) -> tuple[list, dict, dict]:
+    """What the three APIs answer during `hour`: the city list, each city's weather, the latest drinks."""
+    return list(cities), {city: _weather(city, cities[city], hour, seed) for city in cities}, _drinks(hour, seed)
+
+
+def _weather(city: str, record: tuple, hour: dt.datetime, seed: int) -> dict:
+    region, country, lat, lon, tz_id, offset, mean = record
     rng = random.Random(f"{seed}/{city}/{hour:%Y%m%d%H}")
     local = hour + dt.timedelta(hours=offset, minutes=rng.randrange(60))
     temp_c = round(mean + 8 * rng.uniform(-1, 1), 1)
@@ -172,8 +195,8 @@ def _drinks(hour: dt.datetime, seed: int) -> dict:
 class DemoApi:
     """The three endpoints on 127.0.0.1:<port> in a background thread (port 0: any free one)."""
 
-    def __init__(self, port: int = 0, rate: float = 5.0, seed: int = 42):
-        self.rate, self.seed = rate, seed
+    def __init__(self, port: int = 0, rate: float = 5.0, seed: int = 42, cities: int = len(CITIES)):
+        self.rate, self.seed, self.cities = rate, seed, top_cities(cities, seed)
         self.requests: list[tuple[float, str, int]] = []  # (time, path, status) of every API request
         self._faults: list[dict] = []
         self._lock = threading.Lock()
@@ -224,12 +247,12 @@ class DemoApi:
     def _answer(self, path: str, query: dict) -> tuple[int, object]:
         hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
         if path == "/cities":
-            return 200, list(CITIES)
+            return 200, list(self.cities)
         if path == "/weather/current.json":
             city = (query.get("q") or [""])[0]
-            if city not in CITIES:
+            if city not in self.cities:
                 return 400, {"error": {"code": 1006, "message": "No matching location found."}}
-            return 200, _weather(city, hour, self.seed)
+            return 200, _weather(city, self.cities[city], hour, self.seed)
         if path == "/cocktails/latest.php":
             return 200, _drinks(hour, self.seed)
         return 404, {"message": "Not Found"}
@@ -299,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second allowed (default 5)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--cities", type=int, default=len(CITIES), help="how many top cities (default 5)")
     args = parser.parse_args(argv)
-    api = DemoApi(args.port, args.rate, args.seed)
+    api = DemoApi(args.port, args.rate, args.seed, args.cities)
     print(f"serving {api.url} ({args.rate:g} requests/s): {json.dumps(api.urls())}", flush=True)
     try:
         api._server.serve_forever()
