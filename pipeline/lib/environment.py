@@ -53,6 +53,7 @@ def _postgres() -> Warehouse:
         user=dg.EnvVar("POSTGRES_USER"),
         password=_secret("POSTGRES_PASSWORD"),
         database=dg.EnvVar("POSTGRES_DB"),
+        extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"),
     )
 
 

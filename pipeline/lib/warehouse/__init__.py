@@ -7,7 +7,16 @@ and hundreds of MB to import, and every run's process would pay that for a wareh
 
 import importlib
 
-from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, TableSpec, Warehouse, ledger_table
+from pipeline.lib.warehouse.base import (
+    Column,
+    FileLedger,
+    JsonBatch,
+    LoadError,
+    ParquetBatch,
+    TableSpec,
+    Warehouse,
+    ledger_table,
+)
 from pipeline.lib.warehouse.duckdb import DuckDBWarehouse
 
 _LAZY = {
@@ -32,6 +41,7 @@ __all__ = [
     "ledger_table",
     "JsonBatch",
     "LoadError",
+    "ParquetBatch",
     "PostgresWarehouse",
     "RedshiftWarehouse",
     "SnowflakeWarehouse",

@@ -4,6 +4,7 @@ A warehouse is a Dagster resource. The loads it offers are transactional: a batc
 exactly the rows it owns, and a failure leaves the table as it was.
 """
 
+import datetime as dt
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,14 +14,14 @@ import dagster as dg
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.identifiers import checked_identifier
 
-LOGICAL_TYPES = ("text", "integer", "bigint", "double")
+LOGICAL_TYPES = ("text", "integer", "bigint", "double", "timestamp", "date")  # the last two: Parquet loads only
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     type: str  # one of LOGICAL_TYPES; each warehouse maps it to its own type
-    source: str  # the JSON field the column is read from
+    source: str  # the JSON field the column is read from (a Parquet load reads the column of its name)
 
     def __post_init__(self):
         checked_identifier(self.name, "column name")
@@ -89,6 +90,22 @@ class JsonBatch:
 
 
 @dataclass(frozen=True)
+class ParquetBatch:
+    """Parquet lake files (written by the pipeline, typed as the table) that replace the table's rows whose
+    `column` equals `value`: a partition such as a month. The files hold the table's columns by name."""
+
+    keys: tuple[str, ...]
+    column: str
+    value: dt.date
+    label: str = ""
+
+    def __post_init__(self):
+        checked_identifier(self.column, "partition column")
+        if not isinstance(self.value, dt.date):
+            raise ValueError(f"partition value {self.value!r} is not a date")
+
+
+@dataclass(frozen=True)
 class FileLedger:
     """The lake files (key, version) a table's rows came from, kept in a table beside it.
 
@@ -131,6 +148,14 @@ class Warehouse(dg.ConfigurableResource):
 
         Raises LoadError naming the batch that failed; nothing is changed then.
         """
+
+    def replace_from_parquet(self, lake: DataLake, table: TableSpec, batches: Sequence[ParquetBatch]) -> list[int]:
+        """Load every batch's Parquet files into the table, each replacing its partition, in one transaction;
+        the rows loaded per batch. Raises LoadError naming the batch that failed; nothing is changed then."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not load Parquet yet: the NYC-taxi pipeline runs on DuckDB and Postgres "
+            "(docs/nyc_taxi.md)"
+        )
 
     @abstractmethod
     def query(self, sql: str) -> list[tuple]:

@@ -11,7 +11,14 @@ from pipeline.lib.warehouse.base import FileLedger, JsonBatch, TableSpec
 from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.statements import window
 
-BIGQUERY_TYPES = {"text": "STRING", "integer": "INT64", "bigint": "INT64", "double": "FLOAT64"}
+BIGQUERY_TYPES = {
+    "text": "STRING",
+    "integer": "INT64",
+    "bigint": "INT64",
+    "double": "FLOAT64",
+    "timestamp": "DATETIME",  # a time without zone, as the CSVs write it
+    "date": "DATE",
+}
 
 
 def quote(name: str) -> str:

@@ -13,14 +13,21 @@ import duckdb
 import duckdb_extension_httpfs
 
 from pipeline.lib.lake import DataLake, S3Access
-from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
 from pipeline.lib.warehouse.identifiers import quote
-from pipeline.lib.warehouse.statements import create_table_sql, delete_sql, ledger_statements
+from pipeline.lib.warehouse.statements import create_table_sql, delete_sql, ledger_statements, partition_delete_sql
 
 # Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.
 DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
-DUCKDB_TYPES = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
+DUCKDB_TYPES = {
+    "text": "VARCHAR",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+}
 # Threads of a load that reads many objects from S3: each waits on one GET at a time.
 REMOTE_FILES_THREADS = 32
 
@@ -92,6 +99,22 @@ def s3_secret_sql(access: S3Access) -> str:
     return f"create or replace temporary secret lake_s3 ({', '.join(options)})"
 
 
+def reach_lake(connection: duckdb.DuckDBPyConnection, lake: DataLake) -> bool:
+    """Make an S3 lake readable and writable (httpfs and a secret); whether the lake is remote."""
+    access = lake.s3_access()
+    if access is None:
+        return False
+    try:
+        connection.execute("load httpfs")
+    except duckdb.IOException:
+        # No downloads at run time: install the extension shipped in the Python package.
+        shipped = next(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
+        connection.execute(f"install {_literal(str(shipped))}")
+        connection.execute("load httpfs")
+    connection.execute(s3_secret_sql(access))
+    return True
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB database file (`DUCKDB_PATH`)."""
 
@@ -111,21 +134,6 @@ class DuckDBWarehouse(Warehouse):
         finally:
             connection.close()
 
-    def _reach_lake(self, connection: duckdb.DuckDBPyConnection, lake: DataLake) -> bool:
-        """Make an S3 lake readable (httpfs and a secret); whether the lake is remote."""
-        access = lake.s3_access()
-        if access is None:
-            return False
-        try:
-            connection.execute("load httpfs")
-        except duckdb.IOException:
-            # No downloads at run time: install the extension shipped in the Python package.
-            shipped = next(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
-            connection.execute(f"install {_literal(str(shipped))}")
-            connection.execute("load httpfs")
-        connection.execute(s3_secret_sql(access))
-        return True
-
     def replace_from_json(
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
     ) -> list[int]:
@@ -134,7 +142,7 @@ class DuckDBWarehouse(Warehouse):
             for spec in (table, ledger.table) if ledger else (table,):
                 for statement in create_table_sql(spec, DUCKDB_TYPES):
                     connection.execute(statement)
-            remote = self._reach_lake(connection, lake)
+            remote = reach_lake(connection, lake)
             connection.begin()
             for batch in batches:
                 try:
@@ -157,6 +165,30 @@ class DuckDBWarehouse(Warehouse):
             connection.commit()
         return counts
 
+    def replace_from_parquet(self, lake: DataLake, table: TableSpec, batches: Sequence[ParquetBatch]) -> list[int]:
+        counts = []
+        with self.connect() as connection:
+            for statement in create_table_sql(table, DUCKDB_TYPES):
+                connection.execute(statement)
+            reach_lake(connection, lake)
+            connection.begin()
+            for batch in batches:
+                try:
+                    connection.execute(partition_delete_sql(table, batch))
+                    files = "[" + ", ".join(_literal(lake.uri(key)) for key in batch.keys) + "]"
+                    columns = ", ".join(quote(c.name) for c in table.columns)
+                    counts.append(
+                        connection.execute(
+                            f"insert into {quote(table.schema)}.{quote(table.name)} ({columns}) "
+                            f"select {columns} from read_parquet({files})"
+                        ).fetchone()[0]
+                    )
+                except (*DATA_ERRORS, duckdb.BinderException) as exc:
+                    connection.rollback()
+                    raise LoadError(batch, f"{batch.label}: {exc}") from exc
+            connection.commit()
+        return counts
+
     def write_parquet(self, lake: DataLake, table: TableSpec, batch: JsonBatch, path: Path) -> int:
         """The batch's rows, read and checked as replace_from_json reads them, streamed into a Parquet file
         with the table's types (a load file for a warehouse that cannot read the lake); the rows written.
@@ -164,7 +196,7 @@ class DuckDBWarehouse(Warehouse):
         Nothing is stored in the database: with path ":memory:" the conversion uses no database file.
         """
         with self.connect() as connection:
-            uris = _read_settings(connection, lake, batch, self._reach_lake(connection, lake))
+            uris = _read_settings(connection, lake, batch, reach_lake(connection, lake))
             try:
                 select = select_json_sql(table, uris, batch)
                 return connection.execute(f"copy ({select}) to {_literal(str(path))} (format parquet)").fetchone()[0]

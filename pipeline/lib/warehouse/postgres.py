@@ -7,17 +7,26 @@ batch, never row-by-row INSERTs, and never a whole file in memory.
 
 import io
 import json
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import psycopg2
 
 from pipeline.lib.json_records import RawDataError, iter_objects, object_problem
 from pipeline.lib.lake import DataLake
-from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.server import ServerWarehouse, record_ledger, rollback_quietly
-from pipeline.lib.warehouse.statements import column_list, create_table_sql, delete_sql, target
+from pipeline.lib.warehouse.statements import column_list, create_table_sql, delete_sql, partition_delete_sql, target
 
-POSTGRES_TYPES = {"text": "text", "integer": "integer", "bigint": "bigint", "double": "double precision"}
+POSTGRES_TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double": "double precision",
+    "timestamp": "timestamp",
+    "date": "date",
+}
 
 # Errors in the data itself: retrying cannot help. Anything else (a dropped connection) is left to retries.
 DATA_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)
@@ -92,6 +101,35 @@ class _LineReader(io.TextIOBase):
 class PostgresWarehouse(ServerWarehouse):
     """A Postgres database (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB)."""
 
+    extension_dir: str | None = None  # DuckDB's extensions, to read Parquet from an s3:// lake
+
+    def replace_from_parquet(self, lake: DataLake, table: TableSpec, batches: Sequence[ParquetBatch]) -> list[int]:
+        """Postgres reads no Parquet: DuckDB converts each batch to CSV in a temporary file (streamed, NULL as an
+        empty field, an empty string quoted), sent with one COPY per batch, all in one transaction."""
+        with self.connect() as connection, tempfile.TemporaryDirectory() as folder:
+            with connection.cursor() as cursor:
+                for statement in create_table_sql(table, POSTGRES_TYPES):
+                    cursor.execute(statement)
+            connection.commit()
+            counts = []
+            for n, batch in enumerate(batches):
+                csv_path = Path(folder) / f"{n}.csv"
+                _parquet_to_csv(lake, table, batch, csv_path, self.extension_dir)
+                try:
+                    with connection.cursor() as cursor, csv_path.open() as rows:
+                        cursor.execute(partition_delete_sql(table, batch))
+                        cursor.copy_expert(copy_sql(table), rows, size=1 << 16)
+                        counts.append(cursor.rowcount)
+                except DATA_ERRORS as exc:
+                    rollback_quietly(connection)
+                    raise LoadError(batch, f"{batch.label}: {exc}") from exc
+                except BaseException:
+                    rollback_quietly(connection)
+                    raise
+                csv_path.unlink()
+            connection.commit()
+        return counts
+
     def replace_from_json(
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
     ) -> list[int]:
@@ -123,3 +161,18 @@ class PostgresWarehouse(ServerWarehouse):
             record_ledger(connection, ledger)
             connection.commit()
         return counts
+
+
+def _parquet_to_csv(
+    lake: DataLake, table: TableSpec, batch: ParquetBatch, path: Path, extension_dir: str | None
+) -> None:
+    import duckdb
+
+    from pipeline.lib.warehouse.duckdb import reach_lake
+
+    files = ", ".join("'" + lake.uri(key).replace("'", "''") + "'" for key in batch.keys)
+    with duckdb.connect(config={"extension_directory": extension_dir} if extension_dir else {}) as connection:
+        reach_lake(connection, lake)
+        connection.execute(
+            f"copy (select {column_list(table)} from read_parquet([{files}])) to '{path}' (format csv, header false)"
+        )

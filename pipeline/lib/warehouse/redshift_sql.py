@@ -18,7 +18,14 @@ from pipeline.lib.warehouse.identifiers import quote
 from pipeline.lib.warehouse.statements import column_list, delete_sql, target, window  # noqa: F401
 
 # Redshift's bare `text` is varchar(256), too short for user agents; 65535 bytes is its maximum.
-REDSHIFT_TYPES = {"text": "varchar(65535)", "integer": "integer", "bigint": "bigint", "double": "double precision"}
+REDSHIFT_TYPES = {
+    "text": "varchar(65535)",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double": "double precision",
+    "timestamp": "timestamp",
+    "date": "date",
+}
 
 REDACTED = "***"
 

@@ -16,7 +16,14 @@ from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.redshift_sql import REDACTED, Statement, _check_secret, literal, s3_uri
 from pipeline.lib.warehouse.statements import window
 
-SNOWFLAKE_TYPES = {"text": "varchar", "integer": "integer", "bigint": "bigint", "double": "double"}
+SNOWFLAKE_TYPES = {
+    "text": "varchar",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double": "double",
+    "timestamp": "timestamp_ntz",
+    "date": "date",
+}
 
 # The scratch table's columns: the whole JSON object, and where it came from (for messages).
 RECORD, FILE_NAME, FILE_ROW = "RECORD", "FILE_NAME", "FILE_ROW"

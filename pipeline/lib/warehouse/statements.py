@@ -67,3 +67,10 @@ def ledger_statements(ledger, placeholder: str) -> tuple[list[str], str]:
         before,
         f"insert into {target(ledger.table)} ({column_list(ledger.table)}) values ({placeholder}, {placeholder})",
     )
+
+
+def partition_delete_sql(table: TableSpec, batch) -> str:
+    """Delete the rows a ParquetBatch replaces: those whose partition column holds its date."""
+    if batch.column not in {c.name for c in table.columns}:
+        raise ValueError(f"partition column {batch.column!r} is not a column of {table.qualified}")
+    return f"delete from {target(table)} where {quote(batch.column)} = date '{batch.value.isoformat()}'"
