@@ -73,6 +73,7 @@ def _demo(lake_dir: Path | None = None) -> int:
     DAGSTER_HOME for `python -m pipeline ui`, so the UI shows what the summary says: every day filled,
     every check passed.
     """
+    from pipeline.defs.nyc_taxi.sample_data import prepare_demo_months
     from pipeline.defs.sparkify.sample_data import DEMO_LAKE_DIR, demo_environment, prepare_demo_lake
     from pipeline.defs.weather.demo_api import DemoApi
     from pipeline.lib.instance import ensure_dagster_home, record_demo_environment
@@ -81,9 +82,10 @@ def _demo(lake_dir: Path | None = None) -> int:
 
     lake = prepare_demo_lake(lake_dir or DEMO_LAKE_DIR)  # first: the definitions read its first day
     export_defaults()
+    nyc_taxi = prepare_demo_months()
     _fresh_demo_warehouse()
     ensure_dagster_home()
-    settings_file = record_demo_environment(demo_environment(lake))
+    settings_file = record_demo_environment({**demo_environment(lake), **nyc_taxi})
     # The weather pipeline's APIs, served locally for the demo's length (no key, no internet).
     api = DemoApi().start()
     try:

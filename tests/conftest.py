@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import os
 import shutil
 
 import boto3
@@ -184,3 +185,27 @@ def dbt_on_emulator(bigquery_env, monkeypatch):
     monkeypatch.setenv("BIGQUERY_DBT_METHOD", "oauth-secrets")
     monkeypatch.setenv("BIGQUERY_DBT_TOKEN", "emulator")
     return bigquery_env
+
+
+def warehouse_rows(sql: str) -> list[tuple]:
+    """The rows of a query on the warehouse the environment names (WAREHOUSE: duckdb or postgres), read directly."""
+    if os.environ["WAREHOUSE"] == "duckdb":
+        import duckdb
+
+        with duckdb.connect(os.environ["DUCKDB_PATH"], read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host=os.environ["POSTGRES_HOST"],
+        port=os.environ["POSTGRES_PORT"],
+        user=os.environ["POSTGRES_USER"],
+        password=os.environ["POSTGRES_PASSWORD"],
+        dbname=os.environ["POSTGRES_DB"],
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        connection.close()

@@ -132,6 +132,6 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
 def test_maintenance_cleans_the_schemas_every_pipeline_loads_into():
     from pipeline.lib.settings import load_schemas
 
-    # Each pipeline's staging schema (SPARKIFY_STAGING_SCHEMA, WEATHER_STAGING_SCHEMA), declared by its settings.
-    assert load_schemas() == ["api_staging", "staging"]
+    # Each pipeline's load schema (SPARKIFY_STAGING_SCHEMA, WEATHER_STAGING_SCHEMA, NYC_TAXI_SCHEMA), from its settings.
+    assert load_schemas() == ["api_staging", "nyc", "staging"]
     assert "drop_leftover_tables" in {node.name for node in defs.resolve_job_def("maintenance").nodes}

@@ -1,0 +1,57 @@
+"""Checks of each month, reading the lake again: every data line of the CSV is a staged trip, and the aggregate
+holds every trip's fare. Both block: a month that fails stops its loads into the warehouse."""
+
+import dagster as dg
+import duckdb
+
+from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
+from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key, fare_by_zone_key, trips_key
+from pipeline.defs.nyc_taxi.partitions import monthly_partitions, months_of
+from pipeline.defs.nyc_taxi.settings import env
+from pipeline.lib.lake import DataLake, DataLakeResource
+from pipeline.lib.warehouse.duckdb import reach_lake
+
+HEADER = ",".join(CSV_COLUMNS)
+
+
+def csv_data_lines(lake: DataLake, key: str) -> int:
+    """Lines of the file that are trips, counted in Python apart from the engine: not blank, not a header."""
+    with lake.open(key) as stream:
+        return sum(1 for line in stream if line.strip() and line.rstrip(b"\r\n").decode() != HEADER)
+
+
+def _parquet_one(lake: DataLake, sql: str):
+    with duckdb.connect(config={"extension_directory": env("DUCKDB_EXTENSION_DIR")}) as connection:
+        reach_lake(connection, lake)
+        return connection.execute(sql).fetchone()
+
+
+@dg.asset_check(
+    asset=staging_green_trips, name="every_csv_line_is_a_trip", partitions_def=monthly_partitions, blocking=True
+)
+def every_csv_line_is_a_trip(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
+    lake, problems = nyc_lake.get_lake(), []
+    for month in months_of(context):
+        lines = csv_data_lines(lake, csv_key(month))
+        [trips] = _parquet_one(lake, f"select count(*) from read_parquet('{lake.uri(trips_key(month))}')")
+        if trips != lines:
+            problems.append(f"{month:%Y-%m}: {trips} trips staged for {lines} data lines")
+    return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)
+
+
+@dg.asset_check(
+    asset=gold_fare_by_zone, name="total_fare_matches_trips", partitions_def=monthly_partitions, blocking=True
+)
+def total_fare_matches_trips(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
+    lake, problems = nyc_lake.get_lake(), []
+    for month in months_of(context):
+        trips, gold = lake.uri(trips_key(month)), lake.uri(fare_by_zone_key(month))
+        staged = _parquet_one(
+            lake, f"select count(*), round(coalesce(sum(fare_amount), 0), 2) from read_parquet('{trips}')"
+        )
+        summed = _parquet_one(
+            lake, f"select sum(trips), round(coalesce(sum(fare_amount), 0), 2) from read_parquet('{gold}')"
+        )
+        if tuple(staged) != tuple(summed):
+            problems.append(f"{month:%Y-%m}: trips and fare {tuple(summed)} in the aggregate, {tuple(staged)} staged")
+    return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)

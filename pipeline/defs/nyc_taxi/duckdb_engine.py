@@ -1,0 +1,120 @@
+"""The local engine: a month's CSV to typed parquet, and the parquet to the fare-by-zone aggregate, in DuckDB.
+
+The CSV is read by DuckDB with every column as text, so the values are typed here, each by a guarded cast:
+a value that is not empty and does not parse fails the month naming the file, its line and the column. A
+row with the wrong number of columns fails in DuckDB's reader with its line. Empty fields are NULL (the TLC
+writes nulls as empty strings); a header repeated inside the file (TLC files concatenated) is skipped and
+counted. Nothing is written unless the whole month converts: DuckDB writes a temporary file, which becomes
+the lake object in one put.
+"""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, TRIP_COLUMNS, csv_key, fare_by_zone_key, trips_key
+from pipeline.lib.lake import DataLake
+from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, reach_lake
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class MonthRejected(Exception):
+    """A month file breaks the CSV contract; the message names the file, line and column."""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _typed(csv_column: str, logical: str, uri: str) -> str:
+    """The column's value typed, NULL when empty, or an error naming file, line and column."""
+    value = f'"{csv_column}"'
+    if logical == "text":
+        return value
+    if logical == "timestamp":
+        parsed = f"try_strptime({value}, '{TIMESTAMP_FORMAT}')"
+    else:
+        parsed = f"try_cast({value} as {DUCKDB_TYPES[logical]})"
+    problem = (
+        f"{_literal(uri + ', line ')} || source_row || "
+        f"{_literal(f', column {csv_column}: cannot read ')} || {value} || {_literal(f' as {logical}')}"
+    )
+    return f"coalesce({parsed}, case when {value} is null then null else error({problem}) end)"
+
+
+def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
+    """COPY of the month file's trips, typed, with their file and line, to a parquet file."""
+    csv_columns = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS)
+    kept = [c for c in CSV_COLUMNS if c != DROPPED]
+    typed = [
+        f"{_typed(csv_column, logical, uri)} as {name}"
+        for csv_column, (name, logical) in zip(kept, TRIP_COLUMNS[: len(kept)], strict=True)
+    ]
+    return (
+        "copy (with lines as ("
+        # Line numbers: the reader keeps the file's order (preserve_insertion_order), the header is line 1.
+        f"select *, row_number() over () + 1 as source_row from read_csv({_literal(uri)}, header = true, "
+        f"columns = {{{csv_columns}}}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        "strict_mode = true)"
+        ") "
+        f"select {', '.join(typed)}, {_literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
+        "from lines where \"VendorID\" is distinct from 'VendorID'"
+        f") to {_literal(str(parquet))} (format parquet)"
+    )
+
+
+def _connection(lake: DataLake, extension_dir: str) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(config={"extension_directory": extension_dir})
+    reach_lake(connection, lake)
+    return connection
+
+
+def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, int]:
+    """The month's CSV as typed parquet at trips_key(month); what was read."""
+    uri = lake.uri(csv_key(month))
+    with tempfile.TemporaryDirectory() as folder, _connection(lake, extension_dir) as connection:
+        parquet = Path(folder) / "trips.parquet"
+        try:
+            [rows] = connection.execute(stage_sql(uri, month, parquet)).fetchone()
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            raise MonthRejected(f"{month:%Y-%m}: {_reader_message(exc, uri)}") from exc
+        [headers] = connection.execute(
+            f"select count(*) from read_csv({_literal(uri)}, header = true, auto_detect = false, delim = ',', "
+            "columns = {" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS) + "}) "
+            "where \"VendorID\" = 'VendorID'"
+        ).fetchone()
+        lake.put(trips_key(month), parquet.read_bytes())
+    return {"rows": rows, "repeated_headers_skipped": headers}
+
+
+def _reader_message(exc: Exception, uri: str) -> str:
+    """The failure as one sentence naming file and line: ours (a value) as raised, or DuckDB's reader's (a row of
+    the wrong shape) with its line number and the line itself."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0].removeprefix("Invalid Input Error: ").removeprefix("Conversion Error: ")
+    if first.startswith(uri):
+        return first
+    found = [line for line in lines if line.startswith(("Expected Number of Columns", "Original Line:"))]
+    return f"{uri}, {first.removeprefix('CSV Error on ').replace('Line: ', 'line ')}: {'; '.join(found)}"
+
+
+def aggregate_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, float]:
+    """The fare-by-zone aggregate of the month's trips at fare_by_zone_key(month): the original's groupBy
+    (pickup zone, trip type, payment type), nulls forming their own groups; what it holds."""
+    trips = lake.uri(trips_key(month))
+    with tempfile.TemporaryDirectory() as folder, _connection(lake, extension_dir) as connection:
+        parquet = Path(folder) / "fare_by_zone.parquet"
+        connection.execute(
+            f"copy (select date '{month.isoformat()}' as month, pulocationid, trip_type, payment_type, "
+            "sum(fare_amount) as fare_amount, count(*) as trips "
+            f"from read_parquet({_literal(trips)}) group by all order by all) "
+            f"to {_literal(str(parquet))} (format parquet)"
+        )
+        [groups, total, count] = connection.execute(
+            f"select count(*), sum(fare_amount), sum(trips) from read_parquet({_literal(str(parquet))})"
+        ).fetchone()
+        lake.put(fare_by_zone_key(month), parquet.read_bytes())
+    return {"groups": groups, "fare_amount": round(total or 0.0, 2), "trips": count or 0}

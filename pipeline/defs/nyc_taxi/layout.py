@@ -1,0 +1,86 @@
+"""The month files and what they hold: where each layer of a month lives in the lake (NYC_TAXI_DATA_URI), the
+green-taxi CSV's columns (TLC, 2020) and the typed columns every engine writes them as.
+
+raw/nyc/green_tripdata_YYYY-MM.csv -> staging/nyc/YYYY-MM/trips.parquet -> gold/nyc/YYYY-MM/fare_by_zone.parquet
+(the MWAA original's raw/, staging/ and gold/ prefixes, one folder per month so a month is replaced whole).
+"""
+
+import datetime as dt
+
+# The CSV header of a 2020 green-taxi file, in order.
+CSV_COLUMNS = (
+    "VendorID",
+    "lpep_pickup_datetime",
+    "lpep_dropoff_datetime",
+    "store_and_fwd_flag",
+    "RatecodeID",
+    "PULocationID",
+    "DOLocationID",
+    "passenger_count",
+    "trip_distance",
+    "fare_amount",
+    "extra",
+    "mta_tax",
+    "tip_amount",
+    "tolls_amount",
+    "ehail_fee",
+    "improvement_surcharge",
+    "total_amount",
+    "payment_type",
+    "trip_type",
+    "congestion_surcharge",
+)
+DROPPED = "congestion_surcharge"  # as the original's Glue job did
+
+# (column, logical type) of a staged trip, after the CSV's columns minus DROPPED: names lower-cased as the
+# original's Glue catalog made them; then where the row came from.
+TRIP_COLUMNS = (
+    ("vendorid", "integer"),
+    ("lpep_pickup_datetime", "timestamp"),
+    ("lpep_dropoff_datetime", "timestamp"),
+    ("store_and_fwd_flag", "text"),
+    ("ratecodeid", "integer"),
+    ("pulocationid", "integer"),
+    ("dolocationid", "integer"),
+    ("passenger_count", "integer"),
+    ("trip_distance", "double"),
+    ("fare_amount", "double"),
+    ("extra", "double"),
+    ("mta_tax", "double"),
+    ("tip_amount", "double"),
+    ("tolls_amount", "double"),
+    ("ehail_fee", "double"),
+    ("improvement_surcharge", "double"),
+    ("total_amount", "double"),
+    ("payment_type", "integer"),
+    ("trip_type", "integer"),
+    ("source_file", "text"),  # the month file's URI
+    ("source_row", "bigint"),  # its line number in that file (the header is line 1)
+    ("month", "date"),  # the file's month (the partition), whatever a late trip's pickup date
+)
+# The gold aggregate: the original's groupBy, per month.
+FARE_BY_ZONE_COLUMNS = (
+    ("month", "date"),
+    ("pulocationid", "integer"),
+    ("trip_type", "integer"),
+    ("payment_type", "integer"),
+    ("fare_amount", "double"),  # the sum
+    ("trips", "bigint"),
+)
+
+
+def month_key(month: dt.date) -> str:
+    """The month's partition key and first day: 2020-01-01."""
+    return month.strftime("%Y-%m-01")
+
+
+def csv_key(month: dt.date) -> str:
+    return f"raw/nyc/green_tripdata_{month:%Y-%m}.csv"
+
+
+def trips_key(month: dt.date) -> str:
+    return f"staging/nyc/{month:%Y-%m}/trips.parquet"
+
+
+def fare_by_zone_key(month: dt.date) -> str:
+    return f"gold/nyc/{month:%Y-%m}/fare_by_zone.parquet"
