@@ -82,7 +82,7 @@ def _demo(lake_dir: Path | None = None) -> int:
 
     lake = prepare_demo_lake(lake_dir or DEMO_LAKE_DIR)  # first: the definitions read its first day
     export_defaults()
-    nyc_taxi = prepare_demo_months()
+    nyc_taxi = prepare_demo_months(lake.root.parent / "nyc_taxi")  # beside the lake: .local/nyc_taxi
     _fresh_demo_warehouse()
     ensure_dagster_home()
     settings_file = record_demo_environment({**demo_environment(lake), **nyc_taxi})

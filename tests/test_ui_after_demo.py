@@ -73,6 +73,7 @@ def demo(tmp_path_factory, extension_dir) -> dict:
 def test_the_demo_says_everything_passed_and_warns_of_nothing(demo):
     assert re.search(r"^Asset checks: \d+ passed, 0 failed$", demo["stdout"], re.MULTILINE), demo["stdout"]
     assert "(sparkify_freshness_checks): succeeded" in demo["stdout"]
+    assert "(nyc_taxi_monthly over 2020-01-01 .. 2020-03-01, 3 months): succeeded" in demo["stdout"]
     assert "warning" not in (demo["stdout"] + demo["stderr"]).lower()
 
 
@@ -82,7 +83,11 @@ def test_the_demo_lake_ends_yesterday_and_its_days_are_the_partitions(demo):
     assert days[-1] in {today - dt.timedelta(days=1) for today in demo["today"]}
     env = dict(demo["env"])
     applied, replaced = export_demo_environment(env)  # what `python -m pipeline ui` puts in dagster dev's environment
-    assert applied == {"SPARKIFY_DATA_URI": str(demo["lake"]), "SPARKIFY_FIRST_DAY": days[0].isoformat()}
+    assert applied == {
+        "SPARKIFY_DATA_URI": str(demo["lake"]),
+        "SPARKIFY_FIRST_DAY": days[0].isoformat(),
+        "NYC_TAXI_DATA_URI": str(demo["lake"].parent / "nyc_taxi"),
+    }
     assert replaced == {}
 
 

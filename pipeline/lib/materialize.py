@@ -238,9 +238,11 @@ def materialize_group(
 
 def _count(plan: GroupPlan, count: int) -> str:
     """ "7 days", "1 hour", "3 partitions": what a range of the plan's partitions is."""
-    unit = {dg.DailyPartitionsDefinition: "day", dg.HourlyPartitionsDefinition: "hour"}.get(
-        type(plan.partitions_def), "partition"
-    )
+    unit = {
+        dg.DailyPartitionsDefinition: "day",
+        dg.HourlyPartitionsDefinition: "hour",
+        dg.MonthlyPartitionsDefinition: "month",
+    }.get(type(plan.partitions_def), "partition")
     return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
