@@ -52,6 +52,8 @@ def test_types_keep_long_text_and_unrounded_doubles():
         "integer": "integer",
         "bigint": "bigint",
         "double": "double precision",
+        "timestamp": "timestamp",
+        "date": "date",
     }
 
 
