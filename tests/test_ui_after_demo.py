@@ -51,9 +51,10 @@ ASSETS_QUERY = """
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, extension_dir) -> dict:
-    """The demo run as `make demo` runs it, with nothing of Sparkify's set (it chooses its lake and first day)."""
+    """The demo run as `make demo` runs it, with nothing of Sparkify's or the taxi pipeline's set (it chooses their
+    lakes and Sparkify's first day)."""
     base = tmp_path_factory.mktemp("ui_after_demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_") and k != SOCKET_VARIABLE}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKIFY_", "NYC_TAXI_")) and k != SOCKET_VARIABLE}
     env.update(
         WAREHOUSE="duckdb",
         DAGSTER_HOME=str(base / "dagster_home"),
