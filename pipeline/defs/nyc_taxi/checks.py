@@ -2,14 +2,13 @@
 holds every trip's fare. Both block: a month that fails stops its loads into the warehouse."""
 
 import dagster as dg
-import duckdb
 
 from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
 from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key, fare_by_zone_key, trips_key
 from pipeline.defs.nyc_taxi.partitions import monthly_partitions, months_of
 from pipeline.defs.nyc_taxi.settings import env
 from pipeline.lib.lake import DataLake, DataLakeResource
-from pipeline.lib.warehouse.duckdb import reach_lake
+from pipeline.lib.warehouse.duckdb import lake_connection
 
 HEADER = ",".join(CSV_COLUMNS)
 
@@ -21,8 +20,7 @@ def csv_data_lines(lake: DataLake, key: str) -> int:
 
 
 def _parquet_one(lake: DataLake, sql: str):
-    with duckdb.connect(config={"extension_directory": env("DUCKDB_EXTENSION_DIR")}) as connection:
-        reach_lake(connection, lake)
+    with lake_connection(lake, env("DUCKDB_EXTENSION_DIR")) as connection:
         return connection.execute(sql).fetchone()
 
 

@@ -16,7 +16,7 @@ import duckdb
 
 from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, TRIP_COLUMNS, csv_key, fare_by_zone_key, trips_key
 from pipeline.lib.lake import DataLake
-from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, reach_lake
+from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -66,16 +66,10 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
     )
 
 
-def _connection(lake: DataLake, extension_dir: str) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(config={"extension_directory": extension_dir})
-    reach_lake(connection, lake)
-    return connection
-
-
 def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, int]:
     """The month's CSV as typed parquet at trips_key(month); what was read."""
     uri = lake.uri(csv_key(month))
-    with tempfile.TemporaryDirectory() as folder, _connection(lake, extension_dir) as connection:
+    with tempfile.TemporaryDirectory() as folder, lake_connection(lake, extension_dir) as connection:
         parquet = Path(folder) / "trips.parquet"
         try:
             [rows] = connection.execute(stage_sql(uri, month, parquet)).fetchone()
@@ -105,7 +99,7 @@ def aggregate_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[
     """The fare-by-zone aggregate of the month's trips at fare_by_zone_key(month): the original's groupBy
     (pickup zone, trip type, payment type), nulls forming their own groups; what it holds."""
     trips = lake.uri(trips_key(month))
-    with tempfile.TemporaryDirectory() as folder, _connection(lake, extension_dir) as connection:
+    with tempfile.TemporaryDirectory() as folder, lake_connection(lake, extension_dir) as connection:
         parquet = Path(folder) / "fare_by_zone.parquet"
         connection.execute(
             f"copy (select date '{month.isoformat()}' as month, pulocationid, trip_type, payment_type, "

@@ -115,6 +115,16 @@ def reach_lake(connection: duckdb.DuckDBPyConnection, lake: DataLake) -> bool:
     return True
 
 
+@contextmanager
+def lake_connection(lake: DataLake, extension_dir: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB that reads and writes the lake's URIs (local, or s3:// through httpfs): for work on
+    lake files that stores nothing in a database (conversions, checks)."""
+    config = {"extension_directory": extension_dir} if extension_dir else {}
+    with duckdb.connect(config=config) as connection:
+        reach_lake(connection, lake)
+        yield connection
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB database file (`DUCKDB_PATH`)."""
 

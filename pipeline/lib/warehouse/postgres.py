@@ -166,13 +166,10 @@ class PostgresWarehouse(ServerWarehouse):
 def _parquet_to_csv(
     lake: DataLake, table: TableSpec, batch: ParquetBatch, path: Path, extension_dir: str | None
 ) -> None:
-    import duckdb
-
-    from pipeline.lib.warehouse.duckdb import reach_lake
+    from pipeline.lib.warehouse.duckdb import lake_connection
 
     files = ", ".join("'" + lake.uri(key).replace("'", "''") + "'" for key in batch.keys)
-    with duckdb.connect(config={"extension_directory": extension_dir} if extension_dir else {}) as connection:
-        reach_lake(connection, lake)
+    with lake_connection(lake, extension_dir) as connection:
         connection.execute(
             f"copy (select {column_list(table)} from read_parquet([{files}])) to '{path}' (format csv, header false)"
         )
