@@ -4,11 +4,8 @@ here from the same JSON, hours replaced and never duplicated, on DuckDB, a real 
 
 import datetime as dt
 import json
-import os
 import shutil
 
-import duckdb
-import psycopg2
 import pytest
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
@@ -19,6 +16,8 @@ from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
 from pipeline.lib import environment
 from pipeline.lib.lake import open_lake
 from pipeline.lib.materialize import run_job
+from tests.conftest import warehouse_rows
+from tests.sparkify.test_pipeline_bigquery import _plain
 
 READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_mb", "humidity", "uv", "gust_kph")
 
@@ -47,18 +46,8 @@ def any_platform(request, weather_env, monkeypatch):
     return request.param, weather_env
 
 
-def _plain(value):
-    """A value as DuckDB returns it: BigQuery's aware UTC timestamps made naive."""
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
 def query(platform, sql: str) -> list[tuple]:
     warehouse, env = platform
-    if warehouse == "duckdb":
-        with duckdb.connect(env["DUCKDB_PATH"], read_only=True) as connection:
-            return connection.execute(sql).fetchall()
     if warehouse == "snowflake":
         return [tuple(row) for row in environment.WAREHOUSE_RESOURCES["snowflake"]().query(sql)]
     if warehouse == "bigquery":
@@ -68,19 +57,7 @@ def query(platform, sql: str) -> list[tuple]:
             client_options=ClientOptions(api_endpoint=env["BIGQUERY_EMULATOR_HOST"]),
         )
         return [tuple(_plain(v) for v in row.values()) for row in client.query(sql).result()]
-    connection = psycopg2.connect(
-        host=os.environ["POSTGRES_HOST"],
-        port=os.environ["POSTGRES_PORT"],
-        user=os.environ["POSTGRES_USER"],
-        password=os.environ["POSTGRES_PASSWORD"],
-        dbname=os.environ["POSTGRES_DB"],
-    )
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall()
-    finally:
-        connection.close()
+    return warehouse_rows(sql)  # DuckDB or Postgres, as WAREHOUSE names
 
 
 def materialize(first: dt.datetime, last: dt.datetime | None = None):
