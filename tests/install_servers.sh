@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the servers the test suite needs outside Python: PostgreSQL (Debian's `postgresql`).
+# Installs the servers the test suite needs outside Python: PostgreSQL (Debian's `postgresql`), a Java runtime.
 # The tests start their own throw-away clusters (tests/postgres_server.py); the packaged "main"
 # cluster is stopped so nothing we don't own listens on 5432. Idempotent; fast when installed.
 set -euo pipefail
@@ -31,7 +31,19 @@ fi
 
 echo "install_servers.sh: PostgreSQL $(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1 | cut -d/ -f5) ready."
 
-# The cloud warehouses' doubles, each in its own virtualenv under .local/doubles/ (their pins clash with the
+# A Java runtime for the local Spark the NYC-taxi tests run (tests/doubles/spark.txt): Debian's, Spark 3.5 takes 17.
+if ! command -v java >/dev/null 2>&1; then
+    if [[ "$(id -u)" -ne 0 ]]; then
+        echo "install_servers.sh: no java on PATH; install a Java 17 runtime, e.g.: sudo apt-get install -y openjdk-17-jre-headless" >&2
+        exit 1
+    fi
+    echo "install_servers.sh: installing openjdk-17-jre-headless..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+echo "install_servers.sh: $(java -version 2>&1 | head -n1) ready."
+
+# The doubles (cloud warehouses, Spark), each in its own virtualenv under .local/doubles/ (their pins clash with the
 # project's): rebuilt when tests/doubles/<name>.txt changes. uv comes from the project's virtualenv.
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 UV="$REPO/.venv/bin/uv"

@@ -50,3 +50,12 @@ def test_missing_days_are_named_with_their_uris(lake):
         day_files(lake, [dt.date(2018, 11, 1), dt.date(2018, 12, 24)])
     assert "2018-12-24" in str(error.value) and lake.uri("log_data/2018/12/2018-12-24-events.json") in str(error.value)
     assert "2018-11-01 (" not in str(error.value)
+
+
+def test_a_put_object_is_read_back_and_a_deleted_one_is_gone(lake):
+    written = lake.put("scratch/a.parquet", b"abc")
+    assert written.size == 3 and lake.stat("scratch/a.parquet").size == 3
+    lake.delete("scratch/a.parquet")
+    lake.delete("scratch/never-there.parquet")  # not an error: a month's folder is cleaned whatever it holds
+    assert lake.stat("scratch/a.parquet") is None
+    assert [o.key for o in lake.list("scratch/")] == []

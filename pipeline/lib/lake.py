@@ -57,6 +57,10 @@ class DataLake:
         """Write the object whole: a reader sees the old content or the new one, never a part of it."""
         raise NotImplementedError
 
+    def delete(self, key: str) -> None:
+        """Remove the object; nothing happens when it is not there."""
+        raise NotImplementedError
+
     def s3_access(self) -> S3Access | None:
         """Credentials for engines reading the lake's URIs; None for a local folder."""
         return None
@@ -110,6 +114,9 @@ class LocalLake(DataLake):
         os.replace(temporary, path)
         return self.stat(key)
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
 
 def _may_hold_keys_after(directory: str, start_after: str | None) -> bool:
     return start_after is None or directory >= start_after[: len(directory)]
@@ -157,6 +164,9 @@ class S3Lake(DataLake):
             Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType="application/json"
         )
         return LakeObject(key=key, size=len(data), version=answer["ETag"].strip('"'))
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
     def s3_access(self) -> S3Access:
         # The same chain boto3 resolves for the client: explicit keys, env, profile or instance role.

@@ -3,8 +3,9 @@ holds every trip's fare. Both block: a month that fails stops its loads into the
 
 import dagster as dg
 
+from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
 from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
-from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key, fare_by_zone_key, trips_key
+from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key, fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import monthly_partitions, months_of
 from pipeline.defs.nyc_taxi.settings import env
 from pipeline.lib.lake import DataLake, DataLakeResource
@@ -31,7 +32,7 @@ def every_csv_line_is_a_trip(context: dg.AssetCheckExecutionContext, nyc_lake: D
     lake, problems = nyc_lake.get_lake(), []
     for month in months_of(context):
         lines = csv_data_lines(lake, csv_key(month))
-        [trips] = _parquet_one(lake, f"select count(*) from read_parquet('{lake.uri(trips_key(month))}')")
+        [trips] = _parquet_one(lake, f"select count(*) from {read_layer_sql(lake, trips_folder(month))}")
         if trips != lines:
             problems.append(f"{month:%Y-%m}: {trips} trips staged for {lines} data lines")
     return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)
@@ -43,13 +44,9 @@ def every_csv_line_is_a_trip(context: dg.AssetCheckExecutionContext, nyc_lake: D
 def total_fare_matches_trips(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
     lake, problems = nyc_lake.get_lake(), []
     for month in months_of(context):
-        trips, gold = lake.uri(trips_key(month)), lake.uri(fare_by_zone_key(month))
-        staged = _parquet_one(
-            lake, f"select count(*), round(coalesce(sum(fare_amount), 0), 2) from read_parquet('{trips}')"
-        )
-        summed = _parquet_one(
-            lake, f"select sum(trips), round(coalesce(sum(fare_amount), 0), 2) from read_parquet('{gold}')"
-        )
+        trips, gold = read_layer_sql(lake, trips_folder(month)), read_layer_sql(lake, fare_by_zone_folder(month))
+        staged = _parquet_one(lake, f"select count(*), round(coalesce(sum(fare_amount), 0), 2) from {trips}")
+        summed = _parquet_one(lake, f"select sum(trips), round(coalesce(sum(fare_amount), 0), 2) from {gold}")
         if tuple(staged) != tuple(summed):
             problems.append(f"{month:%Y-%m}: trips and fare {tuple(summed)} in the aggregate, {tuple(staged)} staged")
     return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)

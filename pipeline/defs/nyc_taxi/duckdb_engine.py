@@ -5,7 +5,7 @@ a value that is not empty and does not parse fails the month naming the file, it
 row with the wrong number of columns fails in DuckDB's reader with its line. Empty fields are NULL (the TLC
 writes nulls as empty strings); a header repeated inside the file (TLC files concatenated) is skipped and
 counted. Nothing is written unless the whole month converts: DuckDB writes a temporary file, which becomes
-the lake object in one put.
+the month's one parquet file in one put; files another engine left in the month's folder are then removed.
 """
 
 import datetime as dt
@@ -14,11 +14,21 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, TRIP_COLUMNS, csv_key, fare_by_zone_key, trips_key
+from pipeline.defs.nyc_taxi.lake_files import layer_files
+from pipeline.defs.nyc_taxi.layout import (
+    CSV_COLUMNS,
+    DROPPED,
+    FARE_GROUPS,
+    TRIP_COLUMNS,
+    csv_key,
+    fare_by_zone_folder,
+    trips_folder,
+)
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+PART = "part-00000.parquet"  # the one file of a month's folder written here
 
 
 class MonthRejected(Exception):
@@ -27,6 +37,11 @@ class MonthRejected(Exception):
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def read_layer_sql(lake: DataLake, folder: str) -> str:
+    """DuckDB's read_parquet of the files of a month's layer, whichever engine wrote them."""
+    return "read_parquet([" + ", ".join(_literal(lake.uri(key)) for key in layer_files(lake, folder)) + "])"
 
 
 def _typed(csv_column: str, logical: str, uri: str) -> str:
@@ -67,7 +82,7 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
 
 
 def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, int]:
-    """The month's CSV as typed parquet at trips_key(month); what was read."""
+    """The month's CSV as typed parquet in trips_folder(month); what was read."""
     uri = lake.uri(csv_key(month))
     with tempfile.TemporaryDirectory() as folder, lake_connection(lake, extension_dir) as connection:
         parquet = Path(folder) / "trips.parquet"
@@ -80,7 +95,7 @@ def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str,
             "columns = {" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS) + "}) "
             "where \"VendorID\" = 'VendorID'"
         ).fetchone()
-        lake.put(trips_key(month), parquet.read_bytes())
+        replace_folder(lake, trips_folder(month), parquet)
     return {"rows": rows, "repeated_headers_skipped": headers}
 
 
@@ -96,19 +111,28 @@ def _reader_message(exc: Exception, uri: str) -> str:
 
 
 def aggregate_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, float]:
-    """The fare-by-zone aggregate of the month's trips at fare_by_zone_key(month): the original's groupBy
+    """The fare-by-zone aggregate of the month's trips in fare_by_zone_folder(month): the original's groupBy
     (pickup zone, trip type, payment type), nulls forming their own groups; what it holds."""
-    trips = lake.uri(trips_key(month))
+    trips = read_layer_sql(lake, trips_folder(month))
     with tempfile.TemporaryDirectory() as folder, lake_connection(lake, extension_dir) as connection:
         parquet = Path(folder) / "fare_by_zone.parquet"
         connection.execute(
-            f"copy (select date '{month.isoformat()}' as month, pulocationid, trip_type, payment_type, "
+            f"copy (select date '{month.isoformat()}' as month, {', '.join(FARE_GROUPS)}, "
             "sum(fare_amount) as fare_amount, count(*) as trips "
-            f"from read_parquet({_literal(trips)}) group by all order by all) "
+            f"from {trips} group by all order by all) "
             f"to {_literal(str(parquet))} (format parquet)"
         )
         [groups, total, count] = connection.execute(
             f"select count(*), sum(fare_amount), sum(trips) from read_parquet({_literal(str(parquet))})"
         ).fetchone()
-        lake.put(fare_by_zone_key(month), parquet.read_bytes())
+        replace_folder(lake, fare_by_zone_folder(month), parquet)
     return {"groups": groups, "fare_amount": round(total or 0.0, 2), "trips": count or 0}
+
+
+def replace_folder(lake: DataLake, folder: str, parquet: Path) -> None:
+    """The month's layer becomes this one file: put first, then the folder's other objects (another engine's
+    parts, Spark's markers) removed, so a reader never finds the month empty."""
+    lake.put(folder + PART, parquet.read_bytes())
+    for obj in list(lake.list(folder)):
+        if obj.key != folder + PART:
+            lake.delete(obj.key)

@@ -1,12 +1,13 @@
-"""Which months the lake holds: what `python -m pipeline materialize --group nyc_taxi` runs without --start/--end."""
+"""Which months the lake holds (what `python -m pipeline materialize --group nyc_taxi` runs without --start/--end),
+and which parquet files make up a month's layer."""
 
 import datetime as dt
 import re
 
 from pipeline.defs.nyc_taxi import GROUP
-from pipeline.defs.nyc_taxi.layout import month_key
+from pipeline.defs.nyc_taxi.layout import is_parquet_part, month_key
 from pipeline.defs.nyc_taxi.settings import env
-from pipeline.lib.lake import open_lake
+from pipeline.lib.lake import DataLake, open_lake
 from pipeline.lib.materialize import UsageError, declare_data_range
 
 MONTH_FILE = re.compile(r"^raw/nyc/green_tripdata_(\d{4})-(\d{2})\.csv$")
@@ -28,3 +29,11 @@ def months_in_lake() -> tuple[str, str]:
 
 
 declare_data_range(GROUP, months_in_lake)
+
+
+def layer_files(lake: DataLake, folder: str) -> tuple[str, ...]:
+    """The keys of the parquet files in a month's layer folder, in order; an error naming the folder if none."""
+    keys = tuple(obj.key for obj in lake.list(folder) if is_parquet_part(obj.key))
+    if not keys:
+        raise FileNotFoundError(f"no parquet files under {lake.uri(folder)}: the step that writes it has not run")
+    return keys

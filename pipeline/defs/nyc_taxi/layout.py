@@ -1,8 +1,9 @@
 """The month files and what they hold: where each layer of a month lives in the lake (NYC_TAXI_DATA_URI), the
 green-taxi CSV's columns (TLC, 2020) and the typed columns every engine writes them as.
 
-raw/nyc/green_tripdata_YYYY-MM.csv -> staging/nyc/YYYY-MM/trips.parquet -> gold/nyc/YYYY-MM/fare_by_zone.parquet
-(the MWAA original's raw/, staging/ and gold/ prefixes, one folder per month so a month is replaced whole).
+raw/nyc/green_tripdata_YYYY-MM.csv -> staging/nyc/YYYY-MM/*.parquet -> gold/nyc/YYYY-MM/*.parquet (the MWAA
+original's raw/, staging/ and gold/ prefixes). A month's layer is a folder of parquet files, replaced whole: DuckDB
+writes one file, Spark a file per task.
 """
 
 import datetime as dt
@@ -59,6 +60,7 @@ TRIP_COLUMNS = (
     ("month", "date"),  # the file's month (the partition), whatever a late trip's pickup date
 )
 # The gold aggregate: the original's groupBy, per month.
+FARE_GROUPS = ("pulocationid", "trip_type", "payment_type")
 FARE_BY_ZONE_COLUMNS = (
     ("month", "date"),
     ("pulocationid", "integer"),
@@ -78,9 +80,15 @@ def csv_key(month: dt.date) -> str:
     return f"raw/nyc/green_tripdata_{month:%Y-%m}.csv"
 
 
-def trips_key(month: dt.date) -> str:
-    return f"staging/nyc/{month:%Y-%m}/trips.parquet"
+def trips_folder(month: dt.date) -> str:
+    return f"staging/nyc/{month:%Y-%m}/"
 
 
-def fare_by_zone_key(month: dt.date) -> str:
-    return f"gold/nyc/{month:%Y-%m}/fare_by_zone.parquet"
+def fare_by_zone_folder(month: dt.date) -> str:
+    return f"gold/nyc/{month:%Y-%m}/"
+
+
+def is_parquet_part(key: str) -> bool:
+    """A data file of a layer's folder: not Spark's _SUCCESS marker, nor the .crc files of its local writer."""
+    name = key.rsplit("/", 1)[-1]
+    return name.endswith(".parquet") and not name.startswith((".", "_"))

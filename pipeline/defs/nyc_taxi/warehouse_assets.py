@@ -6,7 +6,8 @@ import dagster as dg
 
 from pipeline.defs.nyc_taxi import GROUP
 from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
-from pipeline.defs.nyc_taxi.layout import FARE_BY_ZONE_COLUMNS, TRIP_COLUMNS, fare_by_zone_key, trips_key
+from pipeline.defs.nyc_taxi.lake_files import layer_files
+from pipeline.defs.nyc_taxi.layout import FARE_BY_ZONE_COLUMNS, TRIP_COLUMNS, fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import monthly_backfill_policy, monthly_partitions, months_of
 from pipeline.defs.nyc_taxi.settings import SCHEMA
 from pipeline.lib.lake import DataLakeResource
@@ -18,10 +19,12 @@ GREEN_TRIPS = TableSpec(SCHEMA, "green_trips", tuple(Column(name, kind, name) fo
 MAIN_DATA = TableSpec(SCHEMA, "main_data", tuple(Column(name, kind, name) for name, kind in FARE_BY_ZONE_COLUMNS))
 
 
-def _load(context, nyc_lake: DataLakeResource, warehouse: Warehouse, table: TableSpec, key_of) -> dg.MaterializeResult:
+def _load(
+    context, nyc_lake: DataLakeResource, warehouse: Warehouse, table: TableSpec, folder_of
+) -> dg.MaterializeResult:
     lake = nyc_lake.get_lake()
     batches = [
-        ParquetBatch(keys=(key_of(month),), column="month", value=month, label=f"{month:%Y-%m}")
+        ParquetBatch(keys=layer_files(lake, folder_of(month)), column="month", value=month, label=f"{month:%Y-%m}")
         for month in months_of(context)
     ]
     try:
@@ -45,7 +48,7 @@ def _load(context, nyc_lake: DataLakeResource, warehouse: Warehouse, table: Tabl
 def green_trips_table(
     context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    return _load(context, nyc_lake, warehouse, GREEN_TRIPS, trips_key)
+    return _load(context, nyc_lake, warehouse, GREEN_TRIPS, trips_folder)
 
 
 @dg.asset(
@@ -63,4 +66,4 @@ def green_trips_table(
 def main_data_table(
     context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    return _load(context, nyc_lake, warehouse, MAIN_DATA, fare_by_zone_key)
+    return _load(context, nyc_lake, warehouse, MAIN_DATA, fare_by_zone_folder)

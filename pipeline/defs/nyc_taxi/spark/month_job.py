@@ -1,0 +1,179 @@
+"""The NYC-taxi pipeline's Spark engine: one PySpark script, run by AWS Glue, EMR Serverless or a local Spark and
+launched through Dagster Pipes (../spark_engine.py). It does what ../duckdb_engine.py does, to the same contract
+(tests/nyc_taxi/test_spark_engine.py compares the two row for row):
+
+- stage: a month's CSV -> typed parquet, each trip with its source file and line; a line with the wrong number
+  of columns or a value that does not parse rejects the month, naming file, line and column;
+- aggregate: a month's trips -> sum of fare and count of trips by pickup zone, trip type and payment type.
+
+What to do comes in the Pipes context's extras (step, months and their URIs, the CSV's columns and their types,
+all from layout.py), so the contract has one source. A rejected month is reported as a custom message and ends
+the job cleanly with nothing written for it; Dagster fails the step with that message.
+
+Runs on Spark 3.5 (Glue 5.0, EMR 7) with dagster-pipes installed beside it. Dagster's definitions loader imports
+this file too, so pyspark and boto3 are imported only when the job runs.
+"""
+
+import datetime as dt
+
+from dagster_pipes import PipesCliArgsParamsLoader, PipesContext, PipesEnvVarParamsLoader, open_dagster_pipes
+
+SPARK_TYPES = {"integer": "int", "bigint": "bigint", "double": "double", "text": "string", "date": "date"}
+TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss"
+# A quoted CSV field, doubled quotes inside: removed before counting a line's separators.
+QUOTED_FIELD = '"(?:[^"]|"")*"'
+
+
+def pipes_io() -> dict:
+    """Glue passes the Pipes parameters as job arguments, EMR Serverless and a local run as environment
+    variables; the context and messages go through S3 when Dagster put them there."""
+    cli = PipesCliArgsParamsLoader()
+    params = cli if cli.is_dagster_pipes_process() else PipesEnvVarParamsLoader()
+    if "bucket" not in params.load_context_params():
+        return {"params_loader": params}
+    import boto3
+    from dagster_pipes import PipesS3ContextLoader, PipesS3MessageWriter
+
+    s3 = boto3.client("s3")
+    return {
+        "params_loader": params,
+        "context_loader": PipesS3ContextLoader(s3),
+        "message_writer": PipesS3MessageWriter(s3),
+    }
+
+
+def spark_session():
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.appName("nyc_taxi")
+        # Naive timestamps, as the CSV's (and DuckDB's): no session time zone shifts them.
+        .config("spark.sql.session.timeZone", "UTC")
+        # A value that does not parse becomes NULL and is reported with its line, whatever the Spark version.
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+        .getOrCreate()
+    )
+
+
+def numbered_lines(spark, source: str):
+    """The file's lines with their line number (the header is line 1), computed in the JVM: each split's
+    position in the file (input_file_block_start) orders the splits, a row's id within its split orders it."""
+    from pyspark.sql import functions as F
+
+    text = (
+        spark.read.text(source)
+        .select("value", F.input_file_block_start().alias("block"), F.monotonically_increasing_id().alias("id"))
+        .cache()
+    )
+    blocks = text.groupBy("block").agg(F.count("*").alias("lines"), F.min("id").alias("first_id")).collect()
+    offsets, before = [], 0
+    for block in sorted(blocks, key=lambda b: b["block"]):
+        offsets.append((block["block"], block["first_id"], before))
+        before += block["lines"]
+    starts = spark.createDataFrame(offsets, "block long, first_id long, before long")
+    return text.join(F.broadcast(starts), "block").select(
+        "value", (F.col("id") - F.col("first_id") + F.col("before") + 1).alias("source_row")
+    )
+
+
+def stage(spark, month: dict, extras: dict) -> dict:
+    """The month's CSV as typed parquet in its staging folder; what was read, or why the month is rejected."""
+    from pyspark.sql import functions as F
+
+    source, csv_columns, columns = month["source"], extras["csv_columns"], extras["columns"]
+    header = ",".join(csv_columns)
+    lines = numbered_lines(spark, source).where("source_row > 1 and trim(value) != ''")
+    headers = lines.where(F.col("value") == header).count()
+    fields = F.size(F.split(F.regexp_replace("value", QUOTED_FIELD, ""), ",", -1))
+    schema = ", ".join(f"`{name}` string" for name in csv_columns)
+    parsed = lines.where(F.col("value") != header).select(
+        "source_row", fields.alias("fields"), F.from_csv("value", schema, {"escape": '"'}).alias("csv")
+    )
+
+    def at_line(text):
+        return F.concat(F.lit(f"{source}, line "), F.col("source_row").cast("string"), F.lit(", "), text)
+
+    problems = [
+        F.when(
+            F.col("fields") != len(csv_columns),
+            at_line(F.concat(F.lit(f"expected {len(csv_columns)} columns, found "), F.col("fields").cast("string"))),
+        )
+    ]
+    typed = []
+    for csv_column, name, logical in columns:
+        raw = F.col("csv")[csv_column]
+        if logical == "timestamp":
+            value = F.to_timestamp_ntz(raw, F.lit(TIMESTAMP_FORMAT))
+        else:
+            value = raw.cast(SPARK_TYPES[logical])
+        problems.append(
+            F.when(
+                raw.isNotNull() & value.isNull(),
+                at_line(F.concat(F.lit(f"column {csv_column}: cannot read "), raw, F.lit(f" as {logical}"))),
+            )
+        )
+        typed.append(value.alias(name))
+    first_problem = parsed.select(F.coalesce(*problems).alias("problem"), "source_row").where("problem is not null")
+    rejected = first_problem.orderBy("source_row").first()
+    if rejected:
+        return {"rejected": f"{month['month'][:7]}: {rejected['problem']}"}
+    trips = parsed.select(
+        *typed,
+        F.lit(source).alias("source_file"),
+        F.col("source_row").cast("bigint").alias("source_row"),
+        F.lit(month["month"]).cast("date").alias("month"),
+    )
+    trips.write.mode("overwrite").parquet(month["target"])
+    return {"rows": spark.read.parquet(month["target"]).count(), "repeated_headers_skipped": headers}
+
+
+def aggregate(spark, month: dict, extras: dict) -> dict:
+    """The fare-by-zone aggregate of the month's trips in its gold folder: the original's groupBy, empty values
+    forming their own groups; what it holds."""
+    from pyspark.sql import functions as F
+
+    groups = extras["group_by"]
+    fare_by_zone = (
+        spark.read.parquet(month["source"])
+        .groupBy(*groups)
+        .agg(F.sum("fare_amount").alias("fare_amount"), F.count("*").alias("trips"))
+        .select(F.lit(month["month"]).cast("date").alias("month"), *groups, "fare_amount", "trips")
+    )
+    fare_by_zone.write.mode("overwrite").parquet(month["target"])
+    made = (
+        spark.read.parquet(month["target"])
+        .agg(F.count("*").alias("groups"), F.sum("fare_amount").alias("fare_amount"), F.sum("trips").alias("trips"))
+        .first()
+    )
+    return {"groups": made["groups"], "fare_amount": round(made["fare_amount"] or 0.0, 2), "trips": made["trips"] or 0}
+
+
+STEPS = {"stage": stage, "aggregate": aggregate}
+
+
+def run(pipes: PipesContext) -> None:
+    extras, totals = pipes.extras, {}
+    spark = spark_session()
+    started = dt.datetime.now(dt.UTC)
+    for month in extras["months"]:
+        outcome = STEPS[extras["step"]](spark, month, extras)
+        if "rejected" in outcome:
+            pipes.log.error(outcome["rejected"])
+            pipes.report_custom_message(outcome)
+            return
+        pipes.log.info(f"{month['month'][:7]}: {outcome} -> {month['target']}")
+        for name, value in outcome.items():
+            totals[name] = totals.get(name, 0) + value
+    totals["spark_seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1)
+    totals["spark_version"] = spark.version
+    pipes.report_asset_materialization(metadata=totals)
+
+
+def main() -> None:
+    with open_dagster_pipes(**pipes_io()) as pipes:
+        run(pipes)
+
+
+if __name__ == "__main__":
+    main()

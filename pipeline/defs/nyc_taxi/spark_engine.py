@@ -1,0 +1,150 @@
+"""A step of the NYC-taxi pipeline run as spark/month_job.py through Dagster Pipes, on the engine NYC_TAXI_ENGINE
+names: `spark` (a local Spark, the script in a subprocess), `glue` (an AWS Glue job) or `emr-serverless` (a job run
+of an EMR Serverless application).
+
+The months, their URIs and the CSV's columns go to the job in the Pipes extras; what the job reports (rows,
+groups, fare) becomes the materialization's metadata. On AWS the repository's script is uploaded to
+NYC_TAXI_SPARK_SCRIPT_URI before each launch, so the job always runs this version of it, and the Pipes context
+and messages travel through that bucket (PipesS3ContextInjector, PipesS3MessageReader).
+"""
+
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import dagster as dg
+from dagster_aws.pipes import (
+    PipesEMRServerlessClient,
+    PipesGlueClient,
+    PipesS3ContextInjector,
+    PipesS3MessageReader,
+)
+
+from pipeline.defs.nyc_taxi.layout import (
+    CSV_COLUMNS,
+    DROPPED,
+    FARE_GROUPS,
+    TRIP_COLUMNS,
+    csv_key,
+    fare_by_zone_folder,
+    trips_folder,
+)
+from pipeline.defs.nyc_taxi.settings import env
+from pipeline.lib.lake import DataLake, LocalLake
+
+SCRIPT = Path(__file__).parent / "spark" / "month_job.py"
+SPARK_ENGINES = ("spark", "glue", "emr-serverless")
+MESSAGE_INTERVAL = 2.0  # seconds between reads of the job's message chunks in S3
+
+
+def step_extras(lake: DataLake, step: str, months) -> dict:
+    """What the job does: the step, each month's source and target URIs, the CSV's columns and their types."""
+    if step == "stage":
+        kept = [c for c in CSV_COLUMNS if c != DROPPED]
+        layers = [(csv_key(month), trips_folder(month)) for month in months]
+        details = {
+            "csv_columns": list(CSV_COLUMNS),
+            "columns": [[csv, name, logical] for csv, (name, logical) in zip(kept, TRIP_COLUMNS, strict=False)],
+        }
+    else:
+        layers = [(trips_folder(month), fare_by_zone_folder(month)) for month in months]
+        details = {"group_by": list(FARE_GROUPS)}
+    return {
+        "step": step,
+        "months": [
+            {"month": month.isoformat(), "source": lake.uri(source), "target": lake.uri(target)}
+            for month, (source, target) in zip(months, layers, strict=True)
+        ],
+        **details,
+    }
+
+
+def run_step(context: dg.AssetExecutionContext, engine: str, lake: DataLake, step: str, months) -> dg.MaterializeResult:
+    """The step over the months on the engine; a month the job rejects fails the step with the job's reason."""
+    extras = step_extras(lake, step, months)
+    if engine == "spark":
+        invocation = _local(context, lake, extras)
+    elif engine == "glue":
+        invocation = _glue(context, extras)
+    else:
+        invocation = _emr_serverless(context, extras)
+    for message in invocation.get_custom_messages():
+        if isinstance(message, dict) and "rejected" in message:
+            raise dg.Failure(
+                f"{context.asset_key.to_user_string()} not written, nothing changed: {message['rejected']}",
+                allow_retries=False,
+            )
+    return invocation.get_materialize_result()
+
+
+def _local(context, lake: DataLake, extras: dict):
+    if not isinstance(lake, LocalLake):
+        raise dg.Failure(
+            "NYC_TAXI_ENGINE=spark runs Spark on this machine, which reads a local NYC_TAXI_DATA_URI only; "
+            "for an s3:// lake use glue or emr-serverless (docs/nyc_taxi.md)",
+            allow_retries=False,
+        )
+    python = env("NYC_TAXI_SPARK_PYTHON") or sys.executable
+    return dg.PipesSubprocessClient().run(command=[python, str(SCRIPT)], context=context, extras=extras)
+
+
+def _script_in_s3() -> tuple[str, str, object]:
+    """The repository's script put at NYC_TAXI_SPARK_SCRIPT_URI: (its URI, the bucket, the S3 client)."""
+    uri = env("NYC_TAXI_SPARK_SCRIPT_URI")
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.endswith(".py"):
+        raise dg.Failure(
+            f"NYC_TAXI_SPARK_SCRIPT_URI={uri!r}: give the s3://bucket/key.py the Spark job runs", allow_retries=False
+        )
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=SCRIPT.read_bytes())
+    return uri, parsed.netloc, s3
+
+
+def _pipes_io(bucket: str, s3) -> dict:
+    return {
+        "context_injector": PipesS3ContextInjector(bucket=bucket, client=s3),
+        "message_reader": PipesS3MessageReader(bucket=bucket, client=s3, interval=MESSAGE_INTERVAL),
+    }
+
+
+def _glue(context, extras: dict):
+    job = _required("NYC_TAXI_GLUE_JOB")
+    script, bucket, s3 = _script_in_s3()
+    glue = boto3.client("glue")
+    # The job's script is part of its definition: a job that runs another file would not honour this contract.
+    location = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
+    if location != script:
+        raise dg.Failure(
+            f"Glue job {job} runs {location}, not {script} (NYC_TAXI_SPARK_SCRIPT_URI) where the pipeline puts "
+            "spark/month_job.py: set the job's script location to it",
+            allow_retries=False,
+        )
+    client = PipesGlueClient(client=glue, **_pipes_io(bucket, s3))
+    return client.run(context=context, start_job_run_params={"JobName": job}, extras=extras)
+
+
+def _emr_serverless(context, extras: dict):
+    application, role = _required("NYC_TAXI_EMR_APPLICATION_ID"), _required("NYC_TAXI_EMR_EXECUTION_ROLE_ARN")
+    script, bucket, s3 = _script_in_s3()
+    client = PipesEMRServerlessClient(client=boto3.client("emr-serverless"), **_pipes_io(bucket, s3))
+    months = extras["months"]
+    params = {
+        "applicationId": application,
+        "executionRoleArn": role,
+        "name": f"nyc_taxi {extras['step']} {months[0]['month'][:7]}..{months[-1]['month'][:7]}",
+        "jobDriver": {
+            "sparkSubmit": {"entryPoint": script, "sparkSubmitParameters": env("NYC_TAXI_EMR_SPARK_PARAMETERS")}
+        },
+    }
+    return client.run(context=context, start_job_run_params=params, extras=extras)
+
+
+def _required(name: str) -> str:
+    value = env(name)
+    if not value:
+        raise dg.Failure(
+            f"NYC_TAXI_ENGINE={env('NYC_TAXI_ENGINE')} needs {name} (docs/nyc_taxi.md)", allow_retries=False
+        )
+    return value
