@@ -31,12 +31,19 @@ def spark_lake(tmp_path, pipeline_env, monkeypatch):
     return LocalLake(root), months
 
 
-def run_steps(engine: str, monkeypatch, first: str = MONTHS[0], last: str = MONTHS[-1]) -> dg.ExecuteInProcessResult:
+def run_steps(
+    engine: str,
+    monkeypatch,
+    first: str = MONTHS[0],
+    last: str = MONTHS[-1],
+    assets=(staging_green_trips, gold_fare_by_zone),
+) -> dg.ExecuteInProcessResult:
+    """The lake steps over the months on the engine, in this process."""
     monkeypatch.setenv("NYC_TAXI_ENGINE", engine)
     from pipeline.defs.nyc_taxi.resources import defs as resource_defs
 
     return dg.materialize(
-        [staging_green_trips, gold_fare_by_zone],
+        list(assets),
         resources=resource_defs.resources,
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,
