@@ -747,8 +747,21 @@ PLACEHOLDERS = {
     "API_DATA_PREFIX": "api_data",
     "MANIFEST_BUCKET": "scratch-bucket",
     "MANIFEST_PREFIX": "sparkify/redshift-manifests",
+    "TAXI_BUCKET": "taxi-bucket",
+    "TAXI_PREFIX": "nyc",
+    "SPARK_BUCKET": "spark-bucket",
+    "GLUE_JOB_NAME": "nyc-taxi-month",
+    "EMR_APPLICATION_ID": "00fabc123",
+    "SPARK_JOB_ROLE_NAME": "nyc-taxi-spark-job",
 }
-POLICIES = ("pipeline-policy.json", "redshift-copy-role-policy.json", "redshift-copy-trust-policy.json")
+POLICIES = (
+    "pipeline-policy.json",
+    "redshift-copy-role-policy.json",
+    "redshift-copy-trust-policy.json",
+    "nyc-taxi-pipeline-policy.json",
+    "nyc-taxi-spark-job-policy.json",
+    "nyc-taxi-spark-job-trust-policy.json",
+)
 
 
 def _as_list(value) -> list:
@@ -800,7 +813,8 @@ S3_CALL_ACTIONS = {
     "head_object": "s3:GetObject",
     "get_object": "s3:GetObject",
     "list_objects_v2": "s3:ListBucket",
-    "put_object": "s3:PutObject",  # DataLake.put: only the weather pipeline's lake (API_DATA_URI) is written
+    "put_object": "s3:PutObject",  # DataLake.put: the weather pipeline's lake (API_DATA_URI), NYC taxi's layers
+    "delete_object": "s3:DeleteObject",  # DataLake.delete: NYC taxi's layers only
 }
 LAKE_OBJECT = "arn:aws:s3:::lake-bucket/udacity/log_data/2018/11/2018-11-01-events.json"
 
@@ -813,7 +827,7 @@ def test_pipeline_role_reads_the_lake_prefix_and_nothing_else():
     assert calls and calls <= set(S3_CALL_ACTIONS), f"lake.py calls {calls - set(S3_CALL_ACTIONS)}"
     for name in ("pipeline-policy.json", "redshift-copy-role-policy.json"):
         document = policy(name)
-        for call in calls - {"put_object"}:
+        for call in calls - {"put_object", "delete_object"}:
             if S3_CALL_ACTIONS[call] == "s3:ListBucket":
                 for prefix in ("udacity/", "udacity/log_data/2018/11/", "udacity/song_data/"):
                     assert allows(document, "s3:ListBucket", "arn:aws:s3:::lake-bucket", {"s3:prefix": prefix}), name
@@ -881,3 +895,35 @@ def test_the_weather_pipeline_reads_and_writes_its_own_lake_and_nothing_else():
     assert allows(document, "s3:ListBucket", "arn:aws:s3:::api-bucket", {"s3:prefix": "api_data/weather/"})
     assert not allows(document, "s3:ListBucket", "arn:aws:s3:::api-bucket", {"s3:prefix": "other/"})
     assert not allows(document, "s3:PutObject", LAKE_OBJECT)  # Sparkify's lake stays read-only
+
+
+def test_the_taxi_pipeline_and_its_spark_job_write_only_the_layers_and_launch_only_their_job():
+    pipeline, job = policy("nyc-taxi-pipeline-policy.json"), policy("nyc-taxi-spark-job-policy.json")
+    month_file = "arn:aws:s3:::taxi-bucket/nyc/raw/nyc/green_tripdata_2020-01.csv"
+    parts = [f"arn:aws:s3:::taxi-bucket/nyc/{layer}/nyc/2020-01/part-00000.parquet" for layer in ("staging", "gold")]
+    for document in (pipeline, job):
+        assert allows(document, "s3:GetObject", month_file)
+        assert allows(document, "s3:ListBucket", "arn:aws:s3:::taxi-bucket", {"s3:prefix": "nyc/staging/nyc/2020-01/"})
+        assert not allows(document, "s3:ListBucket", "arn:aws:s3:::taxi-bucket", {"s3:prefix": "other/"})
+        for action in ("s3:PutObject", "s3:DeleteObject"):  # DuckDB's replace_folder, Spark's overwrite
+            assert all(allows(document, action, part) for part in parts)
+            assert not allows(document, action, month_file)  # the month files are the source: never touched
+        assert allows(document, "s3:GetObject", "arn:aws:s3:::spark-bucket/jobs/month_job.py")
+        assert allows(document, "s3:PutObject", "arn:aws:s3:::spark-bucket/AbcRandomPrefix/1.json")  # Pipes
+    glue_job = "arn:aws:glue:eu-west-1:123456789012:job/nyc-taxi-month"
+    for action in ("glue:GetJob", "glue:StartJobRun", "glue:GetJobRun", "glue:BatchStopJobRun"):
+        assert allows(pipeline, action, glue_job) and not allows(job, action, glue_job)
+    assert not allows(pipeline, "glue:StartJobRun", "arn:aws:glue:eu-west-1:123456789012:job/other")
+    run = "arn:aws:emr-serverless:eu-west-1:123456789012:/applications/00fabc123/jobruns/00fxyz"
+    for action in ("emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"):
+        assert allows(pipeline, action, run)
+        assert not allows(pipeline, action, run.replace("00fabc123", "00fother"))
+    role = "arn:aws:iam::123456789012:role/nyc-taxi-spark-job"
+    assert allows(pipeline, "iam:PassRole", role, {"iam:PassedToService": "emr-serverless.amazonaws.com"})
+    assert not allows(pipeline, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allows(
+        pipeline, "iam:PassRole", "arn:aws:iam::123456789012:role/admin", {"iam:PassedToService": "glue.amazonaws.com"}
+    )
+    trust = policy("nyc-taxi-spark-job-trust-policy.json")
+    [statement] = trust["Statement"]
+    assert set(statement["Principal"]["Service"]) == {"glue.amazonaws.com", "emr-serverless.amazonaws.com"}
