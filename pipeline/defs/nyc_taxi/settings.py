@@ -22,6 +22,7 @@ declare_defaults(
         "NYC_TAXI_ANALYTICS_SCHEMA": "nyc_analytics",  # dbt: calendar_date, nyc_taxi
         # The first monthly partition; the originals' data starts with 2020.
         "NYC_TAXI_FIRST_MONTH": "2020-01-01",
+        "NYC_TAXI_SENSOR_INTERVAL_SECONDS": "300",  # how often new_month_files_sensor lists raw/nyc/
     }
 )
 

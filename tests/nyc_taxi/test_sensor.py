@@ -1,0 +1,47 @@
+"""The month-file sensor, evaluated as the daemon would over moto's S3: each month once, again when its file is
+replaced, never a month without a partition."""
+
+import datetime as dt
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from pipeline.defs.nyc_taxi.layout import csv_key
+from pipeline.defs.nyc_taxi.sensors import new_month_files_sensor
+from pipeline.lib.lake import DataLakeResource
+
+BUCKET = "taxi-sensor"
+
+
+def tick(cursor: str | None) -> dg.SensorResult:
+    lake = DataLakeResource(data_uri=f"s3://{BUCKET}/nyc", s3=S3Resource())
+    with dg.build_sensor_context(cursor=cursor, resources={"nyc_lake": lake}) as context:
+        return new_month_files_sensor(context)
+
+
+def put(s3, key: str, body: bytes = b"VendorID\n") -> None:
+    s3.put_object(Bucket=BUCKET, Key=f"nyc/{key}", Body=body)
+
+
+def test_each_month_is_requested_once_and_again_only_when_its_file_is_replaced(s3_env, pipeline_env):
+    s3_env.create_bucket(Bucket=BUCKET)
+    for month in ("2020-01", "2020-02"):
+        put(s3_env, csv_key(dt.date.fromisoformat(f"{month}-01")))
+    put(s3_env, "raw/nyc/readme.txt")  # not a month file: ignored
+    put(s3_env, csv_key(dt.date(2019, 12, 1)))  # before NYC_TAXI_FIRST_MONTH: no partition
+    this_month = dt.date.today().replace(day=1)
+    put(s3_env, csv_key(this_month))  # still under way: its partition does not exist yet
+
+    first = tick(None)
+    assert [r.partition_key for r in first.run_requests] == ["2020-01-01", "2020-02-01"]
+    assert all(r.job_name in (None, "nyc_taxi_monthly") for r in first.run_requests)
+
+    second = tick(first.cursor)
+    assert second.run_requests == [] and second.cursor == first.cursor
+
+    put(s3_env, csv_key(dt.date(2020, 2, 1)), b"VendorID\n1\n")  # the TLC republished February
+    put(s3_env, csv_key(dt.date(2020, 3, 1)))
+    third = tick(second.cursor)
+    assert [r.partition_key for r in third.run_requests] == ["2020-02-01", "2020-03-01"]
+    assert third.run_requests[0].run_key != first.run_requests[1].run_key
+    assert tick(third.cursor).run_requests == []
