@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint install prepare lock ui ui-screenshot bench clean
 
 MANIFEST := dbt_project/target/manifest.json
-DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros -name '*.sql' -o -name '*.yml') \
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -name '*.sql' -o -name '*.yml') \
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
 # Locked dependencies into .venv; uv (pinned, from the lock itself) makes this take seconds, not minutes.
@@ -32,7 +32,7 @@ demo: prepare
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint dbt_project/models
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 test: lint prepare
 	bash tests/install_servers.sh

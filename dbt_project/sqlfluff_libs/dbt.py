@@ -28,3 +28,7 @@ def type_int():
 
 def type_timestamp():
     return "timestamp"
+
+
+def datediff(first_date, second_date, datepart):
+    return f"date_diff('{datepart}', {first_date}, {second_date})"

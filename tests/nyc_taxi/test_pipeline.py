@@ -58,6 +58,7 @@ def test_three_months_load_as_computed_from_the_csv_and_a_rerun_changes_nothing(
     checks = {c.name: c.passed for c in outcome.checks}
     assert checks["staging/green_trips:every_csv_line_is_a_trip"]
     assert checks["gold/fare_by_zone:total_fare_matches_trips"]
+    assert checks["nyc_analytics/calendar_date:calendar_date_is_14000_consecutive_days"]
 
     per_month = warehouse_rows("select month, count(*) from nyc.green_trips group by month order by month")
     assert per_month == [(m.month, m.data_rows) for m in nyc_lake]
