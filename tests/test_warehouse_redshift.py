@@ -8,7 +8,9 @@ the transaction and the load-error lookup all run for real.
 """
 
 import datetime as dt
+import io
 import json
+import os
 
 import boto3
 import psycopg2
@@ -20,6 +22,7 @@ from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
 from pipeline.lib.warehouse import JsonBatch, LoadError
+from pipeline.lib.warehouse.duckdb import lake_connection
 from pipeline.lib.warehouse.postgres import _LineReader, csv_field
 from pipeline.lib.warehouse.redshift import CopyJob, RedshiftWarehouse
 from tests.conftest import upload_tree
@@ -37,7 +40,6 @@ class PostgresBackedRedshift(RedshiftWarehouse):
     def run_copy(self, cursor, job: CopyJob) -> None:
         self.sent.append(str(job.statement))
         assert job.statement.sql.startswith(f'copy "{job.scratch}"')
-        assert " manifest format as json " in job.statement.sql
         manifest = job.statement.sql.split(" from '", 1)[1].split("'", 1)[0]
         bucket, key = manifest.removeprefix("s3://").split("/", 1)
         entries = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())["entries"]
@@ -45,6 +47,10 @@ class PostgresBackedRedshift(RedshiftWarehouse):
         keys = [entry["url"].removeprefix(job.lake.uri("")) for entry in entries]
         self.manifests.append(key.rsplit("/", 1)[1])
         self.listed.append([entry["url"] for entry in entries])
+        if job.statement.sql.endswith(" manifest format as parquet"):
+            self._copy_parquet(cursor, job, entries)
+            return
+        assert " manifest format as json " in job.statement.sql
         paths = None
         if " format as json 's3://" in job.statement.sql:
             with job.lake.open(JSONPATHS_KEY) as stream:
@@ -60,6 +66,16 @@ class PostgresBackedRedshift(RedshiftWarehouse):
             raise psycopg2.errors.InternalError_(
                 "Load into table 'x' failed. Check 'sys_load_error_detail' system table for details."
             ) from None
+
+    def _copy_parquet(self, cursor, job: CopyJob, entries: list[dict]) -> None:
+        """As Redshift reads Parquet: every listed file, whose size the manifest must give, columns by position."""
+        for entry in entries:
+            assert entry["meta"]["content_length"] == job.lake.stat(entry["url"].removeprefix(job.lake.uri(""))).size
+        files = ", ".join(f"'{entry['url']}'" for entry in entries)
+        with lake_connection(job.lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+            rows = connection.execute(f"select * from read_parquet([{files}])").fetchall()
+        text = "".join(",".join(csv_field(_as_text(v)) for v in row) + "\n" for row in rows)
+        cursor.copy_expert(f'copy "{job.scratch}" from stdin with (format csv)', io.StringIO(text))
 
     def _rows(self, job, keys, paths):
         for key in keys:
@@ -318,3 +334,47 @@ def test_fields_a_batch_adds_are_set_on_its_rows_after_the_copy(redshift, s3_env
         (202611301800, "zurich.json", "zurich"),
     ]
     assert all(" manifest format as json 'auto'" in sent for sent in redshift.sent)
+
+
+def _as_text(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_month(redshift, tmp_path, s3_env):
+    from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql, stage_month
+    from pipeline.defs.nyc_taxi.lake_files import layer_files
+    from pipeline.defs.nyc_taxi.layout import trips_folder
+    from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
+    from pipeline.defs.nyc_taxi.warehouse_assets import GREEN_TRIPS
+    from pipeline.lib.warehouse import ParquetBatch
+
+    months = generate_months(tmp_path / "nyc", TaxiSpec(months=2, trips_per_month=200))
+    for month in months:
+        stage_month(open_lake(str(tmp_path / "nyc")), month.month, os.environ["DUCKDB_EXTENSION_DIR"])
+    s3_env.create_bucket(Bucket="taxi-lake")
+    upload_tree(s3_env, tmp_path / "nyc", "taxi-lake", "nyc")
+    lake = open_lake("s3://taxi-lake/nyc")
+
+    def batch(month) -> ParquetBatch:
+        keys = layer_files(lake, trips_folder(month.month))
+        return ParquetBatch(keys=keys, column="month", value=month.month, label=f"{month.month:%Y-%m}")
+
+    assert redshift.replace_from_parquet(lake, GREEN_TRIPS, [batch(m) for m in months]) == [200, 200]
+    assert redshift.replace_from_parquet(lake, GREEN_TRIPS, [batch(months[1])]) == [200]  # replaced, not added
+
+    assert redshift.sent[0] == (
+        f"copy \"green_trips_load\" from '{MANIFESTS}/{redshift.manifests[0]}' iam_role '{ROLE}' "
+        "manifest format as parquet"
+    )
+    assert redshift.listed[0] == ["s3://taxi-lake/nyc/staging/nyc/2020-01/part-00000.parquet"]
+    columns = ", ".join(column.name for column in GREEN_TRIPS.columns)
+    loaded = redshift.query(f"select {columns} from nyc.green_trips order by month, source_row")
+    with lake_connection(lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+        staged = [
+            row
+            for month in months
+            for row in connection.execute(
+                f"select {columns} from {read_layer_sql(lake, trips_folder(month.month))} order by source_row"
+            ).fetchall()
+        ]
+    assert loaded == staged

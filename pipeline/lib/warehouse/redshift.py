@@ -4,6 +4,9 @@ Per batch, in one transaction: COPY into a session-temporary scratch table, chec
 batch's window, delete the window from the target, insert the scratch rows. A failed COPY is explained
 from Redshift's load-error table. Every statement comes from redshift_sql.py.
 
+Parquet batches (replace_from_parquet) go the same way with `FORMAT AS PARQUET`: COPY into a scratch table, the
+partition's rows deleted, the scratch rows inserted.
+
 COPY reads exactly the batch's objects, through a manifest written under REDSHIFT_MANIFEST_PREFIX for the
 load and deleted after it: never a key prefix, which would also take a stray `x.json.bak` or a file that
 landed after the run listed the lake (loaded, and missing from the ledger).
@@ -22,8 +25,9 @@ import psycopg2
 
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse import redshift_sql as sql
-from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.server import ServerWarehouse, record_ledger, rollback_quietly
+from pipeline.lib.warehouse.statements import partition_delete_sql
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class CopyJob:
     lake: DataLake
     table: TableSpec  # the columns COPY fills: the batch's added fields are set after it
     scratch: str
-    batch: JsonBatch
+    batch: JsonBatch | ParquetBatch
 
 
 def json_format(lake: DataLake, table: TableSpec, batch: JsonBatch) -> str:
@@ -77,10 +81,7 @@ class RedshiftWarehouse(ServerWarehouse):
     def replace_from_json(
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
     ) -> list[int]:
-        if not lake.uri("").startswith("s3://"):
-            raise ValueError(
-                f"Redshift loads with COPY from S3: SPARKIFY_DATA_URI must be s3://..., not {lake.uri('')}"
-            )
+        _require_s3(lake)
         auth = self.copy_auth()
         scratch = f"{table.name}_load"
         with self.connect() as connection:
@@ -94,6 +95,36 @@ class RedshiftWarehouse(ServerWarehouse):
             connection.commit()
         return counts
 
+    def replace_from_parquet(self, lake: DataLake, table: TableSpec, batches: Sequence[ParquetBatch]) -> list[int]:
+        """Each batch's Parquet files by one COPY of a manifest (the exact files, with their sizes) into a scratch
+        table, then the partition's rows replaced by the scratch rows; all batches in one transaction."""
+        _require_s3(lake)
+        auth, scratch, counts = self.copy_auth(), f"{table.name}_load", []
+        with self.connect() as connection:
+            with connection.cursor() as cursor:
+                for statement in sql.create_table_sql(table):
+                    cursor.execute(statement)
+            connection.commit()
+            for batch in batches:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql.drop_scratch_sql(scratch))
+                    cursor.execute(sql.create_scratch_sql(table, scratch))
+                    sizes = [_size(lake, key) for key in batch.keys]
+                    with self._manifest([lake.uri(k) for k in batch.keys], sizes) as manifest:
+                        job = CopyJob(sql.copy_parquet_sql(scratch, manifest, auth), lake, table, scratch, batch)
+                        try:
+                            self.run_copy(cursor, job)
+                        except psycopg2.Error as exc:
+                            rollback_quietly(connection)
+                            raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {_first_line(exc)}") from exc
+                    cursor.execute(partition_delete_sql(table, batch))
+                    cursor.execute(sql.count_sql(scratch))
+                    counts.append(cursor.fetchone()[0])
+                    cursor.execute(sql.insert_from_scratch_sql(table, scratch))
+                    cursor.execute(sql.drop_scratch_sql(scratch))
+            connection.commit()
+        return counts
+
     def _manifest_uri(self) -> str:
         if not self.manifest_prefix:
             raise ValueError(
@@ -103,12 +134,12 @@ class RedshiftWarehouse(ServerWarehouse):
         return sql.s3_uri(f"{self.manifest_prefix.rstrip('/')}/{uuid.uuid4().hex}.manifest")
 
     @contextmanager
-    def _manifest(self, uris: list[str]) -> Iterator[str]:
+    def _manifest(self, uris: list[str], sizes: list[int] | None = None) -> Iterator[str]:
         """The manifest of these objects, written to S3 for one COPY and deleted after it, whatever happened."""
         uri = self._manifest_uri()
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         s3 = boto3.client("s3")
-        s3.put_object(Bucket=bucket, Key=key, Body=sql.manifest_json(uris).encode())
+        s3.put_object(Bucket=bucket, Key=key, Body=sql.manifest_json(uris, sizes).encode())
         try:
             yield uri
         finally:
@@ -166,3 +197,19 @@ class RedshiftWarehouse(ServerWarehouse):
             except psycopg2.Error:
                 rollback_quietly(connection)
         return ""
+
+
+def _require_s3(lake: DataLake) -> None:
+    if not lake.uri("").startswith("s3://"):
+        raise ValueError(f"Redshift loads with COPY from S3: the lake must be s3://..., not {lake.uri('')}")
+
+
+def _size(lake: DataLake, key: str) -> int:
+    found = lake.stat(key)
+    if found is None:
+        raise FileNotFoundError(f"no such object in the lake: {lake.uri(key)}")
+    return found.size
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -197,12 +197,34 @@ def create_scratch_sql(table: TableSpec, scratch: str) -> str:
     return f"create temp table {quote(scratch)} (like {target(table)})"
 
 
-def manifest_json(uris: Sequence[str]) -> str:
+def manifest_json(uris: Sequence[str], sizes: Sequence[int] | None = None) -> str:
     """A COPY manifest naming exactly these objects, each mandatory: COPY fails if one is missing, and reads
-    nothing else (a prefix would also take a stray `x.json.bak`, or a file that landed after the listing)."""
+    nothing else (a prefix would also take a stray `x.json.bak`, or a file that landed after the listing).
+    A Parquet COPY needs each object's size too (`meta.content_length`)."""
     if not uris:
         raise ValueError("a COPY manifest needs at least one object")
-    return json.dumps({"entries": [{"url": s3_uri(uri), "mandatory": True} for uri in uris]}, indent=1)
+    entries = [{"url": s3_uri(uri), "mandatory": True} for uri in uris]
+    if sizes is not None:
+        for entry, size in zip(entries, sizes, strict=True):
+            entry["meta"] = {"content_length": int(size)}
+    return json.dumps({"entries": entries}, indent=1)
+
+
+def copy_parquet_sql(into: str, manifest: str, auth: CopyAuth) -> Statement:
+    """COPY the Parquet files the manifest at `manifest` lists into the scratch table `into`.
+
+    Redshift maps a Parquet file's columns to the table's by position (the files hold the table's columns in
+    order) and takes few options from columnar files: no column list, REGION (the bucket must be in the
+    cluster's region) or MAXERROR (any bad value fails the COPY)."""
+    if not isinstance(auth, CopyAuth):
+        raise ValueError("auth must be a CopyAuth")
+    head = f"copy {quote(into)} from {literal(s3_uri(manifest))}"
+    tail = " manifest format as parquet"
+    sql = f"{head} {auth.clause()}{tail}"
+    redacted = f"{head} {auth.clause(redact=True)}{tail}"
+    for secret in auth.secrets:
+        redacted = redacted.replace(secret, REDACTED)
+    return Statement(sql, redacted)
 
 
 def copy_json_sql(
