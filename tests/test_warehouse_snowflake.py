@@ -11,6 +11,7 @@ error lookup run for real.
 
 import datetime as dt
 import json
+import os
 import re
 
 import pytest
@@ -24,6 +25,7 @@ from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
 from pipeline.lib.warehouse import Column, FileLedger, JsonBatch, LoadError, TableSpec, ledger_table
 from pipeline.lib.warehouse import snowflake_sql as sql
+from pipeline.lib.warehouse.duckdb import lake_connection
 from pipeline.lib.warehouse.snowflake import CopyJob, SnowflakeWarehouse
 from tests.conftest import upload_tree
 
@@ -49,6 +51,9 @@ class FakesnowBackedSnowflake(SnowflakeWarehouse):
         self.sent.append(job.statement)
         for hook in self.before_copy:
             hook()
+        if "file_format = (type = parquet)" in job.statement:
+            self._copy_parquet(cursor, job)
+            return
         keys = files_of(job.statement)
         assert tuple(keys) == job.keys
         rows = []
@@ -70,6 +75,22 @@ class FakesnowBackedSnowflake(SnowflakeWarehouse):
                 f'insert into "{job.scratch.upper()}" (RECORD, FILE_NAME, FILE_ROW) '
                 f"select parse_json(column1), column2, column3 from values {values}",
                 [v for row in chunk for v in row],
+            )
+
+    def _copy_parquet(self, cursor, job: CopyJob) -> None:
+        """As COPY ... MATCH_BY_COLUMN_NAME reads Parquet: the listed files' columns, by name, into the scratch
+        table (fakesnow's own COPY cannot fill a temporary table)."""
+        assert tuple(files_of(job.statement)) == job.keys
+        names = [c.name for c in job.table.columns]
+        files = ", ".join(f"'{job.lake.uri(k)}'" for k in job.keys)
+        with lake_connection(job.lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+            rows = connection.execute(f"select {', '.join(names)} from read_parquet([{files}])").fetchall()
+        columns = ", ".join(f'"{n.upper()}"' for n in names)
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start : start + ROWS_PER_INSERT]
+            values = ", ".join("(" + ", ".join(["%s"] * len(names)) + ")" for _ in chunk)
+            cursor.execute(
+                f'insert into "{job.scratch.upper()}" ({columns}) values {values}', [v for row in chunk for v in row]
             )
 
 
@@ -340,3 +361,33 @@ def test_the_resource_holds_no_secret_in_its_repr():
     )
     assert "s3cr3t" not in repr(warehouse) and "AKIAEXAMPLEKEY123456" not in repr(warehouse)
     assert "s3cr3t" not in repr(warehouse.stage_auth())
+
+
+def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_month(snowflake, tmp_path, s3_env):
+    from pipeline.defs.nyc_taxi.duckdb_engine import stage_month
+    from pipeline.defs.nyc_taxi.lake_files import layer_files
+    from pipeline.defs.nyc_taxi.layout import trips_folder
+    from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
+    from pipeline.defs.nyc_taxi.warehouse_assets import GREEN_TRIPS
+    from pipeline.lib.warehouse import ParquetBatch
+
+    months = generate_months(tmp_path / "nyc", TaxiSpec(months=2, trips_per_month=200))
+    for month in months:
+        stage_month(open_lake(str(tmp_path / "nyc")), month.month, os.environ["DUCKDB_EXTENSION_DIR"])
+    upload_tree(s3_env, tmp_path / "nyc", BUCKET, "nyc")
+    lake = open_lake(f"s3://{BUCKET}/nyc")
+
+    def batch(month) -> ParquetBatch:
+        keys = layer_files(lake, trips_folder(month.month))
+        return ParquetBatch(keys=keys, column="month", value=month.month, label=f"{month.month:%Y-%m}")
+
+    assert snowflake.replace_from_parquet(lake, GREEN_TRIPS, [batch(m) for m in months]) == [200, 200]
+    assert snowflake.replace_from_parquet(lake, GREEN_TRIPS, [batch(months[1])]) == [200]  # replaced, not added
+    assert files_of(snowflake.sent[0]) == ["staging/nyc/2020-01/part-00000.parquet"]
+    assert "file_format = (type = parquet) match_by_column_name = case_insensitive" in snowflake.sent[0]
+    columns = ", ".join(column.name for column in GREEN_TRIPS.columns)
+    loaded = snowflake.query(f"select {columns} from nyc.green_trips order by month, source_row")
+    with lake_connection(lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+        files = ", ".join(f"'{lake.uri(k)}'" for m in months for k in batch(m).keys)
+        staged = connection.execute(f"select {columns} from read_parquet([{files}]) order by month, source_row")
+        assert [tuple(row) for row in loaded] == staged.fetchall()

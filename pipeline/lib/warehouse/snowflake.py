@@ -6,6 +6,9 @@ table of one VARIANT column with the file and row of each object; then one trans
 against the table's contract and the batch's window, deletes what the batches replace, inserts the typed
 columns and records the ledger. Every statement comes from snowflake_sql.py.
 
+Parquet batches (replace_from_parquet) are copied into typed scratch tables, columns matched by name, then
+each batch's partition is replaced in one transaction.
+
 The seam: `run_copy` is the only place the COPY INTO statement is executed. The test suite swaps it for
 an insert of the same files' objects (read by the Python reader), so the rest runs for real on fakesnow.
 """
@@ -20,7 +23,7 @@ from snowflake.connector import errors as snowflake_errors
 
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse import snowflake_sql as sql
-from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
 
 
 @dataclass(frozen=True)
@@ -87,22 +90,55 @@ class SnowflakeWarehouse(Warehouse):
         """The seam: send the COPY. Tests replace this one method; see the module docstring."""
         cursor.execute(job.statement)
 
-    def replace_from_json(
-        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
-    ) -> list[int]:
+    def _prepare(self, cursor, lake: DataLake, tables: Sequence[TableSpec]) -> None:
+        """The tables, the lake's stage and its JSON format, if missing. DDL commits any open transaction in
+        Snowflake: it, and the COPYs, all come before a load's `begin`."""
         lake_uri = lake.uri("")
         if not lake_uri.startswith("s3://"):
             raise ValueError(f"Snowflake loads through an S3 stage: the lake must be s3://..., not {lake_uri}")
         auth = self.stage_auth()
+        for spec in tables:
+            for statement in sql.create_table_sql(spec):
+                cursor.execute(statement)
+        cursor.execute(sql.create_file_format_sql(tables[0].schema))
+        cursor.execute(sql.create_stage_sql(tables[0].schema, lake_uri, auth).sql)
+        cursor.execute(sql.use_schema_sql(tables[0].schema))
+
+    def replace_from_parquet(self, lake: DataLake, table: TableSpec, batches: Sequence[ParquetBatch]) -> list[int]:
+        """Each batch's Parquet files COPYed (columns by name) into a typed scratch table; then, in one
+        transaction, each batch's partition deleted and its scratch rows inserted."""
         with self.connect() as connection:
             cursor = connection.cursor()
-            # DDL commits any open transaction in Snowflake: all of it, and the COPYs, come before `begin`.
-            for spec in (table, ledger.table) if ledger else (table,):
-                for statement in sql.create_table_sql(spec):
-                    cursor.execute(statement)
-            cursor.execute(sql.create_file_format_sql(table.schema))
-            cursor.execute(sql.create_stage_sql(table.schema, lake_uri, auth).sql)
-            cursor.execute(sql.use_schema_sql(table.schema))
+            self._prepare(cursor, lake, [table])
+            scratches = [f"{table.name}_load_{i}" for i in range(len(batches))]
+            for batch, scratch in zip(batches, scratches, strict=True):
+                cursor.execute(sql.create_typed_scratch_sql(table, scratch))
+                for start in range(0, len(batch.keys), sql.MAX_FILES_PER_COPY):
+                    chunk = tuple(batch.keys[start : start + sql.MAX_FILES_PER_COPY])
+                    statement = sql.copy_parquet_sql(scratch, table.schema, lake.uri(""), chunk)
+                    try:
+                        self.run_copy(cursor, CopyJob(statement, lake, table, scratch, chunk))
+                    except snowflake_errors.ProgrammingError as exc:
+                        files = ", ".join(lake.uri(k) for k in chunk)
+                        raise LoadError(batch, f"{batch.label}: Snowflake COPY failed in {files}: {exc.msg}") from exc
+            cursor.execute("begin")
+            counts = []
+            for batch, scratch in zip(batches, scratches, strict=True):
+                cursor.execute(sql.partition_delete_sql(table, batch))
+                cursor.execute(sql.count_sql(scratch))
+                counts.append(cursor.fetchone()[0])
+                cursor.execute(sql.insert_typed_scratch_sql(table, scratch))
+            cursor.execute("commit")
+            for scratch in scratches:
+                cursor.execute(sql.drop_scratch_sql(scratch))
+        return counts
+
+    def replace_from_json(
+        self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
+    ) -> list[int]:
+        with self.connect() as connection:
+            cursor = connection.cursor()
+            self._prepare(cursor, lake, [table, ledger.table] if ledger else [table])
             scratches = [f"{table.name}_load_{i}" for i in range(len(batches))]
             for batch, scratch in zip(batches, scratches, strict=True):
                 self._copy_batch(cursor, lake, table, batch, scratch)

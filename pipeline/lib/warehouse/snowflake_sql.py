@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.lib.warehouse.base import JsonBatch, TableSpec
+from pipeline.lib.warehouse import statements
+from pipeline.lib.warehouse.base import JsonBatch, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.redshift_sql import REDACTED, Statement, _check_secret, literal, s3_uri
 from pipeline.lib.warehouse.statements import window
@@ -180,6 +181,38 @@ def copy_into_scratch_sql(scratch: str, schema: str, lake_uri: str, keys: Sequen
         f"files = ({files}) file_format = (format_name = {quote(schema)}.{quote(FILE_FORMAT)}) "
         "on_error = abort_statement force = true"
     )
+
+
+def create_typed_scratch_sql(table: TableSpec, scratch: str) -> str:
+    """A session-temporary table with the target's columns and types, for one Parquet batch."""
+    columns = ", ".join(f"{quote(c.name)} {SNOWFLAKE_TYPES[c.type]}" for c in table.columns)
+    return f"create or replace temporary table {quote(scratch)} ({columns})"
+
+
+def copy_parquet_sql(scratch: str, schema: str, lake_uri: str, keys: Sequence[str]) -> str:
+    """COPY exactly these Parquet files into the typed scratch table, columns matched by name, aborting on any
+    error; FORCE as copy_into_scratch_sql. Parquet's types come with the file: nothing is parsed from text."""
+    if not keys:
+        raise ValueError("a COPY needs at least one file")
+    if len(keys) > MAX_FILES_PER_COPY:
+        raise ValueError(f"{len(keys)} files: Snowflake takes at most {MAX_FILES_PER_COPY} in one FILES list")
+    files = ", ".join(literal(stage_path(k)) for k in keys)
+    stage = f"@{quote(schema)}.{quote(stage_name(lake_uri))}"
+    return (
+        f"copy into {quote(scratch)} from {stage} files = ({files}) file_format = (type = parquet) "
+        "match_by_column_name = case_insensitive on_error = abort_statement force = true"
+    )
+
+
+def partition_delete_sql(table: TableSpec, batch: ParquetBatch) -> str:
+    """Delete the rows a ParquetBatch replaces (statements.partition_delete_sql, with Snowflake's names)."""
+    statements.partition_delete_sql(table, batch)  # the same checks
+    return f"delete from {target(table)} where {quote(batch.column)} = date '{batch.value.isoformat()}'"
+
+
+def insert_typed_scratch_sql(table: TableSpec, scratch: str) -> str:
+    columns = column_list(table)
+    return f"insert into {target(table)} ({columns}) select {columns} from {quote(scratch)}"
 
 
 def field(source: str) -> str:
