@@ -195,3 +195,38 @@ def test_an_s3_lake_loads_through_the_gcs_staging_bucket(warehouse, sample_lake,
 )
 def test_bigquery_faults_retried_are_throttling_and_service_errors_only(fault, transient):
     assert is_transient(fault) is transient
+
+
+def test_parquet_months_load_as_duckdb_reads_them_and_a_rerun_replaces_only_its_month(warehouse, tmp_path):
+    from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql, stage_month
+    from pipeline.defs.nyc_taxi.lake_files import layer_files
+    from pipeline.defs.nyc_taxi.layout import trips_folder
+    from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
+    from pipeline.defs.nyc_taxi.warehouse_assets import GREEN_TRIPS
+    from pipeline.lib.warehouse import ParquetBatch
+    from pipeline.lib.warehouse.duckdb import lake_connection
+
+    lake = open_lake(str(tmp_path / "nyc"))
+    months = generate_months(tmp_path / "nyc", TaxiSpec(months=2, trips_per_month=150))
+    for month in months:
+        stage_month(lake, month.month, warehouse.extension_dir)
+    batches = [
+        ParquetBatch(keys=layer_files(lake, trips_folder(m.month)), column="month", value=m.month, label=str(m.month))
+        for m in months
+    ]
+
+    assert warehouse.replace_from_parquet(lake, GREEN_TRIPS, batches) == [150, 150]
+    assert warehouse.replace_from_parquet(lake, GREEN_TRIPS, batches[1:]) == [150]  # replaced, not added
+
+    columns = ", ".join(column.name for column in GREEN_TRIPS.columns)
+    loaded = in_order(warehouse.query(f"select {columns} from nyc.green_trips"))
+    with lake_connection(lake, warehouse.extension_dir) as connection:
+        staged = [
+            row
+            for m in months
+            for row in connection.execute(
+                f"select {columns} from {read_layer_sql(lake, trips_folder(m.month))}"
+            ).fetchall()
+        ]
+    assert loaded == in_order(staged)
+    assert _tables(warehouse, "nyc") == {"green_trips"}  # no scratch table left

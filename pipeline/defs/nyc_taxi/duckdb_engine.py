@@ -25,7 +25,7 @@ from pipeline.defs.nyc_taxi.layout import (
     trips_folder,
 )
 from pipeline.lib.lake import DataLake
-from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection
+from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection, literal
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 PART = "part-00000.parquet"  # the one file of a month's folder written here
@@ -35,13 +35,9 @@ class MonthRejected(Exception):
     """A month file breaks the CSV contract; the message names the file, line and column."""
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def read_layer_sql(lake: DataLake, folder: str) -> str:
     """DuckDB's read_parquet of the files of a month's layer, whichever engine wrote them."""
-    return "read_parquet([" + ", ".join(_literal(lake.uri(key)) for key in layer_files(lake, folder)) + "])"
+    return "read_parquet([" + ", ".join(literal(lake.uri(key)) for key in layer_files(lake, folder)) + "])"
 
 
 def _typed(csv_column: str, logical: str, uri: str) -> str:
@@ -54,15 +50,15 @@ def _typed(csv_column: str, logical: str, uri: str) -> str:
     else:
         parsed = f"try_cast({value} as {DUCKDB_TYPES[logical]})"
     problem = (
-        f"{_literal(uri + ', line ')} || source_row || "
-        f"{_literal(f', column {csv_column}: cannot read ')} || {value} || {_literal(f' as {logical}')}"
+        f"{literal(uri + ', line ')} || source_row || "
+        f"{literal(f', column {csv_column}: cannot read ')} || {value} || {literal(f' as {logical}')}"
     )
     return f"coalesce({parsed}, case when {value} is null then null else error({problem}) end)"
 
 
 def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
     """COPY of the month file's trips, typed, with their file and line, to a parquet file."""
-    csv_columns = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS)
+    csv_columns = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS)
     kept = [c for c in CSV_COLUMNS if c != DROPPED]
     typed = [
         f"{_typed(csv_column, logical, uri)} as {name}"
@@ -71,13 +67,13 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
     return (
         "copy (with lines as ("
         # Line numbers: the reader keeps the file's order (preserve_insertion_order), the header is line 1.
-        f"select *, row_number() over () + 1 as source_row from read_csv({_literal(uri)}, header = true, "
+        f"select *, row_number() over () + 1 as source_row from read_csv({literal(uri)}, header = true, "
         f"columns = {{{csv_columns}}}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
         "strict_mode = true)"
         ") "
-        f"select {', '.join(typed)}, {_literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
+        f"select {', '.join(typed)}, {literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
         "from lines where \"VendorID\" is distinct from 'VendorID'"
-        f") to {_literal(str(parquet))} (format parquet)"
+        f") to {literal(str(parquet))} (format parquet)"
     )
 
 
@@ -91,8 +87,8 @@ def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str,
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
             raise MonthRejected(f"{month:%Y-%m}: {_reader_message(exc, uri)}") from exc
         [headers] = connection.execute(
-            f"select count(*) from read_csv({_literal(uri)}, header = true, auto_detect = false, delim = ',', "
-            "columns = {" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS) + "}) "
+            f"select count(*) from read_csv({literal(uri)}, header = true, auto_detect = false, delim = ',', "
+            "columns = {" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS) + "}) "
             "where \"VendorID\" = 'VendorID'"
         ).fetchone()
         replace_folder(lake, trips_folder(month), parquet)
@@ -120,10 +116,10 @@ def aggregate_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[
             f"copy (select date '{month.isoformat()}' as month, {', '.join(FARE_GROUPS)}, "
             "sum(fare_amount) as fare_amount, count(*) as trips "
             f"from {trips} group by all order by all) "
-            f"to {_literal(str(parquet))} (format parquet)"
+            f"to {literal(str(parquet))} (format parquet)"
         )
         [groups, total, count] = connection.execute(
-            f"select count(*), sum(fare_amount), sum(trips) from read_parquet({_literal(str(parquet))})"
+            f"select count(*), sum(fare_amount), sum(trips) from read_parquet({literal(str(parquet))})"
         ).fetchone()
         replace_folder(lake, fare_by_zone_folder(month), parquet)
     return {"groups": groups, "fare_amount": round(total or 0.0, 2), "trips": count or 0}

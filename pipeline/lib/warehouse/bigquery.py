@@ -23,8 +23,8 @@ from google.cloud import bigquery
 
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse import bigquery_sql as sql
-from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, TableSpec, Warehouse
-from pipeline.lib.warehouse.duckdb import DuckDBWarehouse
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
+from pipeline.lib.warehouse.duckdb import DuckDBWarehouse, lake_connection, literal
 from pipeline.lib.warehouse.identifiers import checked_identifier
 
 # A scratch table outlives its load only when the process dies mid-load; BigQuery then drops it.
@@ -133,6 +133,33 @@ class BigQueryWarehouse(Warehouse):
                 if failed is None:
                     raise
                 raise LoadError(failed, sql.window_message(failed)) from exc
+        return counts
+
+    def replace_from_parquet(self, lake: DataLake, table: TableSpec, batches: Sequence[ParquetBatch]) -> list[int]:
+        """Each batch's lake Parquet files (local or s3://) gathered by DuckDB into one load file with the table's
+        columns in order, sent with a load job to a scratch table; then one transaction replaces every batch's
+        partition with its scratch rows."""
+        run = uuid.uuid4().hex[:12]
+        with self._client() as client, tempfile.TemporaryDirectory() as folder, ExitStack() as scratches:
+            self._ensure_table(client, table)
+            loaded, counts = [], []
+            for index, batch in enumerate(batches):
+                parquet = Path(folder) / f"{index}.parquet"
+                files = ", ".join(literal(lake.uri(key)) for key in batch.keys)
+                with lake_connection(lake, self.extension_dir) as connection:
+                    [count] = connection.execute(
+                        f"copy (select {', '.join(c.name for c in table.columns)} from read_parquet([{files}])) "
+                        f"to {literal(str(parquet))} (format parquet)"
+                    ).fetchone()
+                scratch = None
+                if count:
+                    scratch = f"{table.name}_load_{run}_{index}"
+                    scratches.callback(client.delete_table, f"{table.schema}.{scratch}", not_found_ok=True)
+                    self._send(client, parquet, table, scratch)
+                parquet.unlink()
+                loaded.append((batch, scratch))
+                counts.append(count)
+            client.query(sql.partition_script(table, loaded)).result()
         return counts
 
     def query(self, sql_text: str) -> list[tuple]:

@@ -7,7 +7,8 @@ window bounds are coerced to integers; messages pass through literal().
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.lib.warehouse.base import FileLedger, JsonBatch, TableSpec
+from pipeline.lib.warehouse import statements as shared
+from pipeline.lib.warehouse.base import FileLedger, JsonBatch, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.statements import window
 
@@ -108,5 +109,20 @@ def transaction_script(
             statements.append(insert_sql(table, item.scratch))
     if ledger is not None:
         statements += ledger_sql(ledger, ledger_scratch)
+    statements.append("commit transaction")
+    return ";\n".join(statements) + ";"
+
+
+def partition_script(table: TableSpec, batches: Sequence[tuple[ParquetBatch, str | None]]) -> str:
+    """One multi-statement transaction replacing each ParquetBatch's partition by its scratch table's rows."""
+    statements = ["begin transaction"]
+    for batch, scratch in batches:
+        shared.partition_delete_sql(table, batch)  # its checks
+        statements.append(
+            f"delete from {target(table.schema, table.name)} where {quote(batch.column)} = "
+            f"date '{batch.value.isoformat()}'"
+        )
+        if scratch is not None:
+            statements.append(insert_sql(table, scratch))
     statements.append("commit transaction")
     return ";\n".join(statements) + ";"

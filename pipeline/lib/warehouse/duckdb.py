@@ -32,7 +32,8 @@ DUCKDB_TYPES = {
 REMOTE_FILES_THREADS = 32
 
 
-def _literal(value: str) -> str:
+def literal(value: str) -> str:
+    """A DuckDB string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -44,33 +45,33 @@ def _guarded(column: Column) -> str:
     """
     expr = quote(column.source)
     if column.type == "double":
-        refused = _literal(f"{column.source}: not a finite number")
+        refused = literal(f"{column.source}: not a finite number")
         return f"case when {expr} is null or isfinite({expr}) then {expr} else error({refused}) end"
     if column.type == "text":
-        refused = _literal(f"{column.source}: text contains a NUL character")
+        refused = literal(f"{column.source}: text contains a NUL character")
         return f"case when contains({expr}, chr(0)) then error({refused}) else {expr} end"
     return expr
 
 
 def _added_value(column: Column, value: int | str) -> str:
     """A field the batch adds to every object (checked by JsonBatch.added_columns), as a typed literal."""
-    return _literal(value) if column.type == "text" else f"cast({int(value)} as {DUCKDB_TYPES[column.type]})"
+    return literal(value) if column.type == "text" else f"cast({int(value)} as {DUCKDB_TYPES[column.type]})"
 
 
 def select_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
     """The batch's rows as the table's typed columns, from read_json; rows outside its window raise in the query."""
     added = {column.source: value for column, value in batch.added_columns(table)}
     read = [c for c in table.columns if c.source not in added]
-    json_columns = ", ".join(f"{_literal(c.source)}: {_literal(DUCKDB_TYPES[c.type])}" for c in read)
+    json_columns = ", ".join(f"{literal(c.source)}: {literal(DUCKDB_TYPES[c.type])}" for c in read)
     select = []
     for c in table.columns:
         expr = _added_value(c, added[c.source]) if c.source in added else _guarded(c)
         if c.name == batch.window_column:
-            message = _literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
+            message = literal(f"{c.source} outside [{batch.low}, {batch.high}) of {batch.label}")
             in_window = f"{expr} >= {int(batch.low)} and {expr} < {int(batch.high)}"
             expr = f"case when {in_window} then {expr} else error({message}) end"
         select.append(f"{expr} as {quote(c.name)}")
-    files = "[" + ", ".join(_literal(u) for u in uris) + "]"
+    files = "[" + ", ".join(literal(u) for u in uris) + "]"
     return f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
 
 
@@ -83,16 +84,16 @@ def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> 
 def s3_secret_sql(access: S3Access) -> str:
     options = ["type s3"]
     if access.access_key_id:
-        options += [f"key_id {_literal(access.access_key_id)}", f"secret {_literal(access.secret_access_key or '')}"]
+        options += [f"key_id {literal(access.access_key_id)}", f"secret {literal(access.secret_access_key or '')}"]
     if access.session_token:
-        options.append(f"session_token {_literal(access.session_token)}")
+        options.append(f"session_token {literal(access.session_token)}")
     if access.region:
-        options.append(f"region {_literal(access.region)}")
+        options.append(f"region {literal(access.region)}")
     if access.endpoint_url:
         endpoint = urlparse(access.endpoint_url)
         # S3-compatible endpoints (MinIO, moto) serve path-style URLs; plain http only if asked for.
         options += [
-            f"endpoint {_literal(endpoint.netloc)}",
+            f"endpoint {literal(endpoint.netloc)}",
             "url_style 'path'",
             f"use_ssl {'true' if endpoint.scheme == 'https' else 'false'}",
         ]
@@ -109,7 +110,7 @@ def reach_lake(connection: duckdb.DuckDBPyConnection, lake: DataLake) -> bool:
     except duckdb.IOException:
         # No downloads at run time: install the extension shipped in the Python package.
         shipped = next(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
-        connection.execute(f"install {_literal(str(shipped))}")
+        connection.execute(f"install {literal(str(shipped))}")
         connection.execute("load httpfs")
     connection.execute(s3_secret_sql(access))
     return True
@@ -185,7 +186,7 @@ class DuckDBWarehouse(Warehouse):
             for batch in batches:
                 try:
                     connection.execute(partition_delete_sql(table, batch))
-                    files = "[" + ", ".join(_literal(lake.uri(key)) for key in batch.keys) + "]"
+                    files = "[" + ", ".join(literal(lake.uri(key)) for key in batch.keys) + "]"
                     columns = ", ".join(quote(c.name) for c in table.columns)
                     counts.append(
                         connection.execute(
@@ -209,7 +210,7 @@ class DuckDBWarehouse(Warehouse):
             uris = _read_settings(connection, lake, batch, reach_lake(connection, lake))
             try:
                 select = select_json_sql(table, uris, batch)
-                return connection.execute(f"copy ({select}) to {_literal(str(path))} (format parquet)").fetchone()[0]
+                return connection.execute(f"copy ({select}) to {literal(str(path))} (format parquet)").fetchone()[0]
             except DATA_ERRORS as exc:
                 raise LoadError(batch, f"{batch.label}: {exc}") from exc
 
