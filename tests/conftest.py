@@ -209,3 +209,28 @@ def warehouse_rows(sql: str) -> list[tuple]:
             return cursor.fetchall()
     finally:
         connection.close()
+
+
+def platform_rows(platform: tuple[str, dict], sql: str) -> list[tuple]:
+    """The rows of a query on the platform's warehouse ((name, environment), as the pipelines' `any_platform`
+    fixtures give): Snowflake through the test's fakesnow warehouse, BigQuery's emulator with aware UTC
+    timestamps made naive, DuckDB and Postgres as warehouse_rows."""
+    warehouse, env = platform
+    if warehouse == "snowflake":
+        from pipeline.lib import environment
+
+        return [tuple(row) for row in environment.WAREHOUSE_RESOURCES["snowflake"]().query(sql)]
+    if warehouse == "bigquery":
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        from tests.sparkify.test_pipeline_bigquery import _plain
+
+        client = bigquery.Client(
+            project=env["BIGQUERY_PROJECT"],
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=env["BIGQUERY_EMULATOR_HOST"]),
+        )
+        return [tuple(_plain(v) for v in row.values()) for row in client.query(sql).result()]
+    return warehouse_rows(sql)

@@ -4,6 +4,7 @@ module, a re-run changes nothing, and a bad line fails its month naming file, li
 
 import csv
 import datetime as dt
+import os
 from collections import defaultdict
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ import pytest
 
 from pipeline.defs.nyc_taxi.layout import csv_key
 from pipeline.lib.materialize import materialize_group
-from tests.conftest import warehouse_rows
+from tests.conftest import platform_rows, warehouse_rows
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -97,3 +98,38 @@ def test_a_bad_value_fails_its_month_naming_file_line_and_column_and_changes_not
     assert any(f"{uri}, line 7, column trip_distance: cannot read x" in e for e in outcome.errors), outcome.errors
     assert warehouse_rows("select count(*), sum(fare_amount) from nyc.green_trips") == before
     assert csv_key(month.month) in uri
+
+
+@pytest.fixture(params=["snowflake", "bigquery"])
+def cloud_platform(request, nyc_lake, monkeypatch):
+    """The cloud warehouses' doubles: Snowflake (fakesnow) with the months on S3 (moto), as its stage needs, and
+    BigQuery (the emulator) reading the local lake."""
+    if request.param == "snowflake":
+        request.getfixturevalue("snowflake_env")
+        s3 = request.getfixturevalue("s3_env")
+        s3.create_bucket(Bucket="taxi-sf")
+        for month in nyc_lake:
+            s3.upload_file(str(month.path), "taxi-sf", f"nyc/{csv_key(month.month)}")
+        monkeypatch.setenv("NYC_TAXI_DATA_URI", "s3://taxi-sf/nyc")
+        return request.param, dict(os.environ)
+    return request.param, request.getfixturevalue("dbt_on_emulator")
+
+
+def test_the_months_load_alike_on_snowflake_and_bigquery(cloud_platform, nyc_lake):
+    outcome = materialize("2020-01-01", "2020-03-01")
+
+    assert outcome.ok, outcome.errors
+    rows = platform_rows(
+        cloud_platform, "select month, pulocationid, trip_type, payment_type, fare_amount, trips from nyc.main_data"
+    )
+    assert _by_key([(m, z, t, p, round(f, 2), n) for m, z, t, p, f, n in rows]) == _by_key(
+        [row for m in nyc_lake for row in expected_fare_by_zone(m)]
+    )
+    per_month = platform_rows(cloud_platform, "select month, count(*) from nyc.green_trips group by month")
+    assert sorted(per_month) == [(m.month, m.data_rows) for m in nyc_lake]
+    assert platform_rows(cloud_platform, "select count(*) from nyc_analytics.nyc_taxi") == [
+        (sum(m.data_rows for m in nyc_lake),)
+    ]
+    assert platform_rows(cloud_platform, "select count(*), min(cal_date) from nyc_analytics.calendar_date") == [
+        (14000, dt.date(1987, 1, 1))
+    ]

@@ -7,17 +7,12 @@ import json
 import shutil
 
 import pytest
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import bigquery
 
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
 from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
-from pipeline.lib import environment
 from pipeline.lib.lake import open_lake
 from pipeline.lib.materialize import run_job
-from tests.conftest import warehouse_rows
-from tests.sparkify.test_pipeline_bigquery import _plain
+from tests.conftest import platform_rows
 
 READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_mb", "humidity", "uv", "gust_kph")
 
@@ -47,17 +42,7 @@ def any_platform(request, weather_env, monkeypatch):
 
 
 def query(platform, sql: str) -> list[tuple]:
-    warehouse, env = platform
-    if warehouse == "snowflake":
-        return [tuple(row) for row in environment.WAREHOUSE_RESOURCES["snowflake"]().query(sql)]
-    if warehouse == "bigquery":
-        client = bigquery.Client(
-            project=env["BIGQUERY_PROJECT"],
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=env["BIGQUERY_EMULATOR_HOST"]),
-        )
-        return [tuple(_plain(v) for v in row.values()) for row in client.query(sql).result()]
-    return warehouse_rows(sql)  # DuckDB or Postgres, as WAREHOUSE names
+    return platform_rows(platform, sql)
 
 
 def materialize(first: dt.datetime, last: dt.datetime | None = None):
