@@ -24,6 +24,9 @@ FIGURES = {
     9: "BigQuery load file memory",
     10: "weather: fetching at the rate limit",
     11: "weather: an hour's cost vs history",
+    12: "NYC taxi: CSV to typed parquet",
+    13: "NYC taxi: local Spark vs DuckDB (informative)",
+    14: "NYC taxi: a new month's cost vs history",
 }
 
 
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=FIGURES,
         metavar="N",
-        help="measure only these figures (1-11): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
+        help=f"measure only these figures (1-{max(FIGURES)}): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
     )
     parser.add_argument(
         "--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)"
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     export_defaults()
     extension_dir = Path(env("DUCKDB_EXTENSION_DIR"))
 
-    from bench import conversion, runs, s3, staging, weather
+    from bench import conversion, nyc_taxi, runs, s3, staging, weather
     from bench.sandbox import Sandbox
     from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 
@@ -115,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         show(weather.rate_limit_figure(work, extension_dir, scale.weather_cities, scale.weather_rate))
     if 11 in wanted:
         show(weather.history_figure(work, extension_dir, scale.weather_history_hours, max(scale.repeats, 2)))
+    if 12 in wanted:
+        show(nyc_taxi.staging_figure(work, scale.taxi_trips, extension_dir, scale.repeats))
+    if 13 in wanted and (figure := nyc_taxi.spark_figure(work, scale.taxi_trips, extension_dir)) is not None:
+        show(figure)
+    if 14 in wanted:
+        show(
+            nyc_taxi.history_figure(
+                work, extension_dir, scale.taxi_history_trips, scale.taxi_history_months, max(scale.repeats, 2)
+            )
+        )
 
     print(f"\nTargets ({sum(f.met for f in figures)} of {len(figures)} met), in {time.perf_counter() - began:.0f} s:")
     for figure in figures:

@@ -15,7 +15,7 @@ class Figure:
     baseline: float
     baseline_unit: str
     ratio: float
-    target: str  # "<op> <number>" on the ratio, e.g. ">= 0.7"
+    target: str  # "<op> <number>" on the ratio, e.g. ">= 0.7"; "" for a figure that informs and has no target
     meaning: str  # what the ratio is, for the target lines
     note: str = ""  # what else was measured to read the figure by
 
@@ -27,10 +27,14 @@ class Figure:
 
     @property
     def met(self) -> bool:
+        if not self.target:
+            return True
         op, bound = self.target.split()
         return COMPARE[op](self.ratio, float(bound))
 
     def verdict(self) -> str:
+        if not self.target:
+            return f"  info   {self.name}: ratio {_number(self.ratio)} ({self.meaning})"
         verdict = (
             f"  {'met   ' if self.met else 'MISSED'} {self.name}: ratio {_number(self.ratio)} {self.target} "
             f"({self.meaning})"

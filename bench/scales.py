@@ -20,6 +20,9 @@ class Scale:
     weather_cities: int  # figure 10: cities fetched in one hour
     weather_rate: float  # figure 10: requests per second the demo API allows
     weather_history_hours: int  # figure 11: hours loaded before the new hour (against 24)
+    taxi_trips: int  # figures 12 and 13: trips in the one month staged
+    taxi_history_months: int  # figure 14: months loaded before the new month (against 2)
+    taxi_history_trips: int  # figure 14: trips in each month
 
 
 SCALES = {
@@ -40,6 +43,9 @@ SCALES = {
         weather_cities=50,
         weather_rate=25.0,
         weather_history_hours=48,
+        taxi_trips=50_000,
+        taxi_history_months=6,
+        taxi_history_trips=500,
     ),
     # Tens of millions of bytes of logs (180 days, ~80 MB): the scale of the README's table.
     "medium": Scale(
@@ -58,6 +64,9 @@ SCALES = {
         weather_cities=200,
         weather_rate=10.0,
         weather_history_hours=720,
+        taxi_trips=1_000_000,
+        taxi_history_months=24,
+        taxi_history_trips=20_000,
     ),
     # A year of days and the real catalogue's 15k+ song files.
     "large": Scale(
@@ -76,5 +85,8 @@ SCALES = {
         weather_cities=200,
         weather_rate=5.0,
         weather_history_hours=720,
+        taxi_trips=2_000_000,
+        taxi_history_months=24,
+        taxi_history_trips=50_000,
     ),
 }

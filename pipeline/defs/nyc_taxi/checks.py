@@ -3,21 +3,20 @@ holds every trip's fare. Both block: a month that fails stops its loads into the
 
 import dagster as dg
 
-from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
+from pipeline.defs.nyc_taxi.duckdb_engine import HEADER, read_layer_sql
 from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
-from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key, fare_by_zone_folder, trips_folder
+from pipeline.defs.nyc_taxi.layout import csv_key, fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import monthly_partitions, months_of
 from pipeline.defs.nyc_taxi.settings import env
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.warehouse.duckdb import lake_connection
 
-HEADER = ",".join(CSV_COLUMNS)
-
 
 def csv_data_lines(lake: DataLake, key: str) -> int:
-    """Lines of the file that are trips, counted in Python apart from the engine: not blank, not a header."""
+    """Lines of the file that are trips, counted in Python apart from the engine: not a header, and not blank
+    or only separators (no field at all)."""
     with lake.open(key) as stream:
-        return sum(1 for line in stream if line.strip() and line.rstrip(b"\r\n").decode() != HEADER)
+        return sum(1 for line in stream if line.replace(b",", b"").strip() and line.rstrip(b"\r\n").decode() != HEADER)
 
 
 def _parquet_one(lake: DataLake, sql: str):

@@ -1,11 +1,12 @@
 """The local engine: a month's CSV to typed parquet, and the parquet to the fare-by-zone aggregate, in DuckDB.
 
-The CSV is read by DuckDB with every column as text, so the values are typed here, each by a guarded cast:
-a value that is not empty and does not parse fails the month naming the file, its line and the column. A
-row with the wrong number of columns fails in DuckDB's reader with its line. Empty fields are NULL (the TLC
-writes nulls as empty strings); a header repeated inside the file (TLC files concatenated) is skipped and
-counted. Nothing is written unless the whole month converts: DuckDB writes a temporary file, which becomes
-the month's one parquet file in one put; files another engine left in the month's folder are then removed.
+Staging takes Arrow's fast path (arrow_csv.py) for a clean file. Any other file is staged the careful way:
+DuckDB reads every column as text and types each value by a guarded cast, so a value that is not empty and
+does not parse fails the month naming the file, its line and the column; a row with the wrong number of
+columns fails in DuckDB's reader with its line; a header repeated inside the file (TLC files concatenated) is
+skipped and counted. Empty fields are NULL (the TLC writes nulls as empty strings). The first line must be
+the green-taxi header. Nothing is written unless the whole month converts: a temporary file becomes the
+month's one parquet file in one put; files another engine left in the month's folder are then removed.
 """
 
 import datetime as dt
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
 from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import (
     CSV_COLUMNS,
@@ -28,6 +30,7 @@ from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection, literal
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+HEADER = ",".join(CSV_COLUMNS)
 PART = "part-00000.parquet"  # the one file of a month's folder written here
 
 
@@ -72,16 +75,38 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
         "strict_mode = true)"
         ") "
         f"select {', '.join(typed)}, {literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
-        "from lines where \"VendorID\" is distinct from 'VendorID'"
+        "from lines where \"VendorID\" is distinct from 'VendorID' "
+        # A line whose fields are all empty is no trip (as blank lines, which the reader skips).
+        f"and coalesce({', '.join(chr(34) + c + chr(34) for c in CSV_COLUMNS)}) is not null"
         f") to {literal(str(parquet))} (format parquet)"
     )
 
 
 def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, int]:
     """The month's CSV as typed parquet in trips_folder(month); what was read."""
-    uri = lake.uri(csv_key(month))
-    with tempfile.TemporaryDirectory() as folder, lake_connection(lake, extension_dir) as connection:
+    key = csv_key(month)
+    uri = lake.uri(key)
+    _check_header(lake, key, month)
+    with tempfile.TemporaryDirectory() as folder:
         parquet = Path(folder) / "trips.parquet"
+        try:
+            read = {"rows": stage_clean_month(lake, key, month, parquet), "repeated_headers_skipped": 0}
+        except NotClean:
+            read = _stage_carefully(lake, uri, month, parquet, extension_dir)
+        replace_folder(lake, trips_folder(month), parquet)
+    return read
+
+
+def _check_header(lake: DataLake, key: str, month: dt.date) -> None:
+    """Columns are read by position: a file whose first line is not the green-taxi header is refused."""
+    with lake.open(key) as stream:
+        first = stream.readline(len(HEADER) + 3).decode("utf-8", "replace").rstrip("\r\n")
+    if first != HEADER:
+        raise MonthRejected(f"{month:%Y-%m}: {lake.uri(key)}, line 1: {first[:200]!r} is not the header {HEADER!r}")
+
+
+def _stage_carefully(lake: DataLake, uri: str, month: dt.date, parquet: Path, extension_dir: str) -> dict[str, int]:
+    with lake_connection(lake, extension_dir) as connection:
         try:
             [rows] = connection.execute(stage_sql(uri, month, parquet)).fetchone()
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
@@ -91,7 +116,6 @@ def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str,
             "columns = {" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS) + "}) "
             "where \"VendorID\" = 'VendorID'"
         ).fetchone()
-        replace_folder(lake, trips_folder(month), parquet)
     return {"rows": rows, "repeated_headers_skipped": headers}
 
 

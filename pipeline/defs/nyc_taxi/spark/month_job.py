@@ -52,6 +52,7 @@ def spark_session():
         # A value that does not parse becomes NULL and is reported with its line, whatever the Spark version.
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+        .config("spark.ui.showConsoleProgress", "false")  # progress bars are noise in a job's log
         .getOrCreate()
     )
 
@@ -83,7 +84,13 @@ def stage(spark, month: dict, extras: dict) -> dict:
 
     source, csv_columns, columns = month["source"], extras["csv_columns"], extras["columns"]
     header = ",".join(csv_columns)
-    lines = numbered_lines(spark, source).where("source_row > 1 and trim(value) != ''")
+    numbered = numbered_lines(spark, source)
+    # Columns are read by position: a file whose first line is not the header is refused.
+    first = numbered.where("source_row = 1").first()
+    first = first["value"] if first else ""
+    if first != header:
+        return {"rejected": f"{month['month'][:7]}: {source}, line 1: {first[:200]!r} is not the header {header!r}"}
+    lines = numbered.where("source_row > 1 and trim(value) != ''")
     headers = lines.where(F.col("value") == header).count()
     fields = F.size(F.split(F.regexp_replace("value", QUOTED_FIELD, ""), ",", -1))
     schema = ", ".join(f"`{name}` string" for name in csv_columns)
@@ -114,6 +121,10 @@ def stage(spark, month: dict, extras: dict) -> dict:
             )
         )
         typed.append(value.alias(name))
+    # A line whose fields are all empty is no trip (as the DuckDB engine drops it).
+    parsed = parsed.where(
+        (F.col("fields") != len(csv_columns)) | F.coalesce(*[F.col("csv")[c] for c in csv_columns]).isNotNull()
+    )
     first_problem = parsed.select(F.coalesce(*problems).alias("problem"), "source_row").where("problem is not null")
     rejected = first_problem.orderBy("source_row").first()
     if rejected:
