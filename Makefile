@@ -11,10 +11,11 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
 # Locked dependencies into .venv; uv (pinned, from the lock itself) makes this take seconds, not minutes.
-$(BIN)/.installed: requirements-dev.lock
+$(BIN)/.installed: requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip sync -q --python $(BIN)/python --compile-bytecode requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed

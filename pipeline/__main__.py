@@ -1,4 +1,4 @@
-"""`python -m pipeline`: the platform's command line (prepare, materialize, ui, demo, generate, and
+"""`python -m pipeline`: the platform's command line (prepare, materialize, ui, demo, generate, check-tasks, and
 fail-orphaned-runs for a production code server's start)."""
 
 import argparse
@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "generate", help="write a sample Sparkify lake (see: python -m pipeline generate --help)", add_help=False
     )
+    commands.add_parser(
+        "check-tasks", help="review every container task under pipeline/defs/tasks/: its YAML and its IAM policy"
+    )
     orphans = commands.add_parser(
         "fail-orphaned-runs",
         help="before a code server starts: fail the runs its predecessor's killed workers left STARTED",
@@ -51,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "ui":
         return _dagster_dev()
+    if args.command == "check-tasks":
+        from pipeline.lib.tasks.review import check_tasks_command
+
+        return check_tasks_command(Path(__file__).parent / "defs" / "tasks")
     if args.command == "fail-orphaned-runs":
         from pipeline.lib.orphaned_runs import main as fail_orphaned_runs
 

@@ -119,6 +119,7 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
         "sparkify_daily_schedule",
         "maintenance_weekly",
         "weather_hourly_schedule",
+        "task_lake_inventory_schedule",
     }
     assert {s.name for s in repository.sensor_defs} == {
         "new_log_days_sensor",

@@ -75,6 +75,7 @@ def test_the_demo_says_everything_passed_and_warns_of_nothing(demo):
     assert re.search(r"^Asset checks: \d+ passed, 0 failed$", demo["stdout"], re.MULTILINE), demo["stdout"]
     assert "(sparkify_freshness_checks): succeeded" in demo["stdout"]
     assert "(nyc_taxi_monthly over 2020-01-01 .. 2020-03-01, 3 months): succeeded" in demo["stdout"]
+    assert "(tasks_unpartitioned): succeeded" in demo["stdout"]  # the two example container tasks
     assert "warning" not in (demo["stdout"] + demo["stderr"]).lower()
 
 

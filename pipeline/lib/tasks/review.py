@@ -1,0 +1,201 @@
+"""The data engineers' review of a task, automated: its YAML against the ContainerTask schema, and what its IAM
+policy may do. Every problem names its file, line and reason. `python -m pipeline check-tasks` and the tests run
+it over every task; the code location loads the good tasks and reports the broken ones (folder.py).
+
+The policy rules: valid policy grammar (Version 2012-10-17, statements with Effect, Action and Resource); no `*`
+as an action, a service wildcard (`s3:*`) or a resource; no `iam:` action, nor NotAction or NotResource; S3 only
+under the prefixes the task declares (s3_prefixes), a bucket listed only with an s3:prefix condition under them.
+A role given by ARN must be named with TASKS_ROLE_PREFIX.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from pipeline.lib.settings import env
+from pipeline.lib.tasks.spec import ContainerTask
+
+TASK_TYPE = "pipeline.lib.tasks.ContainerTask"
+POLICY_FILE = "iam_policy.json"
+ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}, line {self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
+
+
+def load_task(folder: Path) -> tuple[ContainerTask | None, list[Problem]]:
+    """The folder's task, or why it cannot be one."""
+    path = folder / "defs.yaml"
+    text = path.read_text(encoding="utf-8")
+    try:
+        document, root = yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(path, mark.line + 1 if mark else None, f"not YAML: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(document, dict) or document.get("type") != TASK_TYPE:
+        return None, [Problem(path, 1, f"type must be {TASK_TYPE}")]
+    attributes = document.get("attributes")
+    if not isinstance(attributes, dict):
+        return None, [Problem(path, _line(root, ["type"]), "attributes: a mapping of the task's fields is required")]
+    try:
+        ContainerTask.model_validate(attributes)
+        task = ContainerTask.resolve_from_dict(attributes)  # templates such as {{ env.X }} resolved
+    except ValidationError as exc:
+        return None, [
+            Problem(path, _line(root, ["attributes", *error["loc"]]), _reason(error)) for error in exc.errors()
+        ]
+    problems = policy_problems(task, folder)
+    if problems:
+        return None, problems
+    if task.name != folder.name:
+        return None, [Problem(path, _line(root, ["attributes", "name"]), f"name must be the folder's: {folder.name}")]
+    return task, []
+
+
+def _reason(error: dict) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "attributes"
+    return f"{field}: {error['msg'].removeprefix('Value error, ')}"
+
+
+def _line(root, path: list) -> int | None:
+    """The line of the deepest node of `path` found in the composed YAML (the parent's when a field is missing)."""
+    node, line = root, 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            key = next((k for k, _ in node.value if k.value == part), None)
+            if found is None:
+                break
+            node, line = found, key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def policy_problems(task: ContainerTask, folder: Path) -> list[Problem]:
+    path = folder / POLICY_FILE
+    if task.role_arn is not None:
+        found = ROLE_ARN.match(task.role_arn)
+        prefix = env("TASKS_ROLE_PREFIX")
+        if found is None or not found["name"].startswith(prefix):
+            return [Problem(folder / "defs.yaml", None, f"role_arn: an IAM role ARN whose name starts with {prefix!r}")]
+        if path.exists():
+            return [Problem(path, None, "give role_arn or an iam_policy.json, not both")]
+        return []
+    if not path.exists():
+        return [Problem(folder / "defs.yaml", None, f"role_arn or an {POLICY_FILE} beside the YAML is required")]
+    text = path.read_text(encoding="utf-8")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [Problem(path, exc.lineno, f"not JSON: {exc.msg}")]
+    return [Problem(path, _json_line(text, where), reason) for where, reason in _statement_problems(document, task)]
+
+
+def _json_line(text: str, value) -> int | None:
+    at = text.find(json.dumps(value)) if value is not None else -1
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _statement_problems(document, task: ContainerTask) -> list[tuple[object, str]]:
+    if not isinstance(document, dict) or document.get("Version") != "2012-10-17":
+        return [(None, 'a policy document with "Version": "2012-10-17"')]
+    statements = document.get("Statement")
+    if not isinstance(statements, list) or not statements:
+        return [("Statement", "Statement: a list of statements")]
+    problems = []
+    for number, statement in enumerate(statements, 1):
+        label = f"statement {number}" + (f" ({statement.get('Sid')})" if isinstance(statement, dict) else "")
+        if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
+            problems.append((None, f"{label}: Effect must be Allow or Deny"))
+            continue
+        for forbidden in ("NotAction", "NotResource", "Principal"):
+            if forbidden in statement:
+                problems.append((forbidden, f"{label}: {forbidden} is not allowed in a task's policy"))
+        actions, resources = _as_list(statement.get("Action", [])), _as_list(statement.get("Resource", []))
+        if not actions or not resources:
+            problems.append((None, f"{label}: Action and Resource are required"))
+        for action in actions:
+            if not isinstance(action, str) or "*" in action:
+                problems.append((action, f"{label}: action {action!r}: name each action, no wildcard"))
+            elif action.lower().startswith("iam:"):
+                problems.append((action, f"{label}: action {action!r}: a task may not use IAM"))
+        for resource in resources:
+            if resource == "*":
+                problems.append((resource, f"{label}: resource '*': name the resources"))
+            elif isinstance(resource, str) and resource.startswith("arn:aws:s3:::"):
+                problems += [(resource, f"{label}: {why}") for why in _s3_problems(resource, statement, task)]
+    return problems
+
+
+def _s3_problems(resource: str, statement: dict, task: ContainerTask) -> list[str]:
+    allowed = [prefix.removeprefix("s3://") for prefix in task.s3_prefixes]
+    target = resource.removeprefix("arn:aws:s3:::")
+    if "/" in target:  # objects: under a declared prefix
+        if any(target.startswith(prefix) for prefix in allowed):
+            return []
+        return [f"{resource} is outside the task's s3_prefixes ({', '.join(task.s3_prefixes) or 'none declared'})"]
+    # The bucket itself: listing only, restricted to declared prefixes by an s3:prefix condition.
+    buckets = {prefix.split("/", 1)[0] for prefix in allowed}
+    condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+    under = [p.split("/", 1)[1] for p in allowed if p.split("/", 1)[0] == target]
+    if target not in buckets:
+        return [f"{resource}: bucket not in the task's s3_prefixes"]
+    if _as_list(statement.get("Action")) != ["s3:ListBucket"] or condition is None:
+        return [f"{resource}: a bucket only for s3:ListBucket, with a StringLike s3:prefix condition"]
+    outside = [c for c in _as_list(condition) if not any(c.startswith(p) for p in under)]
+    return [f"{resource}: s3:prefix {c!r} is outside the task's s3_prefixes" for c in outside]
+
+
+def review_all(tasks_dir: Path) -> dict[str, list[Problem]]:
+    """Every task folder under `tasks_dir` and its problems (none for a good task)."""
+    return {
+        folder.name: load_task(folder)[1]
+        for folder in sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file())
+    }
+
+
+def declare_pipeline_settings() -> None:
+    """Every pipeline's variables with their defaults, as the code location has them when it loads the tasks (a
+    task's YAML may name them: {{ env.SPARKIFY_DATA_URI }})."""
+    import importlib
+    import pkgutil
+
+    import pipeline.defs
+    from pipeline.lib.settings import export_defaults
+
+    for module in pkgutil.iter_modules(pipeline.defs.__path__):
+        if module.ispkg and importlib.util.find_spec(f"pipeline.defs.{module.name}.settings"):
+            importlib.import_module(f"pipeline.defs.{module.name}.settings")
+    export_defaults()
+
+
+def check_tasks_command(tasks_dir: Path) -> int:
+    """`python -m pipeline check-tasks`: every task's verdict; exit 1 when one is broken."""
+    declare_pipeline_settings()
+    verdicts = review_all(tasks_dir)
+    for name, problems in verdicts.items():
+        print(f"{name}: ok" if not problems else f"{name}: BROKEN")
+        for problem in problems:
+            print(f"  {problem}")
+    broken = sum(1 for problems in verdicts.values() if problems)
+    print(f"{len(verdicts)} task(s), {broken} broken")
+    return 1 if broken else 0

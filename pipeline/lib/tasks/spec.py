@@ -1,0 +1,194 @@
+"""ContainerTask: an analyst's task declared in `pipeline/defs/tasks/<name>/defs.yaml`, the Dagster component that
+makes it an asset (or several) with its job and schedule.
+
+A task is an image (or a folder with a Dockerfile) and a command. What it may touch on AWS is its role (a role
+ARN, or the `iam_policy.json` beside its YAML that the data engineers review: review.py). Its environment is
+declared: plain values, and secrets only by reference (an SSM parameter name, or a variable of the Dagster
+process), resolved when it runs and given to that task alone.
+"""
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from pydantic import field_validator, model_validator
+
+from pipeline.lib.tasks import settings as _settings  # noqa: F401  (the tasks' variables and their defaults)
+
+GROUP = "tasks"
+NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+RESERVED_ENV = ("DAGSTER_", "PATH", "HOME")  # set by the runner, never by a task
+
+
+class SecretRef(dg.Model):
+    """A secret by reference: exactly one of an SSM parameter name or a variable of the Dagster process."""
+
+    ssm: str | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.ssm is None) == (self.env is None):
+            raise ValueError("give exactly one of ssm (a parameter name) or env (a variable name)")
+        return self
+
+
+class TaskScaffolder(dg.Scaffolder):
+    """`dg scaffold defs pipeline.lib.tasks.ContainerTask tasks/<name>`: a task to fill in, with an empty policy."""
+
+    def scaffold(self, request: dg.ScaffoldRequest) -> None:
+        name = Path(request.target_path).name
+        dg.scaffold_component(
+            request,
+            {
+                "name": name,
+                "description": "What the task makes, for whom.",
+                "owner": "you@example.com",
+                "image": "python:3.11-slim",
+                "command": ["python", "main.py"],
+                "produces": [f"tasks/{name}"],
+                "s3_prefixes": [f"s3://your-tasks-bucket/{name}/"],
+            },
+        )
+        policy = {"Version": "2012-10-17", "Statement": []}
+        (Path(request.target_path) / "iam_policy.json").write_text(json.dumps(policy, indent=2) + "\n")
+
+
+@dg.scaffold_with(TaskScaffolder)
+class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
+    """A container task: its image and command, run on a schedule or from the UI, producing the asset keys it
+    declares. Locally (TASKS_ENGINE=local) the command runs as a subprocess in a throw-away copy of the task's
+    folder; in production its image runs on ECS with its own role."""
+
+    name: str
+    description: str
+    owner: str
+    image: str | None = None
+    build: str | None = None  # a folder (relative to the YAML) holding the Dockerfile the image is built from
+    command: list[str]
+    env: dict[str, str] = {}
+    secrets: dict[str, SecretRef] = {}
+    produces: list[str]
+    deps: list[str] = []
+    schedule: str | None = None
+    partitions: Literal["none", "daily"] = "none"
+    partitions_start: str | None = None
+    role_arn: str | None = None
+    s3_prefixes: list[str] = []  # every S3 location its policy may name: s3://bucket/prefix/
+    cpu: int = 256
+    memory: int = 512
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError("a lower-case identifier: letters, digits and _, starting with a letter")
+        return value
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str) -> str:
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value) and not value.startswith("team:"):
+            raise ValueError("an e-mail address or team:<name>")
+        return value
+
+    @field_validator("command", "produces")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one")
+        return value
+
+    @field_validator("env", "secrets")
+    @classmethod
+    def _env_names(cls, value: dict) -> dict:
+        for name in value:
+            if not ENV_NAME.match(name) or name.startswith(RESERVED_ENV):
+                raise ValueError(f"{name!r} is not a variable a task may set (upper case, not DAGSTER_*, PATH, HOME)")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:  # Dagster's own check of a schedule's cron string
+                dg.ScheduleDefinition(name="cron_check", cron_schedule=value, job_name="cron_check")
+            except dg.DagsterInvalidDefinitionError:
+                raise ValueError(f"{value!r} is not a cron schedule") from None
+        return value
+
+    @field_validator("s3_prefixes")
+    @classmethod
+    def _prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not re.match(r"^s3://[a-z0-9.-]{3,63}/([^*?]+/)?$", prefix):
+                raise ValueError(f"{prefix!r}: give s3://bucket/prefix/ (ending in /, no wildcard)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.image is None) == (self.build is None):
+            raise ValueError("give exactly one of image or build")
+        if self.partitions == "daily" and self.partitions_start is None:
+            raise ValueError("daily partitions need partitions_start (YYYY-MM-DD)")
+        if self.cpu not in (256, 512, 1024, 2048, 4096) or not 512 <= self.memory <= 30720:
+            raise ValueError("cpu is one of Fargate's 256, 512, 1024, 2048, 4096; memory 512 to 30720 MiB")
+        return self
+
+    @property
+    def keys(self) -> list[dg.AssetKey]:
+        return [dg.AssetKey.from_user_string(key) for key in self.produces]
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        return self.definitions(Path(context.path))
+
+    def definitions(self, folder: Path) -> dg.Definitions:
+        """The task's assets, job and schedule; `folder` holds its YAML and files."""
+        from pipeline.lib.tasks.runs import run_task
+
+        partitions_def = (
+            dg.DailyPartitionsDefinition(start_date=self.partitions_start) if self.partitions == "daily" else None
+        )
+        specs = [
+            dg.AssetSpec(
+                key=key,
+                description=self.description,
+                owners=[self.owner],
+                group_name=GROUP,
+                kinds={"docker"},
+                deps=[dg.AssetKey.from_user_string(dep) for dep in self.deps],
+                partitions_def=partitions_def,
+                metadata={"task": self.name, "image": self.image or f"built from {self.build}/Dockerfile"},
+            )
+            for key in self.keys
+        ]
+
+        @dg.multi_asset(name=f"run_task_{self.name}", specs=specs)
+        def task_asset(context: dg.AssetExecutionContext):
+            yield from run_task(self, folder, context)
+
+        job = dg.define_asset_job(f"task_{self.name}", selection=self.keys, partitions_def=partitions_def)
+        schedules = []
+        if self.schedule and partitions_def is not None:
+            schedules.append(
+                dg.build_schedule_from_partitioned_job(
+                    job,
+                    cron_schedule=self.schedule,
+                    execution_timezone="UTC",
+                    default_status=dg.DefaultScheduleStatus.STOPPED,
+                )
+            )
+        elif self.schedule:
+            # Stopped until turned on in the UI, as every schedule of the platform.
+            schedules.append(
+                dg.ScheduleDefinition(
+                    job=job,
+                    cron_schedule=self.schedule,
+                    execution_timezone="UTC",
+                    default_status=dg.DefaultScheduleStatus.STOPPED,
+                )
+            )
+        return dg.Definitions(assets=[task_asset], jobs=[job], schedules=schedules)
