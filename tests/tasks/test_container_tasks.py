@@ -179,3 +179,19 @@ def test_the_review_lints_a_tasks_dockerfile_with_hadolint(tmp_path, pipeline_en
     assert f"{folder / 'Dockerfile'}, line 1: DL3007" in out  # an image pinned to latest
     assert f"{folder / 'Dockerfile'}, line 2: DL3013" in out  # pip without pinned versions
     assert load_task(folder)[1] == []  # the code location loads it: linting is the review's
+
+
+def test_a_daily_task_runs_one_partition_and_knows_which(tmp_path, task_env):
+    out = tmp_path / "day.txt"
+    yaml_text = GOOD.format(name="probe", command=f'["sh", "-c", "echo $DAGSTER_PARTITION_KEY > {out}"]')
+    yaml_text += '  partitions: daily\n  partitions_start: "2024-01-01"\n  schedule: "15 2 * * *"\n'
+    folder = make_task(tmp_path / "tasks", "probe", "", yaml_text=yaml_text)
+    task, problems = load_task(folder)
+    assert not problems, problems
+    defs = task.definitions(folder)
+
+    result = dg.materialize(defs.assets, partition_key="2024-03-05")
+
+    assert result.success and out.read_text().strip() == "2024-03-05"
+    [schedule] = defs.schedules
+    assert schedule.cron_schedule == "15 2 * * *" and schedule.default_status == dg.DefaultScheduleStatus.STOPPED

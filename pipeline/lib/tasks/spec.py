@@ -134,6 +134,8 @@ class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
             raise ValueError("give exactly one of image or build")
         if self.partitions == "daily" and self.partitions_start is None:
             raise ValueError("daily partitions need partitions_start (YYYY-MM-DD)")
+        if self.partitions == "daily" and self.schedule and not re.match(r"^\d{1,2} \d{1,2} \* \* \*$", self.schedule):
+            raise ValueError("a daily task's schedule is a time of day: 'M H * * *'")
         if self.cpu not in (256, 512, 1024, 2048, 4096) or not 512 <= self.memory <= 30720:
             raise ValueError("cpu is one of Fargate's 256, 512, 1024, 2048, 4096; memory 512 to 30720 MiB")
         return self
@@ -173,12 +175,11 @@ class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
         job = dg.define_asset_job(f"task_{self.name}", selection=self.keys, partitions_def=partitions_def)
         schedules = []
         if self.schedule and partitions_def is not None:
+            # A daily task runs the day that just ended, at the schedule's minute and hour.
+            minute, hour = (int(part) for part in self.schedule.split()[:2])
             schedules.append(
                 dg.build_schedule_from_partitioned_job(
-                    job,
-                    cron_schedule=self.schedule,
-                    execution_timezone="UTC",
-                    default_status=dg.DefaultScheduleStatus.STOPPED,
+                    job, minute_of_hour=minute, hour_of_day=hour, default_status=dg.DefaultScheduleStatus.STOPPED
                 )
             )
         elif self.schedule:
