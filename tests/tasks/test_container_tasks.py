@@ -22,6 +22,7 @@ attributes:
   owner: tester@example.com
   image: busybox:1.36
   command: {command}
+  pipes: true
   env:
     GREETING: hello
   secrets:
@@ -62,9 +63,9 @@ def test_the_shipped_tasks_pass_review(pipeline_env, capsys):
             2,
             "exactly one of image or build",
         ),
-        (lambda y: y.replace("{env: TASK_TEST_TOKEN}", "{env: X, ssm: /y}"), 11, "exactly one of ssm"),
-        (lambda y: y + "  schedule: every day\n", 15, "schedule: 'every day' is not a cron schedule"),
-        (lambda y: y.replace("GREETING", "PATH"), 8, "'PATH' is not a variable a task may set"),
+        (lambda y: y.replace("{env: TASK_TEST_TOKEN}", "{env: X, ssm: /y}"), 12, "exactly one of ssm"),
+        (lambda y: y + "  schedule: every day\n", 16, "schedule: 'every day' is not a cron schedule"),
+        (lambda y: y.replace("GREETING", "PATH"), 9, "'PATH' is not a variable a task may set"),
         (lambda y: y.replace("owner: tester@example.com", "owner: tester"), 5, "owner: an e-mail address"),
     ],
     ids=["missing field", "image and build", "secret from two places", "cron", "reserved variable", "owner"],

@@ -1,14 +1,15 @@
 """How a container task runs, on the engine TASKS_ENGINE names.
 
 local (the default): the task's command as a subprocess in a throw-away copy of its folder, through a Dagster
-Pipes session (the task may report with dagster-pipes). Its environment is only what it declares (values, its
-own secrets resolved now), a PATH whose `python` is the platform's, and the Pipes variables: never the Dagster
-process's own variables, so a task never sees another task's secrets. A task that exits non-zero fails its
-assets with the exit code and the tail of its output.
+Pipes session when the task reports with dagster-pipes (`pipes: true`). Its environment is only what it
+declares (values, its own secrets resolved now), a PATH whose `python` is the platform's, and the Pipes
+variables: never the Dagster process's own variables, so a task never sees another task's secrets. A task that
+exits non-zero fails its assets with the exit code and the tail of its output.
 
 ecs: the task's image on ECS Fargate through dagster-aws's PipesECSClient (not built yet: issue 19).
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,42 +57,43 @@ def secret_values(task: ContainerTask) -> dict[str, str]:
 
 
 def run_locally(task: ContainerTask, folder: Path, context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-    with tempfile.TemporaryDirectory(prefix=f"task-{task.name}-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"task-{task.name}-") as scratch, contextlib.ExitStack() as stack:
         shutil.copytree(folder, scratch, dirs_exist_ok=True)
-        with dg.open_pipes_session(
-            context=context,
-            context_injector=dg.PipesTempFileContextInjector(),
-            message_reader=dg.PipesTempFileMessageReader(),
-            extras={"task": task.name},
-        ) as session:
-            variables = {
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-                "HOME": scratch,
-                "LANG": "C.UTF-8",
-                **task.env,
-                **secret_values(task),
-                **session.get_bootstrap_env_vars(),
-            }
-            if context.has_partition_key:
-                variables["DAGSTER_PARTITION_KEY"] = context.partition_key
-            began, tail = time.monotonic(), deque(maxlen=TAIL_LINES)
-            try:
-                process = subprocess.Popen(
-                    task.command,
-                    cwd=scratch,
-                    env=variables,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
+        # A Pipes session only for a task that speaks Pipes: a plain command would leave Dagster waiting for
+        # messages that never come (and warning about it).
+        session = (
+            stack.enter_context(
+                dg.open_pipes_session(
+                    context=context,
+                    context_injector=dg.PipesTempFileContextInjector(),
+                    message_reader=dg.PipesTempFileMessageReader(),
+                    extras={"task": task.name},
                 )
-            except OSError as exc:
-                raise dg.Failure(
-                    f"task {task.name}: cannot start {task.command[0]!r}: {exc}", allow_retries=False
-                ) from exc
-            for line in process.stdout:
-                sys.stdout.write(line)  # the step's captured output: the run's logs in the UI
-                tail.append(line.rstrip("\n"))
-            code = process.wait()
+            )
+            if task.pipes
+            else None
+        )
+        variables = {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": scratch,
+            "LANG": "C.UTF-8",
+            **task.env,
+            **secret_values(task),
+            **(session.get_bootstrap_env_vars() if session else {}),
+        }
+        if context.has_partition_key:
+            variables["DAGSTER_PARTITION_KEY"] = context.partition_key
+        began, tail = time.monotonic(), deque(maxlen=TAIL_LINES)
+        try:
+            process = subprocess.Popen(
+                task.command, cwd=scratch, env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+        except OSError as exc:
+            raise dg.Failure(f"task {task.name}: cannot start {task.command[0]!r}: {exc}", allow_retries=False) from exc
+        for line in process.stdout:
+            sys.stdout.write(line)  # the step's captured output: the run's logs in the UI
+            tail.append(line.rstrip("\n"))
+        code = process.wait()
         seconds = round(time.monotonic() - began, 2)
     if code != 0:
         shown = "\n".join(tail) or "(no output)"
@@ -100,7 +102,8 @@ def run_locally(task: ContainerTask, folder: Path, context: dg.AssetExecutionCon
             metadata={"exit_code": code, "seconds": seconds},
             allow_retries=False,
         )
-    reported = {r.asset_key: r for r in session.get_results() if isinstance(r, dg.MaterializeResult)}
+    results = session.get_results() if session else []
+    reported = {r.asset_key: r for r in results if isinstance(r, dg.MaterializeResult)}
     for key in task.keys:
         found = reported.get(key) or reported.get(None)
         metadata = dict(found.metadata or {}) if found else {}

@@ -69,6 +69,7 @@ class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
     image: str | None = None
     build: str | None = None  # a folder (relative to the YAML) holding the Dockerfile the image is built from
     command: list[str]
+    pipes: bool = False  # the command reports through dagster-pipes (a Python task); a plain command does not
     env: dict[str, str] = {}
     secrets: dict[str, SecretRef] = {}
     produces: list[str]
