@@ -19,7 +19,7 @@ import duckdb
 
 from bench.report import Figure, median
 from bench.sandbox import Sandbox
-from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, TRIP_COLUMNS, csv_key, month_key
+from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, STAGED_FROM_CSV, csv_key, month_key
 from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
 from pipeline.lib.lake import LocalLake
 from pipeline.lib.materialize import QUIET_LOGS
@@ -34,8 +34,7 @@ FIRST = dt.date(2020, 1, 1)
 
 def _typed_columns() -> str:
     """The CSV's columns with the staged types (congestion_surcharge, dropped by the pipeline, as a double)."""
-    kept = [c for c in CSV_COLUMNS if c != DROPPED]
-    types = dict(zip(kept, (DUCKDB_TYPES[logical] for _, logical in TRIP_COLUMNS), strict=False))
+    types = {csv_column: DUCKDB_TYPES[logical] for csv_column, _, logical in STAGED_FROM_CSV}
     types[DROPPED] = DUCKDB_TYPES["double"]
     return "{" + ", ".join(f"{literal(c)}: {literal(types[c])}" for c in CSV_COLUMNS) + "}"
 

@@ -19,12 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, TRIP_COLUMNS
+from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, STAGED_FROM_CSV
 from pipeline.lib.lake import DataLake
 
 ARROW_TYPES = {"integer": pa.int32(), "double": pa.float64(), "text": pa.string(), "timestamp": pa.timestamp("us")}
-KEPT = [c for c in CSV_COLUMNS if c != DROPPED]
-READ = list(zip(KEPT, TRIP_COLUMNS, strict=False))  # (CSV column, (name, logical type)) of the typed columns
 BLOCK = 4 << 20  # bytes parsed per task: large enough to keep both cores busy on a million-trip month
 
 
@@ -41,8 +39,8 @@ def stage_clean_month(lake: DataLake, key: str, month: dt.date, parquet: Path) -
                 read_options=pa_csv.ReadOptions(column_names=list(CSV_COLUMNS), skip_rows=1, block_size=BLOCK),
                 parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types={column: ARROW_TYPES[logical] for column, (_, logical) in READ},
-                    include_columns=KEPT,
+                    column_types={column: ARROW_TYPES[logical] for column, _, logical in STAGED_FROM_CSV},
+                    include_columns=[column for column, _, _ in STAGED_FROM_CSV],
                     timestamp_parsers=["%Y-%m-%d %H:%M:%S"],
                     strings_can_be_null=True,
                 ),
@@ -63,7 +61,7 @@ def stage_clean_month(lake: DataLake, key: str, month: dt.date, parquet: Path) -
             rows,
             pa.array(np.full(count, days, dtype=np.int32)).cast(pa.date32()),
         ],
-        names=[name for _, (name, _) in READ] + ["source_file", "source_row", "month"],
+        names=[name for _, name, _ in STAGED_FROM_CSV] + ["source_file", "source_row", "month"],
     )
     pq.write_table(trips, parquet)
     return count

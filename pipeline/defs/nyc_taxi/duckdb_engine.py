@@ -19,9 +19,8 @@ from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
 from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import (
     CSV_COLUMNS,
-    DROPPED,
     FARE_GROUPS,
-    TRIP_COLUMNS,
+    STAGED_FROM_CSV,
     csv_key,
     fare_by_zone_folder,
     trips_folder,
@@ -62,11 +61,7 @@ def _typed(csv_column: str, logical: str, uri: str) -> str:
 def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
     """COPY of the month file's trips, typed, with their file and line, to a parquet file."""
     csv_columns = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS)
-    kept = [c for c in CSV_COLUMNS if c != DROPPED]
-    typed = [
-        f"{_typed(csv_column, logical, uri)} as {name}"
-        for csv_column, (name, logical) in zip(kept, TRIP_COLUMNS[: len(kept)], strict=True)
-    ]
+    typed = [f"{_typed(csv_column, logical, uri)} as {name}" for csv_column, name, logical in STAGED_FROM_CSV]
     return (
         "copy (with lines as ("
         # Line numbers: the reader keeps the file's order (preserve_insertion_order), the header is line 1.

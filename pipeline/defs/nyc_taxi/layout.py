@@ -59,6 +59,11 @@ TRIP_COLUMNS = (
     ("source_row", "bigint"),  # its line number in that file (the header is line 1)
     ("month", "date"),  # the file's month (the partition), whatever a late trip's pickup date
 )
+# (CSV column, staged name, logical type) of every column read from the CSV: the CSV's, DROPPED left out, in order.
+_READ = [c for c in CSV_COLUMNS if c != DROPPED]
+STAGED_FROM_CSV = tuple(
+    (csv_column, name, logical) for csv_column, (name, logical) in zip(_READ, TRIP_COLUMNS[: len(_READ)], strict=True)
+)
 # The gold aggregate: the original's groupBy, per month.
 FARE_GROUPS = ("pulocationid", "trip_type", "payment_type")
 FARE_BY_ZONE_COLUMNS = (

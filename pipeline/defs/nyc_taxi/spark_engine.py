@@ -23,9 +23,8 @@ from dagster_aws.pipes import (
 
 from pipeline.defs.nyc_taxi.layout import (
     CSV_COLUMNS,
-    DROPPED,
     FARE_GROUPS,
-    TRIP_COLUMNS,
+    STAGED_FROM_CSV,
     csv_key,
     fare_by_zone_folder,
     trips_folder,
@@ -41,11 +40,10 @@ MESSAGE_INTERVAL = 2.0  # seconds between reads of the job's message chunks in S
 def step_extras(lake: DataLake, step: str, months) -> dict:
     """What the job does: the step, each month's source and target URIs, the CSV's columns and their types."""
     if step == "stage":
-        kept = [c for c in CSV_COLUMNS if c != DROPPED]
         layers = [(csv_key(month), trips_folder(month)) for month in months]
         details = {
             "csv_columns": list(CSV_COLUMNS),
-            "columns": [[csv, name, logical] for csv, (name, logical) in zip(kept, TRIP_COLUMNS, strict=False)],
+            "columns": [list(column) for column in STAGED_FROM_CSV],
         }
     else:
         layers = [(trips_folder(month), fare_by_zone_folder(month)) for month in months]
