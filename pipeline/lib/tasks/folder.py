@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.lib.tasks.review import Problem, declare_pipeline_settings, load_task
+from pipeline.lib.tasks.review import Problem, declare_pipeline_settings, load_task, task_folders
 from pipeline.lib.tasks.spec import GROUP
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def task_folder_definitions(path: Path) -> dg.Definitions:
     """Every task folder under `path`: its definitions, or its broken-task asset."""
     declare_pipeline_settings()
     found = []
-    for folder in sorted(p for p in path.iterdir() if (p / "defs.yaml").is_file()):
+    for folder in task_folders(path):
         task, problems = load_task(folder)
         if problems:
             log.warning("task %s not loaded: %s", folder.name, "; ".join(map(str, problems)))

@@ -192,10 +192,15 @@ def dockerfile_problems(task: ContainerTask, folder: Path) -> list[Problem]:
     return problems or [Problem(dockerfile, None, f"hadolint: {done.stdout.strip() or done.stderr.strip()}")]
 
 
+def task_folders(tasks_dir: Path) -> list[Path]:
+    """The folders under `tasks_dir` that hold a task's defs.yaml, in name order."""
+    return sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file())
+
+
 def review_all(tasks_dir: Path, lint: bool = False) -> dict[str, list[Problem]]:
     """Every task folder under `tasks_dir` and its problems (none for a good task); with `lint`, hadolint too."""
     verdicts = {}
-    for folder in sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file()):
+    for folder in task_folders(tasks_dir):
         task, problems = load_task(folder)
         verdicts[folder.name] = problems if task is None or not lint else dockerfile_problems(task, folder)
     return verdicts

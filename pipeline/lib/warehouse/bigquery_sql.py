@@ -7,10 +7,9 @@ window bounds are coerced to integers; messages pass through literal().
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.lib.warehouse import statements as shared
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.identifiers import checked_identifier
-from pipeline.lib.warehouse.statements import window
+from pipeline.lib.warehouse.statements import partition_delete_sql, window
 
 BIGQUERY_TYPES = {
     "text": "STRING",
@@ -117,11 +116,7 @@ def partition_script(table: TableSpec, batches: Sequence[tuple[ParquetBatch, str
     """One multi-statement transaction replacing each ParquetBatch's partition by its scratch table's rows."""
     statements = ["begin transaction"]
     for batch, scratch in batches:
-        shared.partition_delete_sql(table, batch)  # its checks
-        statements.append(
-            f"delete from {target(table.schema, table.name)} where {quote(batch.column)} = "
-            f"date '{batch.value.isoformat()}'"
-        )
+        statements.append(partition_delete_sql(table, batch, quote))
         if scratch is not None:
             statements.append(insert_sql(table, scratch))
     statements.append("commit transaction")

@@ -24,6 +24,7 @@ from snowflake.connector import errors as snowflake_errors
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse import snowflake_sql as sql
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
+from pipeline.lib.warehouse.statements import partition_delete_sql
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class SnowflakeWarehouse(Warehouse):
             cursor.execute("begin")
             counts = []
             for batch, scratch in zip(batches, scratches, strict=True):
-                cursor.execute(sql.partition_delete_sql(table, batch))
+                cursor.execute(partition_delete_sql(table, batch, sql.quote))
                 cursor.execute(sql.count_sql(scratch))
                 counts.append(cursor.fetchone()[0])
                 cursor.execute(sql.insert_typed_scratch_sql(table, scratch))

@@ -11,8 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.lib.warehouse import statements
-from pipeline.lib.warehouse.base import JsonBatch, ParquetBatch, TableSpec
+from pipeline.lib.warehouse.base import JsonBatch, TableSpec
 from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.redshift_sql import REDACTED, Statement, _check_secret, literal, s3_uri
 from pipeline.lib.warehouse.statements import window
@@ -136,8 +135,12 @@ def create_stage_sql(schema: str, lake_uri: str, auth: StageAuth) -> Statement:
     return Statement(sql, redacted)
 
 
+def _column_definitions(table: TableSpec) -> str:
+    return ", ".join(f"{quote(c.name)} {SNOWFLAKE_TYPES[c.type]}" for c in table.columns)
+
+
 def create_table_sql(table: TableSpec) -> list[str]:
-    columns = ", ".join(f"{quote(c.name)} {SNOWFLAKE_TYPES[c.type]}" for c in table.columns)
+    columns = _column_definitions(table)
     return [
         f"create schema if not exists {quote(table.schema)}",
         f"create table if not exists {target(table)} ({columns})",
@@ -163,18 +166,22 @@ def stage_path(key: str) -> str:
     return key
 
 
+def _stage_and_files(schema: str, lake_uri: str, keys: Sequence[str]) -> tuple[str, str]:
+    """The lake's stage and a COPY's FILES list of exactly these keys."""
+    if not keys:
+        raise ValueError("a COPY needs at least one file")
+    if len(keys) > MAX_FILES_PER_COPY:
+        raise ValueError(f"{len(keys)} files: Snowflake takes at most {MAX_FILES_PER_COPY} in one FILES list")
+    return f"@{quote(schema)}.{quote(stage_name(lake_uri))}", ", ".join(literal(stage_path(k)) for k in keys)
+
+
 def copy_into_scratch_sql(scratch: str, schema: str, lake_uri: str, keys: Sequence[str]) -> str:
     """COPY exactly these files (never a prefix or pattern) into the scratch table, aborting on any error.
 
     FORCE = TRUE: a re-run must load a file again even if Snowflake's load history says it was loaded.
     The stage's URL is the lake root, so FILES are lake keys.
     """
-    if not keys:
-        raise ValueError("a COPY needs at least one file")
-    if len(keys) > MAX_FILES_PER_COPY:
-        raise ValueError(f"{len(keys)} files: Snowflake takes at most {MAX_FILES_PER_COPY} in one FILES list")
-    files = ", ".join(literal(stage_path(k)) for k in keys)
-    stage = f"@{quote(schema)}.{quote(stage_name(lake_uri))}"
+    stage, files = _stage_and_files(schema, lake_uri, keys)
     return (
         f"copy into {quote(scratch)} ({RECORD}, {FILE_NAME}, {FILE_ROW}) "
         f"from (select $1, metadata$filename, metadata$file_row_number from {stage}) "
@@ -185,29 +192,17 @@ def copy_into_scratch_sql(scratch: str, schema: str, lake_uri: str, keys: Sequen
 
 def create_typed_scratch_sql(table: TableSpec, scratch: str) -> str:
     """A session-temporary table with the target's columns and types, for one Parquet batch."""
-    columns = ", ".join(f"{quote(c.name)} {SNOWFLAKE_TYPES[c.type]}" for c in table.columns)
-    return f"create or replace temporary table {quote(scratch)} ({columns})"
+    return f"create or replace temporary table {quote(scratch)} ({_column_definitions(table)})"
 
 
 def copy_parquet_sql(scratch: str, schema: str, lake_uri: str, keys: Sequence[str]) -> str:
     """COPY exactly these Parquet files into the typed scratch table, columns matched by name, aborting on any
     error; FORCE as copy_into_scratch_sql. Parquet's types come with the file: nothing is parsed from text."""
-    if not keys:
-        raise ValueError("a COPY needs at least one file")
-    if len(keys) > MAX_FILES_PER_COPY:
-        raise ValueError(f"{len(keys)} files: Snowflake takes at most {MAX_FILES_PER_COPY} in one FILES list")
-    files = ", ".join(literal(stage_path(k)) for k in keys)
-    stage = f"@{quote(schema)}.{quote(stage_name(lake_uri))}"
+    stage, files = _stage_and_files(schema, lake_uri, keys)
     return (
         f"copy into {quote(scratch)} from {stage} files = ({files}) file_format = (type = parquet) "
         "match_by_column_name = case_insensitive on_error = abort_statement force = true"
     )
-
-
-def partition_delete_sql(table: TableSpec, batch: ParquetBatch) -> str:
-    """Delete the rows a ParquetBatch replaces (statements.partition_delete_sql, with Snowflake's names)."""
-    statements.partition_delete_sql(table, batch)  # the same checks
-    return f"delete from {target(table)} where {quote(batch.column)} = date '{batch.value.isoformat()}'"
 
 
 def insert_typed_scratch_sql(table: TableSpec, scratch: str) -> str:

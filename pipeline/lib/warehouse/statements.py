@@ -3,7 +3,7 @@
 Identifiers pass through quote() (validated); window bounds are coerced to integers.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pipeline.lib.warehouse.base import TableSpec
 from pipeline.lib.warehouse.identifiers import quote
@@ -69,8 +69,10 @@ def ledger_statements(ledger, placeholder: str) -> tuple[list[str], str]:
     )
 
 
-def partition_delete_sql(table: TableSpec, batch) -> str:
-    """Delete the rows a ParquetBatch replaces: those whose partition column holds its date."""
+def partition_delete_sql(table: TableSpec, batch, quoted: Callable[[str], str] = quote) -> str:
+    """Delete the rows a ParquetBatch replaces: those whose partition column holds its date. `quoted` is the
+    warehouse's identifier quoting (Snowflake's upper-cases, BigQuery's uses backticks)."""
     if batch.column not in {c.name for c in table.columns}:
         raise ValueError(f"partition column {batch.column!r} is not a column of {table.qualified}")
-    return f"delete from {target(table)} where {quote(batch.column)} = date '{batch.value.isoformat()}'"
+    where = f"{quoted(batch.column)} = date '{batch.value.isoformat()}'"
+    return f"delete from {quoted(table.schema)}.{quoted(table.name)} where {where}"
