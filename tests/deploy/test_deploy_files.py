@@ -753,6 +753,11 @@ PLACEHOLDERS = {
     "GLUE_JOB_NAME": "nyc-taxi-month",
     "EMR_APPLICATION_ID": "00fabc123",
     "SPARK_JOB_ROLE_NAME": "nyc-taxi-spark-job",
+    "TASKS_CLUSTER": "tasks",
+    "TASKS_LOG_GROUP": "/dagster/tasks",
+    "TASKS_ROLE_PREFIX": "task-",
+    "TASKS_EXECUTION_ROLE_NAME": "dagster-tasks-execution",
+    "TASKS_SECRETS_PATH": "tasks",
 }
 POLICIES = (
     "pipeline-policy.json",
@@ -761,7 +766,12 @@ POLICIES = (
     "nyc-taxi-pipeline-policy.json",
     "nyc-taxi-spark-job-policy.json",
     "nyc-taxi-spark-job-trust-policy.json",
+    "tasks-pipeline-policy.json",
+    "tasks-ecs-trust-policy.json",
+    "tasks-execution-role-policy.json",
 )
+# Actions IAM grants only on every resource (no resource types): a statement of these alone may say "*".
+WITHOUT_RESOURCE_TYPES = {"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTasks"}
 
 
 def _as_list(value) -> list:
@@ -805,7 +815,8 @@ def test_iam_policies_name_their_actions_and_resources(name):
         assert "NotAction" not in statement and "NotResource" not in statement
         for action in _as_list(statement["Action"]):
             assert "*" not in action and re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), action
-        assert "*" not in _as_list(statement.get("Resource", []))
+        if set(_as_list(statement["Action"])) - WITHOUT_RESOURCE_TYPES:
+            assert "*" not in _as_list(statement.get("Resource", []))
 
 
 # What the code calls, as IAM actions. A call missing here fails the test below: add it and its permission.
@@ -927,6 +938,44 @@ def test_the_taxi_pipeline_and_its_spark_job_write_only_the_layers_and_launch_on
     trust = policy("nyc-taxi-spark-job-trust-policy.json")
     [statement] = trust["Statement"]
     assert set(statement["Principal"]["Service"]) == {"glue.amazonaws.com", "emr-serverless.amazonaws.com"}
+
+
+def test_the_tasks_run_on_ecs_only_in_their_cluster_with_their_own_roles():
+    pipeline = policy("tasks-pipeline-policy.json")
+    definition = "arn:aws:ecs:eu-west-1:123456789012:task-definition/dagster-task-top_songs:3"
+    cluster = {"ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/tasks"}
+    assert allows(pipeline, "ecs:RunTask", definition, cluster)
+    assert not allows(
+        pipeline, "ecs:RunTask", definition, {"ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"}
+    )
+    assert not allows(pipeline, "ecs:RunTask", definition.replace("dagster-task-", "web-"), cluster)
+    assert allows(pipeline, "ecs:ListTasks", "*", cluster)
+    assert not allows(
+        pipeline, "ecs:ListTasks", "*", {"ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"}
+    )
+    task = "arn:aws:ecs:eu-west-1:123456789012:task/tasks/0123abcd"
+    for action in ("ecs:DescribeTasks", "ecs:StopTask"):  # PipesECSClient's waiter, its termination
+        assert allows(pipeline, action, task) and not allows(pipeline, action, task.replace("/tasks/", "/prod/"))
+    stream = "arn:aws:logs:eu-west-1:123456789012:log-group:/dagster/tasks:log-stream:tasks/task/0123abcd"
+    assert allows(pipeline, "logs:GetLogEvents", stream)
+    assert not allows(pipeline, "logs:GetLogEvents", stream.replace("/dagster/tasks", "/other"))
+    ecs = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    for role in ("task-top_songs", "dagster-tasks-execution"):
+        assert allows(pipeline, "iam:PassRole", f"arn:aws:iam::123456789012:role/{role}", ecs)
+        assert not allows(
+            pipeline,
+            "iam:PassRole",
+            f"arn:aws:iam::123456789012:role/{role}",
+            {"iam:PassedToService": "ec2.amazonaws.com"},
+        )
+    assert not allows(pipeline, "iam:PassRole", "arn:aws:iam::123456789012:role/admin", ecs)
+    execution = policy("tasks-execution-role-policy.json")
+    assert allows(execution, "ssm:GetParameters", "arn:aws:ssm:eu-west-1:123456789012:parameter/tasks/top_songs/token")
+    assert not allows(
+        execution, "ssm:GetParameters", "arn:aws:ssm:eu-west-1:123456789012:parameter/sparkify/redshift-password"
+    )
+    [trust] = policy("tasks-ecs-trust-policy.json")["Statement"]
+    assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"} and "Resource" not in trust
 
 
 def test_the_ecs_run_launcher_section_is_valid_in_the_instance(tmp_path, instance_env, monkeypatch):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.lib.tasks.review import Problem, declare_pipeline_settings, load_task, task_folders
+from pipeline.lib.settings import declare_pipeline_settings
+from pipeline.lib.tasks.review import Problem, load_task, task_folders
 from pipeline.lib.tasks.spec import GROUP
 
 log = logging.getLogger(__name__)

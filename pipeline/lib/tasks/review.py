@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from pipeline.lib.settings import env
+from pipeline.lib.settings import declare_pipeline_settings, env
 from pipeline.lib.tasks.spec import ContainerTask
 
 TASK_TYPE = "pipeline.lib.tasks.ContainerTask"
@@ -204,21 +204,6 @@ def review_all(tasks_dir: Path, lint: bool = False) -> dict[str, list[Problem]]:
         task, problems = load_task(folder)
         verdicts[folder.name] = problems if task is None or not lint else dockerfile_problems(task, folder)
     return verdicts
-
-
-def declare_pipeline_settings() -> None:
-    """Every pipeline's variables with their defaults, as the code location has them when it loads the tasks (a
-    task's YAML may name them: {{ env.SPARKIFY_DATA_URI }})."""
-    import importlib
-    import pkgutil
-
-    import pipeline.defs
-    from pipeline.lib.settings import export_defaults
-
-    for module in pkgutil.iter_modules(pipeline.defs.__path__):
-        if module.ispkg and importlib.util.find_spec(f"pipeline.defs.{module.name}.settings"):
-            importlib.import_module(f"pipeline.defs.{module.name}.settings")
-    export_defaults()
 
 
 def check_tasks_command(tasks_dir: Path) -> int:

@@ -36,25 +36,40 @@ class SecretRef(dg.Model):
         return self
 
 
+DOCKERFILE = """FROM python:3.11-slim
+WORKDIR /task
+COPY main.py .
+USER 65534
+CMD ["python", "main.py"]
+"""
+
+
 class TaskScaffolder(dg.Scaffolder):
-    """`dg scaffold defs pipeline.lib.tasks.ContainerTask tasks/<name>`: a task to fill in, with an empty policy."""
+    """`dg scaffold defs pipeline.lib.tasks.ContainerTask tasks/<name>`: a task that passes review and runs, to fill
+    in: its YAML, a policy that may write under its one S3 prefix, a main.py and the Dockerfile that puts it in
+    the task's image (on ECS the command runs in the image, not in this folder)."""
 
     def scaffold(self, request: dg.ScaffoldRequest) -> None:
-        name = Path(request.target_path).name
+        name, folder = Path(request.target_path).name, Path(request.target_path)
+        prefix = f"your-tasks-bucket/{name}/"
         dg.scaffold_component(
             request,
             {
                 "name": name,
                 "description": "What the task makes, for whom.",
                 "owner": "you@example.com",
-                "image": "python:3.11-slim",
+                "build": ".",
                 "command": ["python", "main.py"],
                 "produces": [f"tasks/{name}"],
-                "s3_prefixes": [f"s3://your-tasks-bucket/{name}/"],
+                "s3_prefixes": [f"s3://{prefix}"],
             },
         )
-        policy = {"Version": "2012-10-17", "Statement": []}
-        (Path(request.target_path) / "iam_policy.json").write_text(json.dumps(policy, indent=2) + "\n")
+        statement = {"Sid": "WriteItsOutputs", "Effect": "Allow", "Action": ["s3:PutObject"]}
+        policy = {"Version": "2012-10-17", "Statement": [{**statement, "Resource": f"arn:aws:s3:::{prefix}*"}]}
+        (folder / "iam_policy.json").write_text(json.dumps(policy, indent=2) + "\n")
+        docstring = f'"""The {name} task: runs in its folder, with only the variables its defs.yaml declares."""'
+        (folder / "main.py").write_text(f'{docstring}\n\nprint("{name}: done")\n')
+        (folder / "Dockerfile").write_text(DOCKERFILE)
 
 
 @dg.scaffold_with(TaskScaffolder)
@@ -101,6 +116,14 @@ class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
     def _not_empty(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one")
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_text(cls, value):
+        # A variable is text: Dagster renders a quoted "3" (or a template giving a number) as the number 3.
+        if isinstance(value, dict):
+            return {name: text if isinstance(text, str) else str(text) for name, text in value.items()}
         return value
 
     @field_validator("env", "secrets")
