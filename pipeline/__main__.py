@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args, rest = parser.parse_known_args(argv)
+    from pipeline.lib.sandbox import enter_sandbox
+
+    enter_sandbox(sys.argv[1:] if argv is None else argv)  # SANDBOX=<name>: the command runs again, in it
     if args.command == "generate":
         from pipeline.defs.sparkify.sample_data import main as generate
 
@@ -103,9 +106,10 @@ def _demo(lake_dir: Path | None = None) -> int:
         api.stop()
     runs.append(_evaluate_freshness_checks(defs))
     print_summary(runs, groups, defs)
+    ui = f"make ui SANDBOX={os.environ['SANDBOX']}" if os.environ.get("SANDBOX") else "make ui"
     print(
         "\nOpen the UI to see these runs, their logs, the asset graph and the checks:\n"
-        f"  make ui        (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={os.environ['DAGSTER_HOME']},\n"
+        f"  {ui:<14} (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={os.environ['DAGSTER_HOME']},\n"
         f"                  with the demo's settings from {settings_file})"
     )
     return 0 if all_ok(runs) else 1

@@ -36,6 +36,7 @@ DEFAULTS = {
     "RETRY_MAX": "3",
     "RETRY_DELAY_SECONDS": "300",
     "DBT_WARM": "true",
+    "DBT_SCHEMA": "analytics",  # dbt's target schema (profiles.yml), for a model whose folder sets none
 }
 
 
@@ -51,6 +52,20 @@ def declare_defaults(defaults: Mapping[str, str]) -> None:
         if DEFAULTS.setdefault(name, default) != default:
             raise ValueError(f"{name} is declared twice with different defaults")
         os.environ[name] = env(name)
+
+
+def declare_pipeline_settings() -> None:
+    """Every pipeline's variables with their defaults (each pipeline's settings module), exported: as the code
+    location has them once it has loaded (a task's YAML may name them: {{ env.SPARKIFY_DATA_URI }})."""
+    import importlib
+    import pkgutil
+
+    import pipeline.defs
+
+    for module in pkgutil.iter_modules(pipeline.defs.__path__):
+        if module.ispkg and importlib.util.find_spec(f"pipeline.defs.{module.name}.settings"):
+            importlib.import_module(f"pipeline.defs.{module.name}.settings")
+    export_defaults()
 
 
 _LOAD_SCHEMAS: set[str] = set()
