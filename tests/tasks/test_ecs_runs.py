@@ -179,8 +179,11 @@ def failure_of(result: dg.ExecuteInProcessResult) -> str:
     return failure.step_failure_data.user_failure_data.description
 
 
-def test_a_pipes_task_runs_on_fargate_with_its_definition_role_and_secret(ecs_world):
+def test_a_pipes_task_runs_on_fargate_with_its_definition_role_and_secret(ecs_world, capsys):
     settings = ecs_world["settings"]
+    reads = []
+    boto3.DEFAULT_SESSION.events.register("after-call.logs.GetLogEvents", lambda **_: reads.append(1))
+
     result = materialize(ecs_world["probe"])
 
     assert result.success, [str(e) for e in result.all_events if e.is_failure]
@@ -206,6 +209,13 @@ def test_a_pipes_task_runs_on_fargate_with_its_definition_role_and_secret(ecs_wo
     assert {"name": "subnetId", "value": ecs_world["subnet"]} in attachment["details"]
     [environment] = ecs_world["agent"].environments
     assert "DAGSTER_PIPES_CONTEXT" in environment and "TOKEN" not in str(task.get("overrides"))
+    # The container's log, without the Pipes messages, is the step's output; its reader has ended with the run.
+    output = capsys.readouterr().out
+    assert "probe sees ['GREETING', 'TOKEN']\nline 1\n" in output and "line 30\n" in output
+    assert "__dagster_pipes_version" not in output
+    reads_at_the_end = len(reads)
+    time.sleep(3)  # dagster-aws's own log reader would go on calling GetLogEvents for ever (cloudwatch.py)
+    assert len(reads) == reads_at_the_end > 0
 
 
 def test_a_task_definition_is_registered_again_only_when_the_task_changed(ecs_world):

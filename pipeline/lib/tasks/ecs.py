@@ -12,9 +12,9 @@ holds them. A secret from the Dagster process's variables (`{env: NAME}`) would 
 definition in clear, so it is refused here.
 
 A run is one Fargate task in the cluster, subnets and security groups of the settings. Its output comes into the
-run's log from CloudWatch; what it reports through dagster-pipes (its stdout, in the same log) lands on the
-materialization. A container that exits non-zero fails the assets with its exit code, ECS's reason and the tail
-of its log; one that never started, with ECS's reason.
+run's log from CloudWatch (cloudwatch.py); what it reports through dagster-pipes (its stdout, in the same log)
+lands on the materialization. A container that exits non-zero fails the assets with its exit code, ECS's reason
+and the tail of its log; one that never started, with ECS's reason.
 """
 
 import hashlib
@@ -25,10 +25,11 @@ from pathlib import Path
 
 import boto3
 import dagster as dg
-from dagster_aws.pipes import PipesCloudWatchMessageReader, PipesECSClient
+from dagster_aws.pipes import PipesECSClient
 
 from pipeline.lib.settings import env
-from pipeline.lib.tasks.outcome import PIPES_MARK, TAIL_LINES, task_results
+from pipeline.lib.tasks.cloudwatch import PIPES_MARK, CloudWatchMessageReader
+from pipeline.lib.tasks.outcome import TAIL_LINES, task_results
 from pipeline.lib.tasks.spec import ContainerTask
 
 FAMILY_PREFIX = "dagster-task-"
@@ -148,7 +149,7 @@ def run_on_ecs(task: ContainerTask, folder: Path, context: dg.AssetExecutionCont
     started_by = f"dagster-{context.run.run_id}-{task.name}"
     partition_key = context.partition_key if context.has_partition_key else None
     params = run_task_params(task, registered_definition(ecs, task), started_by, partition_key)
-    client = PipesECSClient(client=ecs, message_reader=PipesCloudWatchMessageReader(client=logs))
+    client = PipesECSClient(client=ecs, message_reader=CloudWatchMessageReader(client=logs))
     poll = {"Delay": int(env("TASKS_ECS_POLL_SECONDS")), "MaxAttempts": 1_000_000}
     began = time.monotonic()
     try:

@@ -8,7 +8,6 @@ import dagster as dg
 from pipeline.lib.tasks.spec import ContainerTask
 
 TAIL_LINES = 20  # of the task's output, in the failure's message
-PIPES_MARK = '"__dagster_pipes_version"'  # in every line dagster-pipes writes as a message, not a log line
 
 
 def task_results(task: ContainerTask, reported: Sequence[object], metadata: dict) -> Iterator[dg.MaterializeResult]:
