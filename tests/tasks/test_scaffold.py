@@ -1,6 +1,8 @@
 """`dg scaffold defs pipeline.lib.tasks.ContainerTask tasks/<name>`, as an analyst starts a task, in a copy of the
-project: the new folder passes review next to the shipped tasks and its task runs as scaffolded."""
+project: `dg list components` offers the component, the new folder passes review next to the shipped tasks and
+its task runs as scaffolded."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,14 +26,16 @@ def test_a_scaffolded_task_passes_review_and_runs(tmp_path, pipeline_env):
     variables = {**os.environ, "PYTHONPATH": str(project), "VIRTUAL_ENV": str(BIN.parent)}
     variables["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 
-    scaffold = subprocess.run(
-        [str(BIN / "dg"), "scaffold", "defs", "pipeline.lib.tasks.ContainerTask", "tasks/weekly_digest"],
-        cwd=project,
-        env=variables,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    def run_dg(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "dg"), *args], cwd=project, env=variables, capture_output=True, text=True, timeout=300
+        )
+
+    listed = run_dg("list", "components", "--json")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "pipeline.lib.tasks.ContainerTask" in [item["key"] for item in json.loads(listed.stdout)["items"]]
+
+    scaffold = run_dg("scaffold", "defs", "pipeline.lib.tasks.ContainerTask", "tasks/weekly_digest")
 
     assert scaffold.returncode == 0, scaffold.stdout[-2000:] + scaffold.stderr[-2000:]
     folder = project / "pipeline" / "defs" / "tasks" / "weekly_digest"
