@@ -78,6 +78,9 @@ def metadata(result: dg.ExecuteInProcessResult, key: list[str], names: tuple[str
 
 def test_spark_writes_what_duckdb_writes_row_for_row(spark_lake, monkeypatch):
     lake, months = spark_lake
+    for month in months:  # blank lines mid-file: each trip's source_row is still its line in the file
+        lines = month.path.read_text().split("\n")
+        month.path.write_text("\n".join([*lines[:10], "", "", *lines[10:]]))
     duck = run_steps("duckdb", monkeypatch)
     assert duck.success
     duck_trips, duck_groups = layer_rows(lake, trips_folder), layer_rows(lake, fare_by_zone_folder)
@@ -122,6 +125,16 @@ def _short_line(lines: list[str]) -> None:
     lines[6] = lines[6].rsplit(",", 1)[0]
 
 
+def _after_blank_lines(change):
+    """The change, then two blank lines inserted after line 3 (the changed line 7 becomes line 9)."""
+
+    def changed(lines: list[str]) -> None:
+        change(lines)
+        lines[3:3] = ["", ""]
+
+    return changed
+
+
 def _renamed_column(lines: list[str]) -> None:
     lines[0] = lines[0].replace("PULocationID,DOLocationID", "DOLocationID,PULocationID")
 
@@ -133,8 +146,9 @@ def _renamed_column(lines: list[str]) -> None:
         (_field(1, lambda v: "2020-13-01 00:00:00"), "line 7, column lpep_pickup_datetime"),
         (_short_line, "line 7"),
         (_renamed_column, "line 1: 'VendorID,"),
+        (_after_blank_lines(_field(8, lambda v: "x" + v)), "line 9, column trip_distance: cannot read x"),
     ],
-    ids=["number", "timestamp", "column count", "header"],
+    ids=["number", "timestamp", "column count", "header", "after blank lines"],
 )
 def test_both_engines_reject_a_bad_line_naming_file_line_and_column(spark_lake, monkeypatch, change, problem):
     lake, months = spark_lake

@@ -64,13 +64,22 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
     typed = [f"{_typed(csv_column, logical, uri)} as {name}" for csv_column, name, logical in STAGED_FROM_CSV]
     return (
         "copy (with lines as ("
-        # Line numbers: the reader keeps the file's order (preserve_insertion_order), the header is line 1.
-        f"select *, row_number() over () + 1 as source_row from read_csv({literal(uri)}, header = true, "
+        # The reader keeps the file's order (preserve_insertion_order) but skips blank lines, so its rows are
+        # numbered here and matched to the file's lines below.
+        f"select *, row_number() over () as reader_row from read_csv({literal(uri)}, header = true, "
         f"columns = {{{csv_columns}}}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
         "strict_mode = true)"
+        "), physical as ("
+        # The file as lines (one column, no quoting): a blank line is a NULL here, not skipped.
+        f"select row_number() over () as source_row, line from read_csv({literal(uri)}, header = false, "
+        "columns = {'line': 'VARCHAR'}, auto_detect = false, delim = '\x01', quote = '', escape = '', "
+        "strict_mode = false)"
+        "), numbered as ("
+        "select source_row, row_number() over (order by source_row) as reader_row from physical "
+        "where source_row > 1 and line is not null"
         ") "
         f"select {', '.join(typed)}, {literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
-        "from lines where \"VendorID\" is distinct from 'VendorID' "
+        "from lines join numbered using (reader_row) where \"VendorID\" is distinct from 'VendorID' "
         # A line whose fields are all empty is no trip (as blank lines, which the reader skips).
         f"and coalesce({', '.join(chr(34) + c + chr(34) for c in CSV_COLUMNS)}) is not null"
         f") to {literal(str(parquet))} (format parquet)"
