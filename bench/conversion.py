@@ -10,7 +10,6 @@
 
 import datetime as dt
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from bench.report import Figure, median
-from bench.staging import MB, _peak_rss_bytes, one_day_lake
+from bench.staging import MB, one_day_lake, peak_rss_bytes, peak_rss_figure
 from pipeline.defs.sparkify.staging_assets import day_batches
 from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS
 from pipeline.lib.lake import LocalLake
@@ -70,33 +69,15 @@ def conversion_figure(work: Path, events: int, extension_dir: Path, repeats: int
 
 def memory_figure(work: Path, file_bytes: int, extension_dir: Path, bytes_per_event: float) -> Figure:
     lake, day, path = one_day_lake(work / "memory_lake", int(file_bytes / bytes_per_event))
-    size = path.stat().st_size
-    probe = subprocess.run(
-        [sys.executable, "-m", "bench.conversion", str(lake.root), day.isoformat(), str(work), str(extension_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        raise RuntimeError(f"converting {path} in a child process failed:\n{probe.stderr[-2000:]}")
-    peak = json.loads(probe.stdout.strip().splitlines()[-1])["peak_rss_bytes"]
-    return Figure(
-        f"bigquery_load_file_peak_rss_{size / MB:.0f}MB_day_file",
-        peak / MB,
-        "MB",
-        size / MB,
-        "MB (file size)",
-        peak / size,
-        "< 1",
-        "peak RSS of the converting process / size of the day file",
-    )
+    arguments = [str(lake.root), day.isoformat(), str(work), str(extension_dir)]
+    return peak_rss_figure("bench.conversion", arguments, path, "bigquery_load_file_peak_rss", "converting")
 
 
 def _probe(lake_root: str, day: str, folder: str, extension_dir: str) -> None:
     """In a fresh process: convert the day, print the rows and the peak RSS as JSON."""
     parquet, rows = convert_day(LocalLake(lake_root), dt.date.fromisoformat(day), Path(folder), Path(extension_dir))
     parquet.unlink()
-    print(json.dumps({"rows": rows, "peak_rss_bytes": _peak_rss_bytes()}))
+    print(json.dumps({"rows": rows, "peak_rss_bytes": peak_rss_bytes()}))
 
 
 if __name__ == "__main__":

@@ -89,33 +89,26 @@ def throughput_figure(work: Path, events: int, extension_dir: Path, repeats: int
 
 def memory_figure(work: Path, file_bytes: int, extension_dir: Path, bytes_per_event: float) -> Figure:
     lake, day, path = one_day_lake(work / "memory_lake", int(file_bytes / bytes_per_event))
+    arguments = [str(lake.root), day.isoformat(), str(work / "memory.duckdb"), str(extension_dir)]
+    return peak_rss_figure("bench.staging", arguments, path, "staging_peak_rss", "staging")
+
+
+def peak_rss_figure(module: str, arguments: list[str], path: Path, name: str, doing: str) -> Figure:
+    """The peak RSS of `python -m module arguments` (its probe, in a fresh process) against the day file's size."""
     size = path.stat().st_size
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.staging",
-            str(lake.root),
-            day.isoformat(),
-            str(work / "memory.duckdb"),
-            str(extension_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    probe = subprocess.run([sys.executable, "-m", module, *arguments], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
-        raise RuntimeError(f"staging {path} in a child process failed:\n{probe.stderr[-2000:]}")
+        raise RuntimeError(f"{doing} {path} in a child process failed:\n{probe.stderr[-2000:]}")
     peak = json.loads(probe.stdout.strip().splitlines()[-1])["peak_rss_bytes"]
     return Figure(
-        f"staging_peak_rss_{size / MB:.0f}MB_day_file",
+        f"{name}_{size / MB:.0f}MB_day_file",
         peak / MB,
         "MB",
         size / MB,
         "MB (file size)",
         peak / size,
         "< 1",
-        "peak RSS of the staging process / size of the day file",
+        f"peak RSS of the {doing} process / size of the day file",
     )
 
 
@@ -123,10 +116,10 @@ def _probe(lake_root: str, day: str, database: str, extension_dir: str) -> None:
     """In a fresh process: stage the day, print the rows and the peak RSS as JSON."""
     warehouse = DuckDBWarehouse(path=database, extension_dir=extension_dir)
     rows = stage_day(LocalLake(lake_root), dt.date.fromisoformat(day), warehouse)
-    print(json.dumps({"rows": rows, "peak_rss_bytes": _peak_rss_bytes()}))
+    print(json.dumps({"rows": rows, "peak_rss_bytes": peak_rss_bytes()}))
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
     """This process's peak RSS: VmHWM, which starts afresh at exec (getrusage's ru_maxrss keeps the
     parent's peak across fork + exec, so a child of a big benchmark process would report the parent)."""
     for line in Path("/proc/self/status").read_text().splitlines():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key
+from pipeline.lib.arguments import positive_int
 from pipeline.lib.settings import LOCAL_DIR
 
 PROGRESS_THRESHOLD = 200_000  # trips per month from which the CLI shows a percentage
@@ -226,16 +227,6 @@ def generate_months(root: Path, spec: TaxiSpec = TaxiSpec(), progress: bool = Fa
     return [_write_month(Path(root) / csv_key(month), month, spec, progress) for month in _months(spec)]
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return value
-
-
 def _year_month(text: str) -> datetime.date:
     try:
         return datetime.datetime.strptime(text, "%Y-%m").date()
@@ -262,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     defaults = TaxiSpec()
     parser = argparse.ArgumentParser(description="Generate NYC green-taxi month files (TLC CSV, 2020 columns).")
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--months", type=_positive_int, default=defaults.months)
-    parser.add_argument("--trips-per-month", type=_positive_int, default=defaults.trips_per_month)
+    parser.add_argument("--months", type=positive_int, default=defaults.months)
+    parser.add_argument("--trips-per-month", type=positive_int, default=defaults.trips_per_month)
     parser.add_argument("--first-month", type=_year_month, default=defaults.first_month, help="YYYY-MM")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--repeated-header", action="store_true", help="repeat the header mid-file (bad input)")

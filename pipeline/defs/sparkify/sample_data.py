@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.defs.sparkify import layout
+from pipeline.lib.arguments import positive_int
 from pipeline.lib.settings import LOCAL_DIR
 
 DAY_MS = 86_400_000
@@ -729,16 +730,6 @@ def prepare_demo_lake(lake_dir: Path = DEMO_LAKE_DIR) -> SampleLake:
     return lake
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return value
-
-
 def _iso_date(text: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(text)
@@ -750,11 +741,11 @@ def main(argv: list[str] | None = None) -> int:
     defaults = SampleSpec()
     parser = argparse.ArgumentParser(description="Generate a Sparkify data lake in the raw layout.")
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--days", type=_positive_int, default=defaults.days)
+    parser.add_argument("--days", type=positive_int, default=defaults.days)
     parser.add_argument("--start", type=_iso_date, default=defaults.start, help="first day, YYYY-MM-DD")
-    parser.add_argument("--events-per-day", type=_positive_int, default=defaults.events_per_day)
-    parser.add_argument("--song-files", type=_positive_int, default=defaults.song_files)
-    parser.add_argument("--users", type=_positive_int, default=defaults.users)
+    parser.add_argument("--events-per-day", type=positive_int, default=defaults.events_per_day)
+    parser.add_argument("--song-files", type=positive_int, default=defaults.song_files)
+    parser.add_argument("--users", type=positive_int, default=defaults.users)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
