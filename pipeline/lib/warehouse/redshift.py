@@ -107,8 +107,7 @@ class RedshiftWarehouse(ServerWarehouse):
             connection.commit()
             for batch in batches:
                 with connection.cursor() as cursor:
-                    cursor.execute(sql.drop_scratch_sql(scratch))
-                    cursor.execute(sql.create_scratch_sql(table, scratch))
+                    _fresh_scratch(cursor, table, scratch)
                     sizes = [_size(lake, key) for key in batch.keys]
                     with self._manifest([lake.uri(k) for k in batch.keys], sizes) as manifest:
                         job = CopyJob(sql.copy_parquet_sql(scratch, manifest, auth), lake, table, scratch, batch)
@@ -117,11 +116,7 @@ class RedshiftWarehouse(ServerWarehouse):
                         except psycopg2.Error as exc:
                             rollback_quietly(connection)
                             raise LoadError(batch, f"{batch.label}: Redshift COPY failed: {_first_line(exc)}") from exc
-                    cursor.execute(partition_delete_sql(table, batch))
-                    cursor.execute(sql.count_sql(scratch))
-                    counts.append(cursor.fetchone()[0])
-                    cursor.execute(sql.insert_from_scratch_sql(table, scratch))
-                    cursor.execute(sql.drop_scratch_sql(scratch))
+                    counts.append(_replace_from_scratch(cursor, table, scratch, partition_delete_sql(table, batch)))
             connection.commit()
         return counts
 
@@ -147,8 +142,7 @@ class RedshiftWarehouse(ServerWarehouse):
 
     def _load_batch(self, connection, lake, table, batch, scratch, auth) -> int:
         with connection.cursor() as cursor:
-            cursor.execute(sql.drop_scratch_sql(scratch))
-            cursor.execute(sql.create_scratch_sql(table, scratch))
+            _fresh_scratch(cursor, table, scratch)
             if batch.keys:
                 with self._manifest([lake.uri(k) for k in batch.keys]) as manifest:
                     read = sql.read_columns(table, batch.added_fields)
@@ -175,13 +169,8 @@ class RedshiftWarehouse(ServerWarehouse):
                         f"{batch.label}: {outside} row(s) with {batch.window_column} outside "
                         f"[{batch.low}, {batch.high})",
                     )
-            if not batch.append:
-                cursor.execute(sql.delete_sql(table, batch.window_column, batch.low, batch.high))
-            cursor.execute(sql.count_sql(scratch))
-            count = cursor.fetchone()[0]
-            cursor.execute(sql.insert_from_scratch_sql(table, scratch))
-            cursor.execute(sql.drop_scratch_sql(scratch))
-        return count
+            delete = None if batch.append else sql.delete_sql(table, batch.window_column, batch.low, batch.high)
+            return _replace_from_scratch(cursor, table, scratch, delete)
 
     @staticmethod
     def _load_errors(connection) -> str:
@@ -197,6 +186,24 @@ class RedshiftWarehouse(ServerWarehouse):
             except psycopg2.Error:
                 rollback_quietly(connection)
         return ""
+
+
+def _fresh_scratch(cursor, table: TableSpec, scratch: str) -> None:
+    """An empty scratch table of the table's columns, for one batch's COPY."""
+    cursor.execute(sql.drop_scratch_sql(scratch))
+    cursor.execute(sql.create_scratch_sql(table, scratch))
+
+
+def _replace_from_scratch(cursor, table: TableSpec, scratch: str, delete: str | None) -> int:
+    """The batch's old rows deleted (`delete`, None when it only appends), the scratch rows inserted in their
+    place and the scratch dropped, in the load's transaction; how many rows came."""
+    if delete is not None:
+        cursor.execute(delete)
+    cursor.execute(sql.count_sql(scratch))
+    count = cursor.fetchone()[0]
+    cursor.execute(sql.insert_from_scratch_sql(table, scratch))
+    cursor.execute(sql.drop_scratch_sql(scratch))
+    return count
 
 
 def _require_s3(lake: DataLake) -> None:
