@@ -65,6 +65,7 @@ class Agent:
     def __init__(self, folders: dict[str, Path], scratch: Path):
         self.folders, self.scratch = folders, scratch  # an image's files: a task folder
         self.exit_codes: dict[str, int] = {}
+        self.not_started: dict[str, str] = {}  # task ARN: why (an image it does not know cannot be pulled)
         self.environments: list[dict] = []
         self.threads: list[threading.Thread] = []
         self.aws = boto3.session.Session()  # its own session: the run's hooks are not the agent's
@@ -80,6 +81,10 @@ class Agent:
         [task] = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
         definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
         [container] = definition["containerDefinitions"]
+        if container["image"] not in self.folders:
+            self.not_started[task_arn] = f"CannotPullContainerError: {container['image']}: not found"
+            ecs.stop_task(cluster=cluster, task=task_arn, reason=self.not_started[task_arn])
+            return
         overrides = {o["name"]: o for o in task.get("overrides", {}).get("containerOverrides", [])}
         variables = {e["name"]: e["value"] for e in container.get("environment", [])}
         for secret in container.get("secrets", []):  # ECS resolves them with the execution role, for this container
@@ -111,6 +116,10 @@ class Agent:
 
     def described(self, parsed, **_):
         for task in parsed.get("tasks", []):
+            if task["taskArn"] in self.not_started and task["lastStatus"] == "STOPPED":
+                task.update(stopCode="TaskFailedToStart", stoppedReason=self.not_started[task["taskArn"]])
+                for container in task["containers"]:
+                    container.pop("exitCode", None)
             if task["taskArn"] in self.exit_codes and task["lastStatus"] == "STOPPED":
                 for container in task["containers"]:
                     container["exitCode"] = self.exit_codes[task["taskArn"]]
@@ -246,6 +255,15 @@ def test_a_failing_container_fails_with_its_exit_code_and_the_tail_of_its_log(ec
     assert message.startswith("task probe exited with code 3 on ECS (Essential container in task exited); ")
     assert message.endswith("line 29\nline 30\nbroken pipe")
     assert "line 12\n" in message and "line 11\n" not in message and "__dagster_pipes_version" not in message
+
+
+def test_a_task_whose_image_cannot_be_pulled_fails_with_the_reason_ecs_gives(ecs_world):
+    result = materialize(ecs_world["probe"], lambda y: y.replace("probe:1", "probe:missing"))
+
+    assert not result.success and ecs_world["agent"].environments == []  # no container ran
+    assert failure_of(result) == (
+        "task probe did not start on ECS: CannotPullContainerError: registry.example.com/probe:missing: not found"
+    )
 
 
 def test_a_daily_task_on_ecs_is_given_its_partition(ecs_world):

@@ -5,7 +5,7 @@ dagster-aws 0.29's PipesCloudWatchLogReader asks GetLogEvents again at once when
 the session only when something did: once the container is quiet it calls CloudWatch as fast as it answers until
 the process ends, spending the account's GetLogEvents quota (dagster-io/dagster#31226, a fix proposed in #33417).
 Seen here: a test run's reader was still calling minutes later. This reader polls every INTERVAL_SECONDS, reads
-what is left when the session closes, and ends.
+what is left when the session closes, and ends; it starts at once and waits for its stream itself.
 """
 
 import sys
@@ -30,11 +30,9 @@ class CloudWatchLogReader(dg.PipesLogReader):
         self._thread: threading.Thread | None = None
 
     def target_is_readable(self, params: Mapping[str, Any]) -> bool:
-        try:
-            streams = self.client.describe_log_streams(logGroupName=self.log_group, logStreamNamePrefix=self.log_stream)
-        except self.client.exceptions.ResourceNotFoundException:
-            return False
-        return any(stream["logStreamName"] == self.log_stream for stream in streams["logStreams"])
+        # Started at once: the reader waits for its stream itself. Dagster would otherwise wait for the stream
+        # 60 s after the session closed, and a task that never started (an image that cannot be pulled) has none.
+        return True
 
     def start(self, params: Mapping[str, Any], is_session_closed: threading.Event) -> None:
         self._thread = threading.Thread(
@@ -59,7 +57,10 @@ class CloudWatchLogReader(dg.PipesLogReader):
                 request["nextToken"] = token
             elif self.start_time:
                 request["startTime"] = self.start_time
-            response = self.client.get_log_events(**request)
+            try:
+                response = self.client.get_log_events(**request)
+            except self.client.exceptions.ResourceNotFoundException:  # the container has not written yet
+                return token
             for event in response["events"]:
                 lines = [line for line in event["message"].splitlines() if line and PIPES_MARK not in line]
                 sys.stdout.write("".join(f"{line}\n" for line in lines))
