@@ -182,6 +182,20 @@ def test_the_review_lints_a_tasks_dockerfile_with_hadolint(tmp_path, pipeline_en
     assert load_task(folder)[1] == []  # the code location loads it: linting is the review's
 
 
+def test_the_review_refuses_a_secret_that_runs_locally_only(tmp_path, pipeline_env, capsys):
+    folder = make_task(tmp_path, "probe", '["true"]')
+    assert load_task(folder)[1] == []  # the code location loads it: a try on a laptop
+
+    assert check_tasks_command(tmp_path) == 1
+
+    expected = (
+        f"{folder / 'defs.yaml'}, line 12: secrets.OWN_TOKEN: {{env: TASK_TEST_TOKEN}} runs locally only; "
+        "in production a secret is an SSM parameter: {ssm: /tasks/probe/own_token}"
+    )
+    out = capsys.readouterr().out
+    assert expected in out and "SSM_TOKEN" not in out
+
+
 def test_a_daily_task_runs_one_partition_and_knows_which(tmp_path, task_env):
     out = tmp_path / "day.txt"
     yaml_text = GOOD.format(name="probe", command=f'["sh", "-c", "echo $DAGSTER_PARTITION_KEY > {out}"]')

@@ -5,7 +5,8 @@ it over every task; the code location loads the good tasks and reports the broke
 The policy rules: valid policy grammar (Version 2012-10-17, statements with Effect, Action and Resource); no `*`
 as an action, a service wildcard (`s3:*`) or a resource; no `iam:` action, nor NotAction or NotResource; S3 only
 under the prefixes the task declares (s3_prefixes), a bucket listed only with an s3:prefix condition under them.
-A role given by ARN must be named with TASKS_ROLE_PREFIX. A task built from a Dockerfile passes hadolint.
+A role given by ARN must be named with TASKS_ROLE_PREFIX. Before a merge (check-tasks) also: a task built from a
+Dockerfile passes hadolint, and its secrets are SSM parameters ({env: NAME} serves a local try only).
 """
 
 import json
@@ -192,17 +193,37 @@ def dockerfile_problems(task: ContainerTask, folder: Path) -> list[Problem]:
     return problems or [Problem(dockerfile, None, f"hadolint: {done.stdout.strip() or done.stderr.strip()}")]
 
 
+def local_only_secrets(task: ContainerTask, folder: Path) -> list[Problem]:
+    """A secret read from the Dagster process ({env: NAME}) serves a try on a laptop; on ECS a secret is an SSM
+    parameter (ecs.py refuses the other), so the review, which gates the merge, refuses it too."""
+    path = folder / "defs.yaml"
+    root = yaml.compose(path.read_text(encoding="utf-8"))
+    return [
+        Problem(
+            path,
+            _line(root, ["attributes", "secrets", name]),
+            f"secrets.{name}: {{env: {ref.env}}} runs locally only; in production a secret is an SSM parameter: "
+            f"{{ssm: /tasks/{task.name}/{name.lower()}}}",
+        )
+        for name, ref in sorted(task.secrets.items())
+        if ref.env is not None
+    ]
+
+
 def task_folders(tasks_dir: Path) -> list[Path]:
     """The folders under `tasks_dir` that hold a task's defs.yaml, in name order."""
     return sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file())
 
 
 def review_all(tasks_dir: Path, lint: bool = False) -> dict[str, list[Problem]]:
-    """Every task folder under `tasks_dir` and its problems (none for a good task); with `lint`, hadolint too."""
+    """Every task folder under `tasks_dir` and its problems (none for a good task); with `lint` (the review before a
+    merge), also what the code location loads but production would not run: hadolint, local-only secrets."""
     verdicts = {}
     for folder in task_folders(tasks_dir):
         task, problems = load_task(folder)
-        verdicts[folder.name] = problems if task is None or not lint else dockerfile_problems(task, folder)
+        if task is not None and lint:
+            problems = local_only_secrets(task, folder) + dockerfile_problems(task, folder)
+        verdicts[folder.name] = problems
     return verdicts
 
 
