@@ -49,6 +49,13 @@ def _ids(name: str) -> list[str]:
     return [part.strip() for part in _required(name).split(",") if part.strip()]
 
 
+def _public_ip() -> str:
+    value = env("TASKS_ECS_ASSIGN_PUBLIC_IP").upper()
+    if value not in ("ENABLED", "DISABLED"):
+        raise dg.Failure(f"TASKS_ECS_ASSIGN_PUBLIC_IP={value!r}: ENABLED or DISABLED", allow_retries=False)
+    return value
+
+
 def task_image(task: ContainerTask) -> str:
     if task.image:
         return task.image
@@ -132,7 +139,7 @@ def run_task_params(task: ContainerTask, definition: str, started_by: str, parti
             "awsvpcConfiguration": {
                 "subnets": _ids("TASKS_ECS_SUBNETS"),
                 "securityGroups": _ids("TASKS_ECS_SECURITY_GROUPS"),
-                "assignPublicIp": env("TASKS_ECS_ASSIGN_PUBLIC_IP"),
+                "assignPublicIp": _public_ip(),
             }
         },
         "tags": [{"key": "dagster/task", "value": task.name}],
