@@ -45,11 +45,13 @@ def enter_sandbox(argv: list[str]) -> None:
     name = os.environ.get("SANDBOX", "").strip()
     if not name or os.environ.get(ENTERED) == name:
         return
+    # The user's own variables: reading the pipelines' settings exports every default into os.environ, and the
+    # command must not take those for the user's (`make ui` lets the demo's recorded settings fill only those).
+    users = dict(os.environ)
     try:
         values = sandbox_environment(name)
     except ValueError as error:
         raise SystemExit(f"python -m pipeline: {error}") from None
     Path(values["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     print(f"sandbox {name}: " + ", ".join(f"{k}={v}" for k, v in values.items() if k != ENTERED), flush=True)
-    os.environ.update(values)
-    os.execv(sys.executable, [sys.executable, "-m", "pipeline", *argv])
+    os.execve(sys.executable, [sys.executable, "-m", "pipeline", *argv], {**users, **values})
