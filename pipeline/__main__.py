@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     from pipeline.lib.sandbox import enter_sandbox
 
-    enter_sandbox(sys.argv[1:] if argv is None else argv)  # SANDBOX=<name>: the command runs again, in it
+    if args.command != "prepare":  # dbt's manifest is the project's, shared by every sandbox
+        enter_sandbox(sys.argv[1:] if argv is None else argv)  # SANDBOX=<name>: the command runs again, in it
     if args.command == "generate":
         from pipeline.defs.sparkify.sample_data import main as generate
 
