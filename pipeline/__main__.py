@@ -1,5 +1,5 @@
-"""`python -m pipeline`: the platform's command line (prepare, materialize, ui, demo, generate, check-tasks, and
-fail-orphaned-runs for a production code server's start)."""
+"""`python -m pipeline`: the platform's command line (prepare, materialize, ui, demo, generate, check-tasks,
+task-images, and fail-orphaned-runs for a production code server's start)."""
 
 import argparse
 import os
@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "check-tasks", help="review every container task under pipeline/defs/tasks/: its YAML and its IAM policy"
     )
+    images = commands.add_parser(
+        "task-images",
+        help="build the image of every task built from its Dockerfile, tagged TASKS_IMAGE_REPOSITORY:<name>",
+    )
+    images.add_argument("--push", action="store_true", help="push each image after building it")
+    images.add_argument("--dry-run", action="store_true", help="print the docker commands, run none")
     orphans = commands.add_parser(
         "fail-orphaned-runs",
         help="before a code server starts: fail the runs its predecessor's killed workers left STARTED",
@@ -62,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.lib.tasks.review import check_tasks_command
 
         return check_tasks_command(Path(__file__).parent / "defs" / "tasks")
+    if args.command == "task-images":
+        from pipeline.lib.tasks.images import task_images_command
+
+        return task_images_command(Path(__file__).parent / "defs" / "tasks", args.push, args.dry_run)
     if args.command == "fail-orphaned-runs":
         from pipeline.lib.orphaned_runs import main as fail_orphaned_runs
 
