@@ -9,6 +9,7 @@ would, and stops the task with the container's exit code (moto has no exit codes
 Not verified here: IAM (the task and execution roles are only named), image pulls, Fargate's networking.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -214,6 +215,7 @@ def test_a_pipes_task_runs_on_fargate_with_its_definition_role_and_secret(ecs_wo
     [arn] = ecs.list_tasks(cluster=settings["TASKS_ECS_CLUSTER"], desiredStatus="STOPPED")["taskArns"]
     [task] = ecs.describe_tasks(cluster=settings["TASKS_ECS_CLUSTER"], tasks=[arn], include=["TAGS"])["tasks"]
     assert task["launchType"] == "FARGATE" and {"key": "dagster/task", "value": "probe"} in task["tags"]
+    assert re.fullmatch(r"[A-Za-z0-9_/-]{1,36}", task["startedBy"])  # what ECS accepts
     [attachment] = task["attachments"]
     assert {"name": "subnetId", "value": ecs_world["subnet"]} in attachment["details"]
     [environment] = ecs_world["agent"].environments

@@ -20,6 +20,7 @@ and the tail of its log; one that never started, with ECS's reason.
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,8 +153,9 @@ def run_task_params(task: ContainerTask, definition: str, started_by: str, parti
 
 def run_on_ecs(task: ContainerTask, folder: Path, context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
     ecs, logs = boto3.client("ecs"), boto3.client("logs")
-    # startedBy finds the task again when dagster-aws reports a failure without it.
-    started_by = f"dagster-{context.run.run_id}-{task.name}"
+    # startedBy finds the task again when dagster-aws reports a failure without it: one launch's own token, as
+    # ECS takes it (at most 36 letters, digits, - and _). The run and the task are on the task's tags.
+    started_by = f"dagster-{uuid.uuid4().hex[:28]}"
     partition_key = context.partition_key if context.has_partition_key else None
     params = run_task_params(task, registered_definition(ecs, task), started_by, partition_key)
     client = PipesECSClient(client=ecs, message_reader=CloudWatchMessageReader(client=logs))
