@@ -29,11 +29,13 @@ prepare: $(MANIFEST)
 demo: prepare
 	$(BIN)/python -m pipeline demo
 
-# Python (ruff: format and lint) and the dbt models' SQL (sqlfluff, jinja templater: offline, no dbt run).
+# Python (ruff: format and lint), the dbt models' SQL (sqlfluff, jinja templater: offline, no dbt run), and
+# the import contracts between pipeline/'s layers and pipelines (import-linter, [tool.importlinter] in pyproject.toml).
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
+	$(BIN)/lint-imports --no-logo
 
 test: lint prepare
 	bash tests/install_servers.sh
