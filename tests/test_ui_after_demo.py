@@ -4,6 +4,7 @@ the reconciliation check passed for each day, the freshness checks passed, nothi
 The demo's flow (`_demo` of pipeline/__main__.py) runs in a process of its own into a temporary instance,
 warehouse and lake; `dagster-webserver` then serves that instance with the environment `python -m pipeline ui`
 gives `dagster dev` (the settings the demo recorded), and headless Chromium (Debian's) reads what a person sees.
+The README's sample of the demo's output is compared with what this demo printed: the same runs, tables, checks.
 """
 
 import datetime as dt
@@ -33,6 +34,9 @@ DEMO_DAYS = 7
 GRAPH_PATH = "/locations/data_platform/asset-groups/sparkify"
 CHECK_PATH = "/assets/staging/staging_events?view=checks&checkDetail=staging_events_match_raw_files"
 STARTUP_TIMEOUT_S = 180
+README = REPO / "README.md"
+# The README's sample of the demo's output: the fenced block after this comment.
+README_DEMO_MARKER = "<!-- demo-output:"
 
 ASSETS_QUERY = """
 { assetNodes(group: {
@@ -91,6 +95,45 @@ def test_the_demo_lake_ends_yesterday_and_its_days_are_the_partitions(demo):
         "NYC_TAXI_DATA_URI": str(demo["lake"].parent / "nyc_taxi"),
     }
     assert replaced == {}
+
+
+def _readme_demo_block() -> str:
+    text = README.read_text()
+    assert README_DEMO_MARKER in text, (
+        f"README.md has lost its {README_DEMO_MARKER} …--> comment before the demo's output"
+    )
+    block = re.search(r"^```\n(.*?)^```$", text.split(README_DEMO_MARKER, 1)[1], re.DOTALL | re.MULTILINE)
+    assert block, "no fenced block after the README's demo-output comment"
+    return block[1]
+
+
+def _shape(output: str) -> dict:
+    """What the demo's output says, less what changes from one demo to the next: its run lines in order, with run
+    ids, dates and hours, and durations normalised; the tables of "Rows per table", in order; the checks' line."""
+
+    def normalised(line: str) -> str:
+        line = re.sub(r"^Run \S+ ", "Run <id> ", line.strip())
+        line = re.sub(r"\b\d{4}-\d{2}-\d{2}(?:-\d{2}:\d{2})?\b", "<date>", line)
+        return re.sub(r"\b\d+(?:\.\d+)?\s?(?:ms|s|min)\b", "<duration>", line)
+
+    lines = output.splitlines()
+    runs = [normalised(line) for line in lines if line.startswith("Run ")]
+    tables = []
+    if "Rows per table:" in lines:
+        for line in lines[lines.index("Rows per table:") + 1 :]:
+            if not line.startswith("  "):
+                break
+            tables.append(line.split()[0])
+    checks = [line for line in lines if line.startswith("Asset checks:")]
+    return {"runs": runs, "tables": tables, "checks": checks}
+
+
+def test_the_readme_shows_what_the_demo_prints(demo):
+    """README.md's sample output has the demo's runs in its order, its tables and its count of checks (the dates,
+    run ids and row counts are a past demo's): paste a fresh `make demo`'s output into it when this fails."""
+    sample, printed = _shape(_readme_demo_block()), _shape(demo["stdout"])
+    assert sample["runs"] and sample["tables"] and sample["checks"], sample
+    assert sample == printed, {"README.md": sample, "the demo": printed}
 
 
 def _graphql(url: str, query: str) -> dict:

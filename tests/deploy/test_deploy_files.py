@@ -521,10 +521,10 @@ def env_example() -> tuple[dict[str, str], dict[str, str]]:
     return active, commented
 
 
-def readme_configuration_variables() -> set[str]:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+def documented_configuration_variables() -> set[str]:
+    """The variables of docs/configuration.md's tables (each named in a row's first column)."""
+    lines = (REPO / "docs" / "configuration.md").read_text().splitlines()
+    rows = [line.split("|")[1] for line in lines if line.startswith("| `")]
     return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
 
 
@@ -535,7 +535,7 @@ def test_env_example_lists_every_variable():
     listed = set(active) | set(commented)
     assert env_names(yaml.safe_load(INSTANCE_YAML.read_text())) <= set(active)  # required: Dagster has no defaults
     assert set(DEFAULTS) <= listed
-    assert readme_configuration_variables() <= listed
+    assert documented_configuration_variables() <= listed
     assert {"POSTGRES_PASSWORD", "REDSHIFT_PASSWORD", "SLACK_WEBHOOK_URL", "DBT_SEND_ANONYMOUS_USAGE_STATS"} <= listed
 
 
@@ -657,9 +657,9 @@ DAGSTER_UNITS = {
         "-p",
         "3000",
         "-w",
-        "/opt/sparkify/deploy/workspace.local-grpc.yaml",
+        "/opt/data-platform/deploy/workspace.local-grpc.yaml",
     ],
-    "dagster-daemon.service": ["run", "-w", "/opt/sparkify/deploy/workspace.local-grpc.yaml"],
+    "dagster-daemon.service": ["run", "-w", "/opt/data-platform/deploy/workspace.local-grpc.yaml"],
 }
 
 
@@ -667,14 +667,14 @@ DAGSTER_UNITS = {
 def test_systemd_unit_runs_as_dagster_and_is_hardened(name):
     service = unit(name)["Service"]
     assert service["User"] == "dagster"
-    assert service["WorkingDirectory"] == "/opt/sparkify"
-    assert service["EnvironmentFile"] == "/etc/sparkify/env"
+    assert service["WorkingDirectory"] == "/opt/data-platform"
+    assert service["EnvironmentFile"] == "/etc/data-platform/env"
     executable, *arguments = shlex.split(service["ExecStart"])
-    assert executable.startswith("/opt/sparkify/.venv/bin/dagster")
+    assert executable.startswith("/opt/data-platform/.venv/bin/dagster")
     assert arguments == DAGSTER_UNITS[name]
     for argument in arguments:  # the files the unit names are in the checkout
-        if argument.startswith("/opt/sparkify/"):
-            assert (REPO / argument.removeprefix("/opt/sparkify/")).exists(), argument
+        if argument.startswith("/opt/data-platform/"):
+            assert (REPO / argument.removeprefix("/opt/data-platform/")).exists(), argument
     environment = dict(item.split("=", 1) for item in shlex.split(service["Environment"]))
     assert environment["DAGSTER_HOME"] == DAGSTER_HOME and environment["DAGSTER_DEPLOYMENT"] == "prod"
     assert service["Restart"] == "on-failure"
@@ -690,7 +690,7 @@ def test_systemd_unit_runs_as_dagster_and_is_hardened(name):
 def test_systemd_code_server_may_write_where_runs_write():
     service = unit("dagster-code-server.service")["Service"]
     writable = service["ReadWritePaths"].split()
-    assert {"/opt/sparkify/dbt_project/target", "/opt/sparkify/dbt_project/logs"} <= set(writable)
+    assert {"/opt/data-platform/dbt_project/target", "/opt/data-platform/dbt_project/logs"} <= set(writable)
     assert service["StateDirectory"] == "sparkify"  # /var/lib/sparkify: DUCKDB_PATH in env.example
     active, _ = env_example()
     assert active["DUCKDB_PATH"].startswith("/var/lib/sparkify/")
@@ -698,7 +698,7 @@ def test_systemd_code_server_may_write_where_runs_write():
     # Runs left STARTED by workers killed with the previous start are failed before it serves.
     assert (
         service["ExecStartPre"]
-        == "/opt/sparkify/.venv/bin/python -m pipeline fail-orphaned-runs --location data_platform"
+        == "/opt/data-platform/.venv/bin/python -m pipeline fail-orphaned-runs --location data_platform"
     )
 
 
@@ -724,7 +724,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
         (stubs / program).write_text("#!/bin/sh\n")
         (stubs / program).chmod(0o755)
     for name in units:
-        text = (SYSTEMD / name).read_text().replace("/opt/sparkify/.venv/bin/", f"{stubs}/")
+        text = (SYSTEMD / name).read_text().replace("/opt/data-platform/.venv/bin/", f"{stubs}/")
         (tmp_path / name).write_text(text.replace("/usr/bin/docker ", f"{stubs}/docker "))
     (tmp_path / "docker.service").write_text("[Service]\nExecStart=/bin/true\n")
     completed = subprocess.run([analyze, "verify", *units], cwd=tmp_path, capture_output=True, text=True, timeout=120)
