@@ -11,13 +11,13 @@ from moto.server import ThreadedMotoServer
 
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.lib.dbt.manifest import prepare_manifest
-from pipeline.lib.settings import export_defaults
+from pipeline.lib.settings import Settings
 
 
 def pytest_configure(config):
-    """dbt's manifest is current before any test module imports the definitions (dagster-dbt reads it then)."""
-    export_defaults()
-    prepare_manifest()
+    """dbt's manifest is current before any test builds the definitions (dagster-dbt reads it then)."""
+    settings = Settings.from_env()
+    prepare_manifest(settings.dbt_variables(), settings.warehouse)
 
 
 SAMPLE = SampleSpec(days=3, events_per_day=250, song_files=60, users=20, seed=7)

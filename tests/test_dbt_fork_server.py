@@ -20,6 +20,7 @@ import pytest
 from pipeline.lib.dbt import fork_server as dbt_fork_server
 from pipeline.lib.dbt.cli import dbt_resource
 from pipeline.lib.dbt.project import dbt_project
+from pipeline.lib.settings import Settings
 
 PROJECT = {
     "dbt_project.yml": """
@@ -77,13 +78,15 @@ def server():
 def start_dbt(
     project: Path, args: list[str], socket_path: str | None, database: str = "warm.duckdb"
 ) -> subprocess.Popen:
-    """dbt as dagster-dbt starts it: the client, in the project folder, JSON log lines on stdout."""
+    """dbt as dagster-dbt starts it: the client, in the project folder, JSON log lines on stdout; the database file
+    is one of the command's own variables (the client's arguments, as the platform's settings reach dbt)."""
     env = {k: v for k, v in os.environ.items() if k != dbt_fork_server.SOCKET_VARIABLE}
-    env.update(WARM_DB=str(project / database), DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.update(DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     if socket_path:
         env[dbt_fork_server.SOCKET_VARIABLE] = socket_path
     return subprocess.Popen(
-        [sys.executable, *dbt_fork_server.CLIENT_COMMAND, "--log-format", "json", *args],
+        [sys.executable, *dbt_fork_server.client_command({"WARM_DB": str(project / database)}), "--log-format", "json"]
+        + args,
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
@@ -196,10 +199,19 @@ def test_the_server_ends_with_its_owner():
     assert not os.path.exists(socket_path) and not os.path.exists(os.path.dirname(socket_path))
 
 
-def test_the_dbt_resource_uses_the_warm_dbt_unless_switched_off(monkeypatch):
-    warm = dbt_resource(dbt_project, "duckdb")
-    assert [warm.dbt_executable, *warm.global_config_flags] == [sys.executable, *dbt_fork_server.CLIENT_COMMAND]
-    assert os.path.exists(os.environ[dbt_fork_server.SOCKET_VARIABLE])
-    monkeypatch.setenv("DBT_WARM", "false")
-    cold = dbt_resource(dbt_project, "duckdb")
-    assert (cold.dbt_executable, cold.global_config_flags) == (dbt_fork_server.DBT_EXECUTABLE, [])
+def test_the_dbt_resource_runs_the_client_with_its_variables_and_starts_no_server(monkeypatch):
+    """dbt runs as the client with the settings' variables; building the resource (loading the definitions)
+    starts no warm dbt: its first command does (LocalDbtCliResource.cli)."""
+    monkeypatch.delenv(dbt_fork_server.SOCKET_VARIABLE, raising=False)
+    project = dbt_project(Settings.from_env({}))
+    warm = dbt_resource(project, "duckdb", {"SPARKIFY_STAGING_SCHEMA": "alice_staging"}, True)
+    assert [warm.dbt_executable, *warm.global_config_flags] == [
+        sys.executable,
+        *dbt_fork_server.client_command({"SPARKIFY_STAGING_SCHEMA": "alice_staging"}),
+    ]
+    assert warm.global_config_flags[-2:] == ["SPARKIFY_STAGING_SCHEMA=alice_staging", "--"]
+    assert dbt_fork_server.SOCKET_VARIABLE not in os.environ
+    assert warm.warm == (sys.platform == "linux")
+    assert dbt_resource(project, "duckdb", {}, False).warm is False
+    window = warm.with_variables({"DBT_WINDOW_START": "2018-11-01"})
+    assert "DBT_WINDOW_START=2018-11-01" in window.global_config_flags and window.warm == warm.warm

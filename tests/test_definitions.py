@@ -1,8 +1,19 @@
 """The whole code location loads, with the asset keys, checks, jobs and partitions the product promises."""
 
-import dagster as dg
+import json
+import os
+import subprocess
+import sys
 
-from pipeline.definitions import defs
+import dagster as dg
+import pytest
+
+from pipeline.code_location import build_definitions, build_pipelines
+from pipeline.defs.sparkify.settings import SparkifySettings
+from pipeline.lib.settings import Settings
+from tests.platform import default_definitions
+
+defs = default_definitions()
 
 STAR = ["songplays", "users", "songs", "artists", "time"]
 
@@ -75,9 +86,7 @@ def test_the_daily_job_loads_days_and_the_songs_job_the_catalogue():
     }
 
 
-def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):
-    from pipeline.definitions import build_definitions
-    from pipeline.lib.settings import Settings
+def test_each_warehouse_gets_its_resource_and_executor():
     from pipeline.lib.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 
     expected = {
@@ -86,34 +95,69 @@ def test_each_warehouse_gets_its_resource_and_executor(monkeypatch):
         "redshift": (RedshiftWarehouse, "multiprocess"),
     }
     for name, (resource_type, executor) in expected.items():
-        monkeypatch.setenv("WAREHOUSE", name)
-        built = build_definitions(Settings.from_env())
+        built = build_definitions(Settings.from_env({"WAREHOUSE": name}))
         assert type(built.resources["warehouse"]) is resource_type
         assert built.executor.name == executor
 
 
-def test_a_bad_schema_name_is_refused_before_any_sql(monkeypatch):
-    import pytest
-
-    from pipeline.defs.sparkify.settings import SparkifySettings
-    from pipeline.lib.settings import Settings
-
-    monkeypatch.setenv("SPARKIFY_STAGING_SCHEMA", "staging; drop table x")
-    with pytest.raises(ValueError, match=r"invalid SQL schema name \(SPARKIFY_STAGING_SCHEMA\)"):
-        SparkifySettings.from_env()
-    monkeypatch.setenv("SPARKIFY_STAGING_SCHEMA", "staging")
-    monkeypatch.setenv("WAREHOUSE", "oracle")
-    with pytest.raises(ValueError, match="WAREHOUSE='oracle' is not supported"):
-        Settings.from_env()
+def test_a_bad_setting_is_refused_naming_its_variable_before_any_sql():
+    with pytest.raises(ValueError, match=r"SPARKIFY_STAGING_SCHEMA\n.*invalid SQL schema name"):
+        SparkifySettings.resolve(Settings.from_env({"SPARKIFY_STAGING_SCHEMA": "staging; drop table x"}))
+    with pytest.raises(ValueError, match="WAREHOUSE"):
+        Settings.from_env({"WAREHOUSE": "oracle"})
+    with pytest.raises(ValueError, match="SPARKIFY_FIRST_DAY"):
+        build_definitions(Settings.from_env({"SPARKIFY_FIRST_DAY": "2018-11-31"}))
 
 
-def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch):
-    from pipeline.lib.environment import sensor_default_status
+def test_two_configurations_are_built_in_one_process_each_from_its_own_settings():
+    first = Settings.from_env({"SPARKIFY_FIRST_DAY": "2020-01-01"})
+    second = Settings.from_env({"SPARKIFY_FIRST_DAY": "2021-06-15", "SANDBOX": "alice", "SANDBOX_DIR": "/tmp/boxes"})
+    one, two = build_definitions(first), build_definitions(second)
 
+    def table(defs: dg.Definitions, key: list[str]) -> str:
+        return defs.resolve_assets_def(dg.AssetKey(key)).metadata_by_key[dg.AssetKey(key)]["dagster/table_name"]
+
+    assert one.resolve_job_def("sparkify_daily").partitions_def.get_first_partition_key() == "2020-01-01"
+    assert two.resolve_job_def("sparkify_daily").partitions_def.get_first_partition_key() == "2021-06-15"
+    assert table(one, ["staging", "staging_events"]) == "staging.staging_events"
+    assert table(two, ["staging", "staging_events"]) == "alice_staging.staging_events"
+    assert table(two, ["nyc", "main_data"]) == "alice_nyc.main_data"
+    # dbt's models: the shared manifest names their default schemas; dbt builds them in the sandbox's own
+    assert two.resources["dbt"].variables["SPARKIFY_ANALYTICS_SCHEMA"] == "alice_analytics"
+    assert one.resources["warehouse"].path != two.resources["warehouse"].path == "/tmp/boxes/alice/warehouse.duckdb"
+    assert two.resources["dbt"].variables["SPARKIFY_STAGING_SCHEMA"] == "alice_staging"
+    assert one.resources["dbt"].variables["SPARKIFY_STAGING_SCHEMA"] == "staging"
+    # Building the second changed nothing of the first, nor the process's environment.
+    assert one.resolve_job_def("sparkify_daily").partitions_def.get_first_partition_key() == "2020-01-01"
+    assert "SPARKIFY_FIRST_DAY" not in os.environ or os.environ["SPARKIFY_FIRST_DAY"] not in (
+        "2020-01-01",
+        "2021-06-15",
+    )
+
+
+def test_loading_the_definitions_writes_no_environment_and_starts_no_process():
+    """In a fresh process: the environment is as it was, no dbt server runs, no warehouse client but DuckDB's
+    is imported, and no pipeline's tools (demo data, the demo API) are loaded."""
+    code = (
+        "import json, os, sys; before = dict(os.environ); import pipeline.definitions; "
+        "import multiprocessing; "
+        "print(json.dumps({'environ': dict(os.environ) == before, "
+        "'children': len(multiprocessing.active_children()), "
+        "'modules': sorted(m for m in sys.modules if m.startswith(('snowflake.', 'google.cloud.bigquery', "
+        "'google.cloud.storage')) or m.endswith(('.demo', '.demo_api', '.sample_data')))}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DBT_WARM_SOCKET"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"environ": True, "children": 0, "modules": []}
+
+
+def test_sensors_start_stopped_on_a_laptop_and_running_in_production():
     sensor = defs.resolve_sensor_def("new_log_days_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    monkeypatch.setenv("DAGSTER_DEPLOYMENT", "prod")
-    assert sensor_default_status() == dg.DefaultSensorStatus.RUNNING
+    production = build_definitions(Settings.from_env({"DAGSTER_DEPLOYMENT": "prod"}))
+    assert production.resolve_sensor_def("new_log_days_sensor").default_status == dg.DefaultSensorStatus.RUNNING
     repository = defs.get_repository_def()
     assert {s.name for s in repository.schedule_defs} == {
         "sparkify_daily_schedule",
@@ -132,8 +176,7 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production(monkeypatch
 
 
 def test_maintenance_cleans_the_schemas_every_pipeline_loads_into():
-    from pipeline.lib.settings import load_schemas
-
     # Each pipeline's load schema (SPARKIFY_STAGING_SCHEMA, WEATHER_STAGING_SCHEMA, NYC_TAXI_SCHEMA), from its settings.
-    assert load_schemas() == ["api_staging", "nyc", "staging"]
+    settings, _ = build_pipelines(Settings.from_env({}))
+    assert settings.load_schemas == ("api_staging", "nyc", "staging")
     assert "drop_leftover_tables" in {node.name for node in defs.resolve_job_def("maintenance").nodes}

@@ -5,8 +5,8 @@ import io
 import pytest
 
 import pipeline.lib.json_records as json_records
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.json_records import RawDataError, count_objects, find_problem, iter_objects
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 
 MIXED = '{"a": 1}\n{"a": 2}{"b":\n 3}\n\n{\n  "c": "Bj\\u00f6rk \\/ \\"x\\"",\n  "d": "Sigur R\u00f3s"\n}'.encode()
 

@@ -6,7 +6,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.warehouse import Column, TableSpec
 from pipeline.lib.warehouse.redshift_sql import (
     LEGACY_LOAD_ERRORS_SQL,
@@ -26,6 +25,7 @@ from pipeline.lib.warehouse.redshift_sql import (
     s3_uri,
     window_violations_sql,
 )
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 
 # Written out by hand, not derived from the table spec: the contract's column order.
 EVENT_COLUMNS = (

@@ -16,10 +16,10 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from pipeline.defs.platform.alerts import failure_message, run_failure_alert_sensor, send_alert
+from pipeline.defs.platform.alerts import failure_message, run_failure_alert, send_alert
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.lib.retries import retried_on_fault, retry_policy
-from pipeline.lib.transient import declare_transient, is_transient
+from pipeline.lib.transient import TransientFault, is_transient
 from tests.conftest import restarted_steps, upload_tree
 from tests.s3_proxy import S3Proxy
 from tests.sparkify.runs import materialize_days
@@ -62,7 +62,7 @@ def test_the_policy_follows_the_environment(monkeypatch):
         dg.Jitter.PLUS_MINUS,
     )
     monkeypatch.setenv("RETRY_MAX", "-1")
-    with pytest.raises(ValueError, match="must not be negative"):
+    with pytest.raises(ValueError, match="RETRY_MAX"):
         retry_policy()
 
 
@@ -183,16 +183,23 @@ def test_a_warehouse_connection_killed_by_the_server_is_retried(monkeypatch, pos
     assert _event_types(result).count("STEP_RESTARTED") == 1
 
 
-def test_a_pipeline_may_add_transient_faults_but_not_everything():
-    class QuotaExceeded(Exception):
+def test_a_pipeline_adds_its_own_transient_faults_by_type_only():
+    class QuotaExceeded(TransientFault):
+        """A pipeline's own source's fault that a retry resolves."""
+
+    class SchemaChanged(Exception):
         pass
 
-    assert not is_transient(QuotaExceeded())
-    declare_transient(QuotaExceeded)
     assert is_transient(QuotaExceeded())
-    for too_broad in (Exception, BaseException, OSError):
-        with pytest.raises(ValueError, match="is not a transient fault"):
-            declare_transient(too_broad)
+    assert is_transient(RuntimeError("wrapped").with_traceback(None)) is False
+    try:
+        try:
+            raise QuotaExceeded()
+        except QuotaExceeded as exc:
+            raise RuntimeError("the step failed") from exc
+    except RuntimeError as wrapped:
+        assert is_transient(wrapped)  # a cause on the list makes the fault transient
+    assert not is_transient(SchemaChanged())
     assert not is_transient(ValueError("still a bug"))
 
 
@@ -270,7 +277,7 @@ def test_failed_runs_are_posted_to_the_slack_webhook(copied_lake, pipeline_env, 
 
     hook = _Webhook()
     monkeypatch.setenv("SLACK_WEBHOOK_URL", hook.url)
-    run_failure_alert_sensor(context)
+    run_failure_alert(dg.DefaultSensorStatus.STOPPED)(context)
     hook.server.shutdown()
     assert [m["text"] for m in hook.messages] == [failure_message(context)]
 

@@ -21,7 +21,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from pipeline.lib.dbt.fork_server import SOCKET_VARIABLE
-from pipeline.lib.instance import export_demo_environment
+from pipeline.lib.instance import with_demo_environment
 from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def demo(tmp_path_factory, extension_dir) -> dict:
     )
     before = dt.datetime.now(dt.UTC).date()
     done = subprocess.run(
-        [sys.executable, "-c", DEMO, str(base / "lake")], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", DEMO, str(base)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
     )
     after = dt.datetime.now(dt.UTC).date()
     print(f"--- the demo's output ---\n{done.stdout}{done.stderr}--- end ---")
@@ -88,7 +88,8 @@ def test_the_demo_lake_ends_yesterday_and_its_days_are_the_partitions(demo):
     assert len(days) == DEMO_DAYS and days[-1] - days[0] == dt.timedelta(days=DEMO_DAYS - 1)
     assert days[-1] in {today - dt.timedelta(days=1) for today in demo["today"]}
     env = dict(demo["env"])
-    applied, replaced = export_demo_environment(env)  # what `python -m pipeline ui` puts in dagster dev's environment
+    # what `python -m pipeline ui` puts in dagster dev's environment
+    _, applied, replaced = with_demo_environment(env, env["DAGSTER_HOME"])
     assert applied == {
         "SPARKIFY_DATA_URI": str(demo["lake"]),
         "SPARKIFY_FIRST_DAY": days[0].isoformat(),
@@ -180,8 +181,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def ui(demo, tmp_path_factory) -> str:
     """dagster-webserver over the demo's instance, with the environment `python -m pipeline ui` would give it."""
-    env = dict(demo["env"])
-    export_demo_environment(env)
+    env, _, _ = with_demo_environment(demo["env"], demo["env"]["DAGSTER_HOME"])
     port = free_port()
     log = tmp_path_factory.mktemp("webserver") / "webserver.log"
     with log.open("w") as out:

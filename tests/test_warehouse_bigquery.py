@@ -15,7 +15,6 @@ from google.cloud import storage
 
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY, event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.json_records import iter_objects
 from pipeline.lib.lake import open_lake
 from pipeline.lib.load_errors import explain_load_error
@@ -25,6 +24,7 @@ from pipeline.lib.warehouse import bigquery_sql as sql
 from pipeline.lib.warehouse.bigquery import BigQueryWarehouse
 from pipeline.lib.warehouse.gcp_clients import EmulatedBigQueryResource
 from tests.conftest import upload_tree
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2)]
 

@@ -18,7 +18,6 @@ import pytest
 
 from pipeline.defs.sparkify.layout import JSONPATHS_KEY, event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
 from pipeline.lib.warehouse import JsonBatch, LoadError
@@ -26,6 +25,7 @@ from pipeline.lib.warehouse.duckdb import lake_connection
 from pipeline.lib.warehouse.postgres import _LineReader, csv_field
 from pipeline.lib.warehouse.redshift import CopyJob, RedshiftWarehouse
 from tests.conftest import upload_tree
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-copy"
 COPY_ID = 4242

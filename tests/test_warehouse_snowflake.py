@@ -20,7 +20,6 @@ from snowflake.connector import errors as snowflake_errors
 
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
 from pipeline.lib.warehouse import Column, FileLedger, JsonBatch, LoadError, TableSpec, ledger_table
@@ -28,6 +27,7 @@ from pipeline.lib.warehouse import snowflake_sql as sql
 from pipeline.lib.warehouse.duckdb import lake_connection
 from pipeline.lib.warehouse.snowflake import CopyJob, SnowflakeWarehouse
 from tests.conftest import upload_tree
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 
 BUCKET, PREFIX = "snowflake-lake", "udacity"
 LAKE_URI = f"s3://{BUCKET}/{PREFIX}"

@@ -1,79 +1,68 @@
-"""What this environment runs against, picked in one place: the deployment (DAGSTER_DEPLOYMENT=local|prod),
-the warehouse named by `WAREHOUSE` (one resource per warehouse, in one table) and how runs execute on it.
+"""What this environment runs against, picked in one place from the settings: the deployment (local or prod),
+the warehouse (one resource per warehouse, in one table) and how runs execute on it.
 
 On a laptop, sensors start stopped: opening the UI must not set off runs by itself. In production they
 start running, so a fresh deployment is unattended from its first minute.
 """
 
-import os
-
 import dagster as dg
 
-from pipeline.lib.settings import Settings, env
+from pipeline.lib.settings import Settings
 from pipeline.lib.warehouse import Warehouse
 
-DEPLOYMENTS = ("local", "prod")
+
+def sensor_default_status(settings: Settings) -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if settings.deployment == "prod" else dg.DefaultSensorStatus.STOPPED
 
 
-def deployment() -> str:
-    name = env("DAGSTER_DEPLOYMENT").lower()
-    if name not in DEPLOYMENTS:
-        raise ValueError(f"DAGSTER_DEPLOYMENT={name!r}: choose one of {', '.join(DEPLOYMENTS)}")
-    return name
-
-
-def sensor_default_status() -> dg.DefaultSensorStatus:
-    return dg.DefaultSensorStatus.RUNNING if deployment() == "prod" else dg.DefaultSensorStatus.STOPPED
-
-
-def _secret(name: str) -> dg.EnvVar | None:
+def _secret(settings: Settings, name: str) -> dg.EnvVar | None:
     """A password by reference: Dagster reads it from the environment when the resource is used."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+    return dg.EnvVar(name) if settings.is_set(name) else None
 
 
-def _optional(name: str) -> str | None:
-    return os.environ.get(name) or None
+def _optional(settings: Settings, name: str) -> str | None:
+    return settings.variable(name) or None
 
 
 # Each warehouse's module (and its client library) is imported only when that warehouse is chosen.
 
 
-def _duckdb() -> Warehouse:
+def _duckdb(settings: Settings) -> Warehouse:
     from pipeline.lib.warehouse import DuckDBWarehouse
 
-    return DuckDBWarehouse(path=dg.EnvVar("DUCKDB_PATH"), extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"))
+    return DuckDBWarehouse(path=settings.duckdb_path, extension_dir=settings.duckdb_extension_dir)
 
 
-def _postgres() -> Warehouse:
+def _postgres(settings: Settings) -> Warehouse:
     from pipeline.lib.warehouse.postgres import PostgresWarehouse
 
     return PostgresWarehouse(
-        host=dg.EnvVar("POSTGRES_HOST"),
-        port=dg.EnvVar.int("POSTGRES_PORT"),
-        user=dg.EnvVar("POSTGRES_USER"),
-        password=_secret("POSTGRES_PASSWORD"),
-        database=dg.EnvVar("POSTGRES_DB"),
-        extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"),
+        host=settings.variable("POSTGRES_HOST"),
+        port=int(settings.variable("POSTGRES_PORT")),
+        user=settings.variable("POSTGRES_USER"),
+        password=_secret(settings, "POSTGRES_PASSWORD"),
+        database=settings.variable("POSTGRES_DB"),
+        extension_dir=settings.duckdb_extension_dir,
     )
 
 
-def _redshift() -> Warehouse:
+def _redshift(settings: Settings) -> Warehouse:
     from pipeline.lib.warehouse.redshift import RedshiftWarehouse
 
     return RedshiftWarehouse(
-        host=dg.EnvVar("REDSHIFT_HOST"),
-        port=dg.EnvVar.int("REDSHIFT_PORT"),
+        host=dg.EnvVar("REDSHIFT_HOST"),  # no default: read when a run uses it, so a missing host says its name
+        port=int(settings.variable("REDSHIFT_PORT")),
         user=dg.EnvVar("REDSHIFT_USER"),
-        password=_secret("REDSHIFT_PASSWORD"),
-        database=dg.EnvVar("REDSHIFT_DATABASE"),
-        iam_role=_optional("REDSHIFT_IAM_ROLE"),
-        copy_role_arn=_optional("REDSHIFT_COPY_ROLE_ARN"),
-        s3_region=_optional("REDSHIFT_S3_REGION"),
-        manifest_prefix=_optional("REDSHIFT_MANIFEST_PREFIX"),
+        password=_secret(settings, "REDSHIFT_PASSWORD"),
+        database=settings.variable("REDSHIFT_DATABASE"),
+        iam_role=_optional(settings, "REDSHIFT_IAM_ROLE"),
+        copy_role_arn=_optional(settings, "REDSHIFT_COPY_ROLE_ARN"),
+        s3_region=_optional(settings, "REDSHIFT_S3_REGION"),
+        manifest_prefix=_optional(settings, "REDSHIFT_MANIFEST_PREFIX"),
     )
 
 
-def _snowflake() -> Warehouse:
+def _snowflake(settings: Settings) -> Warehouse:
     from dagster_snowflake import SnowflakeResource
 
     from pipeline.lib.warehouse.snowflake import SnowflakeWarehouse
@@ -82,28 +71,28 @@ def _snowflake() -> Warehouse:
         snowflake=SnowflakeResource(
             account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
             user=dg.EnvVar("SNOWFLAKE_USER"),
-            password=_secret("SNOWFLAKE_PASSWORD"),
-            private_key_path=_optional("SNOWFLAKE_PRIVATE_KEY_PATH"),
-            private_key_password=_secret("SNOWFLAKE_PRIVATE_KEY_PASSWORD"),
-            role=_optional("SNOWFLAKE_ROLE"),
-            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
-            database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+            password=_secret(settings, "SNOWFLAKE_PASSWORD"),
+            private_key_path=_optional(settings, "SNOWFLAKE_PRIVATE_KEY_PATH"),
+            private_key_password=_secret(settings, "SNOWFLAKE_PRIVATE_KEY_PASSWORD"),
+            role=_optional(settings, "SNOWFLAKE_ROLE"),
+            warehouse=settings.variable("SNOWFLAKE_WAREHOUSE"),
+            database=settings.variable("SNOWFLAKE_DATABASE"),
         ),
-        storage_integration=_optional("SNOWFLAKE_STORAGE_INTEGRATION"),
-        stage_aws_key_id=_secret("SNOWFLAKE_STAGE_AWS_KEY_ID"),
-        stage_aws_secret_key=_secret("SNOWFLAKE_STAGE_AWS_SECRET_KEY"),
+        storage_integration=_optional(settings, "SNOWFLAKE_STORAGE_INTEGRATION"),
+        stage_aws_key_id=_secret(settings, "SNOWFLAKE_STAGE_AWS_KEY_ID"),
+        stage_aws_secret_key=_secret(settings, "SNOWFLAKE_STAGE_AWS_SECRET_KEY"),
     )
 
 
-def _bigquery() -> Warehouse:
+def _bigquery(settings: Settings) -> Warehouse:
     from pipeline.lib.warehouse.bigquery import BigQueryWarehouse
     from pipeline.lib.warehouse.gcp_clients import bigquery_resource, gcs_resource
 
     return BigQueryWarehouse(
-        bigquery=bigquery_resource(),
-        gcs=gcs_resource(),
-        staging_bucket=_optional("BIGQUERY_STAGING_BUCKET"),
-        extension_dir=dg.EnvVar("DUCKDB_EXTENSION_DIR"),
+        bigquery=bigquery_resource(settings),
+        gcs=gcs_resource(settings),
+        staging_bucket=_optional(settings, "BIGQUERY_STAGING_BUCKET"),
+        extension_dir=settings.duckdb_extension_dir,
     )
 
 
@@ -117,7 +106,7 @@ WAREHOUSE_RESOURCES = {
 
 
 def warehouse_resource(settings: Settings) -> Warehouse:
-    return WAREHOUSE_RESOURCES[settings.warehouse]()
+    return WAREHOUSE_RESOURCES[settings.warehouse](settings)
 
 
 def executor_for(warehouse: Warehouse) -> dg.ExecutorDefinition:

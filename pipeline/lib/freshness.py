@@ -11,13 +11,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from pipeline.lib.environment import sensor_default_status
-
 CHECK_NAME = "freshness_check"  # the name Dagster gives each of these checks
 
 
 def partition_freshness(
-    assets: Sequence[dg.AssetsDefinition], deadline_cron: str, sensor_name: str
+    assets: Sequence[dg.AssetsDefinition], deadline_cron: str, sensor_name: str, default_status: dg.DefaultSensorStatus
 ) -> tuple[Sequence[dg.AssetChecksDefinition], dg.SensorDefinition]:
     """The assets' checks (each asset's latest complete partition materialized by the last `deadline_cron`
     tick, UTC) and the sensor that evaluates them after each deadline: running in production only."""
@@ -25,7 +23,7 @@ def partition_freshness(
         warnings.simplefilter("ignore", dg.SupersessionWarning)
         checks = dg.build_time_partition_freshness_checks(assets=assets, deadline_cron=deadline_cron, timezone="UTC")
         sensor = dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks, name=sensor_name, default_status=sensor_default_status()
+            freshness_checks=checks, name=sensor_name, default_status=default_status
         )
     return checks, sensor
 

@@ -5,12 +5,14 @@ Runs, event logs and schedules live in SQLite files there. Production uses deplo
 both keep ticks for the same time (INSTANCE_RETENTION_FILE, the `retention:` block the daemon applies).
 """
 
-import os
+import contextlib
 import shlex
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from pipeline.lib.settings import env
+import dagster as dg
+
+from pipeline.lib.settings import Settings
 
 INSTANCE_RETENTION_FILE = Path(__file__).with_name("instance_retention.yaml")
 DEMO_ENV_FILE = "demo.env"  # in DAGSTER_HOME: the instance the demo's runs are in
@@ -32,9 +34,9 @@ DEMO_ENV_HEADER = """\
 """
 
 
-def ensure_dagster_home() -> None:
+def ensure_dagster_home(dagster_home: str | Path) -> None:
     """DAGSTER_HOME exists and has a dagster.yaml; the local default keeps everything in that folder."""
-    home = Path(os.environ["DAGSTER_HOME"])
+    home = Path(dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -45,9 +47,17 @@ def demo_env_path(dagster_home: str | Path) -> Path:
     return Path(dagster_home) / DEMO_ENV_FILE
 
 
-def record_demo_environment(variables: Mapping[str, str]) -> Path:
+@contextlib.contextmanager
+def local_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
+    """The instance in the settings' DAGSTER_HOME (a sandbox's own), made if need be."""
+    ensure_dagster_home(settings.dagster_home)
+    with dg.DagsterInstance.from_config(settings.dagster_home) as instance:
+        yield instance
+
+
+def record_demo_environment(dagster_home: str | Path, variables: Mapping[str, str]) -> Path:
     """Write the demo's settings beside the instance in DAGSTER_HOME (shell syntax, one NAME=value a line)."""
-    path = demo_env_path(os.environ["DAGSTER_HOME"])
+    path = demo_env_path(dagster_home)
     lines = [f"{name}={shlex.quote(value)}" for name, value in variables.items()]
     path.write_text(DEMO_ENV_HEADER.format(path=shlex.quote(str(path))) + "\n".join(lines) + "\n")
     return path
@@ -66,20 +76,20 @@ def read_demo_environment(dagster_home: str | Path) -> dict[str, str]:
     return variables
 
 
-def export_demo_environment(environ: MutableMapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """Put the demo's recorded settings into environ (os.environ) where the user has set none.
+def with_demo_environment(
+    environ: Mapping[str, str], dagster_home: str | Path
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The environment with the demo's recorded settings where the user has set none.
 
     The demo runs with its own lake and first day; the UI, started later in another process over the same
     instance, must use the same ones or it counts the demo's days against other partitions. A value the
-    user set wins. Returns (the values put in, the recorded values the user's own replace).
+    user set wins. Returns (the environment, the values put in, the recorded values the user's own replace).
     """
-    environ = os.environ if environ is None else environ
-    recorded = read_demo_environment(environ.get("DAGSTER_HOME", "").strip() or env("DAGSTER_HOME"))
     applied, replaced = {}, {}
-    for name, value in recorded.items():
-        mine = environ.get(name, "").strip()
+    for name, value in read_demo_environment(dagster_home).items():
+        mine = (environ.get(name) or "").strip()
         if not mine:
-            applied[name] = environ[name] = value
+            applied[name] = value
         elif mine != value:
             replaced[name] = value
-    return applied, replaced
+    return {**environ, **applied}, applied, replaced

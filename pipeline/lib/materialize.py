@@ -4,12 +4,11 @@ A pipeline is an asset group (its folder under pipeline/defs/). Materializing on
 assets in one run, then, if that succeeded, its partitioned assets over a range of partitions in one run
 (every partitioned asset has BackfillPolicy.single_run()). A job of the code location that selects exactly
 those assets runs them under its name; otherwise an asset job is made for the command. Runs go through the
-instance in DAGSTER_HOME, so `dagster dev` shows them afterwards with their logs.
+instance in the settings' DAGSTER_HOME, so `dagster dev` shows them afterwards with their logs. The definitions
+and the pipelines' data ranges are given: this module builds nothing itself.
 """
 
 import contextlib
-import os
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,23 +16,18 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.environment import warehouse_resource
-from pipeline.lib.instance import ensure_dagster_home
-from pipeline.lib.settings import Settings, export_defaults
+from pipeline.lib.instance import local_instance
+from pipeline.lib.metadata import TABLE_NAME
+from pipeline.lib.pipelines import NoData
+from pipeline.lib.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Dagster's tags for a run over a range of partitions (what `dagster asset materialize --partition-range` sets).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
-# Dagster's metadata key for the table an asset is (dagster-dbt sets it on every model): the summary's rows.
-TABLE_NAME = "dagster/table_name"
 
-# A pipeline may say which of its partitions hold data (first, last key): the range `materialize` runs
-# when no --start/--end is given. Without one, every partition of its definition is run.
-_DATA_RANGES: dict[str, Callable[[], tuple[str, str]]] = {}
-
-
-def declare_data_range(group: str, data_range: Callable[[], tuple[str, str]]) -> None:
-    _DATA_RANGES[group] = data_range
+# Each group's first and last partition with data: the range `materialize` runs when no --start/--end is given.
+DataRanges = Mapping[str, Callable[[], tuple[str, str]]]
 
 
 class UsageError(Exception):
@@ -59,16 +53,6 @@ class Outcome:
         return self.success and all(c.passed for c in self.checks if c.blocking)
 
 
-def load_definitions() -> dg.Definitions:
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    export_defaults()
-    ensure_dagster_home()
-    from pipeline.definitions import build_definitions
-
-    return build_definitions(Settings.from_env())
-
-
 def pipeline_groups(defs: dg.Definitions) -> list[str]:
     """Every asset group of the code location, in name order: one per pipeline."""
     graph = defs.resolve_asset_graph()
@@ -91,24 +75,22 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
 
 def run_job(
     job_name: str,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
     partition_range: tuple[str, str] | None = None,
-    defs: dg.Definitions | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """One run of the job in this process, through the instance in DAGSTER_HOME, over the range if given."""
-    defs = defs or load_definitions()
+    """One run of the job in this process, through the instance, over the range if given."""
     job = defs.resolve_job_def(job_name)
     tags = dict(tags or {})
     if partition_range is not None:
         tags |= {PARTITION_RANGE_START_TAG: partition_range[0], PARTITION_RANGE_END_TAG: partition_range[1]}
     # dbt echoes its own log to stdout; the run's logs are in the instance (the UI shows them), so the
     # terminal keeps only this command's summary and the console's warnings.
-    log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / f"materialize_{job_name}.log"
+    log_path = log_file(instance, job_name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
-        result = job.execute_in_process(
-            instance=dg.DagsterInstance.get(), tags=tags, run_config=QUIET_LOGS, raise_on_error=False
-        )
+        result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET_LOGS, raise_on_error=False)
     asset_graph = defs.resolve_asset_graph()
     # A check over a range of partitions may report each partition as well as the range: one outcome per check.
     evaluations: dict[dg.AssetCheckKey, list[dg.AssetCheckEvaluation]] = {}
@@ -197,11 +179,16 @@ def _checked_key(partitions_def: dg.PartitionsDefinition, key: str, group: str) 
     return key
 
 
-def partition_range(plan: GroupPlan, start: str | None, end: str | None) -> tuple[str, str]:
+def partition_range(
+    plan: GroupPlan, start: str | None, end: str | None, data_ranges: DataRanges | None = None
+) -> tuple[str, str]:
     """[start, end] of the partitioned run: as asked, else the pipeline's data range, else every partition."""
     if start is None or end is None:
-        if plan.group in _DATA_RANGES:
-            first, last = _DATA_RANGES[plan.group]()
+        if plan.group in (data_ranges or {}):
+            try:
+                first, last = data_ranges[plan.group]()
+            except NoData as error:
+                raise UsageError(str(error)) from None
         else:
             all_keys = plan.partitions_def.get_partition_keys()
             first, last = all_keys[0], all_keys[-1]
@@ -214,25 +201,30 @@ def partition_range(plan: GroupPlan, start: str | None, end: str | None) -> tupl
 
 
 def materialize_group(
-    group: str, start: str | None = None, end: str | None = None, defs: dg.Definitions | None = None
+    group: str,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    start: str | None = None,
+    end: str | None = None,
+    data_ranges: DataRanges | None = None,
 ) -> list[tuple[str, Outcome]]:
     """The group's unpartitioned assets, then (if they succeeded) its partitions from start to end in one run."""
-    plan, defs = plan_group(defs or load_definitions(), group)
+    plan, defs = plan_group(defs, group)
     runs: list[tuple[str, Outcome]] = []
     if plan.unpartitioned is not None:
-        print(f"Materializing {plan.unpartitioned}; step output in {_log_path(plan.unpartitioned)}")
-        runs.append((plan.unpartitioned, run_job(plan.unpartitioned, defs=defs)))
+        print(f"Materializing {plan.unpartitioned}; step output in {log_file(instance, plan.unpartitioned)}")
+        runs.append((plan.unpartitioned, run_job(plan.unpartitioned, defs, instance)))
         if not runs[-1][1].ok:  # the partitioned assets read what these load
             return runs
     if plan.partitioned is not None:
-        first, last = partition_range(plan, start, end)
+        first, last = partition_range(plan, start, end, data_ranges)
         count = len(plan.partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
         label = f"{plan.partitioned} over {first} .. {last}, {_count(plan, count)}"
         print(
             f"Materializing {plan.partitioned} for {first} .. {last} ({_count(plan, count)}); "
-            f"step output in {_log_path(plan.partitioned)}"
+            f"step output in {log_file(instance, plan.partitioned)}"
         )
-        runs.append((label, run_job(plan.partitioned, (first, last), defs=defs)))
+        runs.append((label, run_job(plan.partitioned, defs, instance, (first, last))))
     return runs
 
 
@@ -246,8 +238,8 @@ def _count(plan: GroupPlan, count: int) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
-def _log_path(job_name: str) -> Path:
-    return Path(os.environ["DAGSTER_HOME"]) / "logs" / f"materialize_{job_name}.log"
+def log_file(instance: dg.DagsterInstance, job_name: str) -> Path:
+    return Path(instance.root_directory) / "logs" / f"materialize_{job_name}.log"
 
 
 def summary_tables(defs: dg.Definitions, groups: list[str]) -> list[str]:
@@ -262,9 +254,9 @@ def summary_tables(defs: dg.Definitions, groups: list[str]) -> list[str]:
     return [name for _, name in sorted(tables)]
 
 
-def print_summary(runs: list[tuple[str, Outcome]], groups: list[str], defs: dg.Definitions) -> None:
+def print_summary(runs: list[tuple[str, Outcome]], groups: list[str], defs: dg.Definitions, settings: Settings) -> None:
     """Each run (described by its label) with its failures, then the rows of every table and the checks."""
-    warehouse = warehouse_resource(Settings.from_env()).process_config_and_initialize()
+    warehouse = warehouse_resource(settings).process_config_and_initialize()
 
     print()
     for label, outcome in runs:
@@ -287,22 +279,34 @@ def print_summary(runs: list[tuple[str, Outcome]], groups: list[str], defs: dg.D
 
 
 def materialize_groups(
-    defs: dg.Definitions, group: str | None, start: str | None = None, end: str | None = None
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    group: str | None,
+    start: str | None = None,
+    end: str | None = None,
+    data_ranges: DataRanges | None = None,
 ) -> tuple[list[str], list[tuple[str, Outcome]]]:
     """One group, or every group in turn: (the groups, their runs)."""
     groups = [group] if group else pipeline_groups(defs)
     if not group and (start or end) and len(groups) > 1:
         raise UsageError("--start/--end name partitions of one pipeline: give its --group")
-    return groups, [run for name in groups for run in materialize_group(name, start, end, defs)]
+    return groups, [run for name in groups for run in materialize_group(name, defs, instance, start, end, data_ranges)]
 
 
 def all_ok(runs: list[tuple[str, Outcome]]) -> bool:
     return all(outcome.ok for _, outcome in runs)
 
 
-def materialize_command(group: str | None, start: str | None, end: str | None) -> int:
+def materialize_command(
+    settings: Settings,
+    defs: dg.Definitions,
+    data_ranges: DataRanges,
+    group: str | None,
+    start: str | None,
+    end: str | None,
+) -> int:
     """`python -m pipeline materialize`: one group, or every group in turn; exit 0 only if every run is ok."""
-    defs = load_definitions()  # once: each load builds the whole code location again
-    groups, runs = materialize_groups(defs, group, start, end)
-    print_summary(runs, groups, defs)
+    with local_instance(settings) as instance:
+        groups, runs = materialize_groups(defs, instance, group, start, end, data_ranges)
+    print_summary(runs, groups, defs, settings)
     return 0 if all_ok(runs) else 1

@@ -20,18 +20,21 @@ from collections.abc import Callable, Iterator
 
 import dagster as dg
 
-from pipeline.lib.settings import env
+from pipeline.lib.settings import Settings
 from pipeline.lib.transient import is_transient
 
 
-def retry_policy() -> dg.RetryPolicy:
-    """RETRY_MAX retries (3), the first after RETRY_DELAY_SECONDS (300), then doubling, ± jitter."""
-    max_retries = int(env("RETRY_MAX"))
-    delay = float(env("RETRY_DELAY_SECONDS"))
-    if max_retries < 0 or delay < 0:
-        raise ValueError("RETRY_MAX and RETRY_DELAY_SECONDS must not be negative")
+def retry_policy(settings: Settings | None = None) -> dg.RetryPolicy:
+    """RETRY_MAX retries (3), the first after RETRY_DELAY_SECONDS (300), then doubling, ± jitter.
+
+    Resolved when a fault happens (in the step's process, whose environment is the run's), not when the
+    definitions load: a step's body is decorated once, whatever the settings its definitions were built from."""
+    settings = settings or Settings.from_env()
     return dg.RetryPolicy(
-        max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+        max_retries=settings.retry_max,
+        delay=settings.retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
     )
 
 

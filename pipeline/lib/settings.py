@@ -1,120 +1,166 @@
-"""Configuration from environment variables: the one place that reads them and knows their defaults.
+"""Configuration as values: the platform's `Settings`, and `PipelineSettings`, the base of each pipeline's own.
 
-The platform's variables are declared here; each pipeline declares its own (named with its prefix) in its
-settings module with `declare_defaults`. Every variable is documented in the README. Defaults put all local
-state under `.local/` in the repository (git-ignored), so a fresh clone runs with no configuration at all.
-Secrets (passwords) have no default here: resources take them through `dg.EnvVar`, so they never sit in code.
+Both are frozen pydantic models resolved from a mapping of environment variables (os.environ by default) when
+the definitions are built, each field named by its variable (`validation_alias`) with its default beside it;
+docs/configuration.md lists them all. Nothing here writes os.environ and nothing reads it at import, so two
+configurations can be built in one process. Defaults put all local state under `.local/` in the repository
+(git-ignored), so a fresh clone runs with no configuration at all. Secrets (passwords, keys) are not settings:
+resources take them by reference (`dg.EnvVar`), so their values are never part of a definition.
 """
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, model_validator
+
+from pipeline.lib.warehouse.identifiers import checked_identifier
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO_ROOT / ".local"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
-WAREHOUSES = ("duckdb", "postgres", "redshift", "snowflake", "bigquery")
+Warehouse = Literal["duckdb", "postgres", "redshift", "snowflake", "bigquery"]
+WAREHOUSES: tuple[str, ...] = Warehouse.__args__
 
-DEFAULTS = {
-    "WAREHOUSE": "duckdb",
-    "DAGSTER_DEPLOYMENT": "local",
-    "DUCKDB_PATH": str(LOCAL_DIR / "warehouse.duckdb"),
-    "DUCKDB_EXTENSION_DIR": str(LOCAL_DIR / "duckdb_extensions"),
-    "DAGSTER_HOME": str(LOCAL_DIR / "dagster_home"),
+
+def _schema_name(value: str) -> str:
+    return checked_identifier(value, "schema name")
+
+
+_SCHEMA = AfterValidator(_schema_name)
+# A schema a pipeline writes to: a SQL identifier, and prefixed with the sandbox's name in a sandbox.
+SchemaName = Annotated[str, _SCHEMA]
+# A schema a pipeline's loaders write tables into (and leave scratch tables in, which maintenance drops).
+LoadSchemaName = Annotated[SchemaName, "load"]
+
+# Variables with no field: read by dbt (profiles.yml) or a warehouse's resource, with these defaults.
+CONNECTION_DEFAULTS = {
     "POSTGRES_HOST": "127.0.0.1",
     "POSTGRES_PORT": "5432",
     "POSTGRES_USER": "postgres",
-    "POSTGRES_DB": "sparkify",
+    "POSTGRES_DB": "warehouse",
     "REDSHIFT_PORT": "5439",
     "REDSHIFT_DATABASE": "dev",
     "BIGQUERY_LOCATION": "US",
     "SNOWFLAKE_WAREHOUSE": "COMPUTE_WH",
-    "SNOWFLAKE_DATABASE": "SPARKIFY",
-    "RETRY_MAX": "3",
-    "RETRY_DELAY_SECONDS": "300",
-    "DBT_WARM": "true",
-    "DBT_SCHEMA": "analytics",  # dbt's target schema (profiles.yml), for a model whose folder sets none
+    "SNOWFLAKE_DATABASE": "DATA_PLATFORM",
 }
 
 
-def env(name: str) -> str:
-    """The variable's value, or its documented default."""
-    value = os.environ.get(name, "").strip()
-    return value or DEFAULTS[name]
+class EnvironmentSettings(BaseModel):
+    """Fields named by their variable; an unset or blank variable takes the field's default."""
 
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True, extra="ignore")
 
-def declare_defaults(defaults: Mapping[str, str]) -> None:
-    """A pipeline's own variables with their defaults: readable with `env`, and exported like the platform's."""
-    for name, default in defaults.items():
-        if DEFAULTS.setdefault(name, default) != default:
-            raise ValueError(f"{name} is declared twice with different defaults")
-        os.environ[name] = env(name)
-
-
-def declare_pipeline_settings() -> None:
-    """Every pipeline's variables with their defaults (each pipeline's settings module), exported: as the code
-    location has them once it has loaded (a task's YAML may name them: {{ env.SPARKIFY_DATA_URI }})."""
-    import importlib
-    import pkgutil
-
-    import pipeline.defs
-
-    for module in pkgutil.iter_modules(pipeline.defs.__path__):
-        if module.ispkg and importlib.util.find_spec(f"pipeline.defs.{module.name}.settings"):
-            importlib.import_module(f"pipeline.defs.{module.name}.settings")
-    export_defaults()
-
-
-_LOAD_SCHEMAS: set[str] = set()
-
-
-def declare_load_schemas(*schemas: str) -> None:
-    """Schemas a pipeline's loaders write into (beside their tables, scratch tables that maintenance cleans up)."""
-    _LOAD_SCHEMAS.update(schemas)
-
-
-def load_schemas() -> list[str]:
-    """Every pipeline's load schemas, as declared by the pipelines loaded in this process."""
-    return sorted(_LOAD_SCHEMAS)
-
-
-def export_defaults() -> None:
-    """Put the defaults into the environment of this process.
-
-    dbt runs as a subprocess and reads its connection settings (profiles.yml) from the
-    environment, so it must see the same values the Python side resolved.
-    """
-    for name in DEFAULTS:
-        os.environ[name] = env(name)
-
-
-@contextlib.contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """These variables set in this process while inside; the previous values restored after."""
-    before = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The platform's settings: which warehouse this environment writes to."""
-
-    warehouse: str
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {name: value.strip() for name, value in data.items() if not isinstance(value, str) or value.strip()}
+        return data
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        warehouse = env("WAREHOUSE").lower()
-        if warehouse not in WAREHOUSES:
-            raise ValueError(f"WAREHOUSE={warehouse!r} is not supported; choose one of {', '.join(WAREHOUSES)}")
-        return cls(warehouse=warehouse)
+    def variable_defaults(cls) -> dict[str, str]:
+        """Every variable of the model with its default, as text."""
+        return {f.validation_alias: _text(f.default) for f in cls.model_fields.values() if f.validation_alias}
+
+    def variables(self) -> dict[str, str]:
+        """Every variable of the model with its resolved value, as text (dbt and the tasks' templates read them)."""
+        fields = type(self).model_fields.items()
+        return {field.validation_alias: _text(getattr(self, name)) for name, field in fields if field.validation_alias}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if value is None else str(value)
+
+
+class Settings(EnvironmentSettings):
+    """The platform's settings: the warehouse, the deployment, local state, retries, dbt, the sandbox."""
+
+    warehouse: Warehouse = Field("duckdb", validation_alias="WAREHOUSE")
+    deployment: Literal["local", "prod"] = Field("local", validation_alias="DAGSTER_DEPLOYMENT")
+    duckdb_path: str = Field(str(LOCAL_DIR / "warehouse.duckdb"), validation_alias="DUCKDB_PATH")
+    duckdb_extension_dir: str = Field(str(LOCAL_DIR / "duckdb_extensions"), validation_alias="DUCKDB_EXTENSION_DIR")
+    dagster_home: str = Field(str(LOCAL_DIR / "dagster_home"), validation_alias="DAGSTER_HOME")
+    retry_max: NonNegativeInt = Field(3, validation_alias="RETRY_MAX")
+    retry_delay_seconds: NonNegativeFloat = Field(300, validation_alias="RETRY_DELAY_SECONDS")
+    dbt_warm: bool = Field(True, validation_alias="DBT_WARM")
+    dbt_schema: SchemaName = Field("analytics", validation_alias="DBT_SCHEMA")  # dbt's target schema
+    # A personal sandbox: its own instance, DuckDB file and task outputs under SANDBOX_DIR/<name>/, and every
+    # pipeline's schemas prefixed `<name>_` (docs/tasks.md).
+    sandbox: str = Field("", pattern=r"^([a-z][a-z0-9_]{0,29})?$", validation_alias="SANDBOX")
+    sandbox_dir: str = Field(str(LOCAL_DIR / "sandbox"), validation_alias="SANDBOX_DIR")
+    # The environment the settings were resolved from, read-only: secrets stay in it, referenced by name.
+    environ: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    # Every pipeline's resolved variables and load schemas, filled in by `with_pipelines` (pipeline/definitions.py).
+    pipeline_variables: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    load_schemas: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        environ = dict(os.environ if environ is None else environ)
+        settings = cls.model_validate(environ)
+        if settings.sandbox:  # the sandbox's folder holds its instance and warehouse, whatever else is set
+            root = Path(settings.sandbox_dir) / settings.sandbox
+            settings = settings.model_copy(
+                update={"dagster_home": str(root / "dagster_home"), "duckdb_path": str(root / "warehouse.duckdb")}
+            )
+        return settings.model_copy(update={"environ": MappingProxyType(environ)})
+
+    @property
+    def schema_prefix(self) -> str:
+        return f"{self.sandbox}_" if self.sandbox else ""
+
+    def variable(self, name: str) -> str:
+        """A variable no field holds (a warehouse's connection): as set, else its documented default, else ''."""
+        return (self.environ.get(name) or "").strip() or CONNECTION_DEFAULTS.get(name, "")
+
+    def is_set(self, name: str) -> bool:
+        return bool((self.environ.get(name) or "").strip())
+
+    def with_pipelines(self, pipelines: Iterable["PipelineSettings"]) -> Self:
+        """These settings with every pipeline's resolved variables and load schemas: what dbt, the tasks'
+        templates and maintenance read."""
+        pipelines = list(pipelines)
+        variables = {name: value for p in pipelines for name, value in p.variables().items()}
+        schemas = sorted({schema for p in pipelines for schema in p.load_schemas()})
+        return self.model_copy(
+            update={"pipeline_variables": MappingProxyType(variables), "load_schemas": tuple(schemas)}
+        )
+
+    def resolved_variables(self) -> dict[str, str]:
+        """The environment as the platform resolved it: the user's variables, every default, sandbox applied
+        (what a task's `{{ env.NAME }}` template reads)."""
+        return {**self.environ, **self.dbt_variables()}
+
+    def dbt_variables(self) -> dict[str, str]:
+        """What dbt reads (profiles.yml, the schemas of sources and models), as resolved here; no secret: those
+        reach dbt in the environment it inherits, by name."""
+        connection = {name: self.variable(name) for name in CONNECTION_DEFAULTS}
+        return {**connection, **self.variables(), **self.pipeline_variables}
+
+
+class PipelineSettings(EnvironmentSettings):
+    """The base of a pipeline's settings: its variables carry its prefix; its schemas get the sandbox's prefix."""
+
+    @classmethod
+    def resolve(cls, settings: Settings) -> Self:
+        resolved = cls.model_validate(dict(settings.environ))
+        prefix = settings.schema_prefix
+        if not prefix:
+            return resolved
+        schemas = {name: prefix + getattr(resolved, name) for name in cls._schema_fields()}
+        return resolved.model_copy(update=schemas)
+
+    @classmethod
+    def _schema_fields(cls) -> list[str]:
+        return [name for name, field in cls.model_fields.items() if _SCHEMA in field.metadata]
+
+    def load_schemas(self) -> list[str]:
+        """The schemas the pipeline's loaders write into."""
+        return [getattr(self, name) for name, field in type(self).model_fields.items() if "load" in field.metadata]

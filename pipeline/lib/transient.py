@@ -5,16 +5,17 @@ connection or a timeout; S3 (botocore) throttling or a 5xx; a warehouse connecti
 conflict a retry resolves (SQLSTATE class 08, 57P01-57P03, 53300, 40001, 40P01) or a Snowflake connector
 connection error (SNOWFLAKE_CONNECTION_ERRNOS); a Google API's 429 or 5xx, or BigQuery's own rate-limit and
 backend errors (BIGQUERY_TRANSIENT_REASONS); DuckDB's HTTP errors
-reading the lake; or a `TransientFault` raised by code that knows. A pipeline adds its own sources' faults
-with `declare_transient` (an API client's 429), never a catch-all.
+reading the lake; or a `TransientFault` raised by code that knows, or of a subclass a pipeline defines for its
+own sources' faults (an API that keeps answering 429), never a catch-all.
+
+A warehouse client's faults are recognised only when its library is loaded: a fault cannot come from a client
+never imported, and the code location must not pay for importing every warehouse's client.
 """
+
+import sys
 
 import botocore.exceptions
 import duckdb
-import google.api_core.exceptions
-import google.auth.exceptions
-import psycopg2
-from snowflake.connector import errors as snowflake_errors
 
 # S3 error codes that mean "try again": throttling and the service's own failures.
 S3_TRANSIENT_CODES = frozenset(
@@ -45,18 +46,7 @@ SNOWFLAKE_CONNECTION_ERRNOS = frozenset({250001, 250002, 250003, 250005, 251011,
 
 class TransientFault(Exception):
     """Raised by code that recognises a transient fault another library reports without a type of its own
-    (dbt's message about a lost connection, say)."""
-
-
-_DECLARED: list[type[BaseException]] = []
-
-
-def declare_transient(*fault_types: type[BaseException]) -> None:
-    """Add a pipeline's transient fault types. A type as broad as Exception is refused: the list stays a list."""
-    for fault_type in fault_types:
-        if fault_type in (BaseException, Exception, OSError):
-            raise ValueError(f"{fault_type.__name__} is not a transient fault: name the fault's own type")
-        _DECLARED.append(fault_type)
+    (dbt's message about a lost connection, say); a pipeline subclasses it for its own sources' faults."""
 
 
 def _http_status_transient(status: int | None) -> bool:
@@ -64,7 +54,7 @@ def _http_status_transient(status: int | None) -> bool:
 
 
 def _is_transient_itself(fault: BaseException) -> bool:
-    if isinstance(fault, (TransientFault, ConnectionError, TimeoutError, *_DECLARED)):
+    if isinstance(fault, (TransientFault, ConnectionError, TimeoutError)):
         return True
     if isinstance(fault, (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
         return True
@@ -72,16 +62,20 @@ def _is_transient_itself(fault: BaseException) -> bool:
         error = fault.response.get("Error", {})
         status = fault.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return error.get("Code") in S3_TRANSIENT_CODES or _http_status_transient(status)
-    if isinstance(fault, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+    psycopg2 = sys.modules.get("psycopg2")
+    if psycopg2 and isinstance(fault, (psycopg2.OperationalError, psycopg2.InterfaceError)):
         code = fault.pgcode
         # No SQLSTATE at all: the connection went before the server could answer.
         return code is None or code.startswith(SQLSTATE_CLASSES) or code in SQLSTATES
-    if isinstance(fault, snowflake_errors.Error) and not isinstance(fault, snowflake_errors.ProgrammingError):
+    snowflake = sys.modules.get("snowflake.connector.errors")
+    if snowflake and isinstance(fault, snowflake.Error) and not isinstance(fault, snowflake.ProgrammingError):
         return fault.errno in SNOWFLAKE_CONNECTION_ERRNOS
-    if isinstance(fault, google.api_core.exceptions.GoogleAPICallError):
+    google_api = sys.modules.get("google.api_core.exceptions")
+    if google_api and isinstance(fault, google_api.GoogleAPICallError):
         reasons = {error.get("reason") for error in fault.errors if isinstance(error, dict)}
         return _http_status_transient(fault.code) or bool(reasons & BIGQUERY_TRANSIENT_REASONS)
-    if isinstance(fault, google.auth.exceptions.TransportError):  # the token endpoint could not be reached
+    google_auth = sys.modules.get("google.auth.exceptions")
+    if google_auth and isinstance(fault, google_auth.TransportError):  # the token endpoint could not be reached
         return True
     if isinstance(fault, duckdb.HTTPException):
         return _http_status_transient(getattr(fault, "status_code", None) or 500)

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from pipeline.defs.nyc_taxi.layout import csv_key
-from pipeline.lib.materialize import materialize_group
 from tests.conftest import platform_rows, warehouse_rows
+from tests.platform import materialize as materialize_group
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

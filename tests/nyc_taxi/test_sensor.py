@@ -7,8 +7,8 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from pipeline.defs.nyc_taxi.layout import csv_key
-from pipeline.defs.nyc_taxi.sensors import new_month_files_sensor
 from pipeline.lib.lake import DataLakeResource
+from tests.platform import default_definitions
 
 BUCKET = "taxi-sensor"
 
@@ -16,7 +16,7 @@ BUCKET = "taxi-sensor"
 def tick(cursor: str | None) -> dg.SensorResult:
     lake = DataLakeResource(data_uri=f"s3://{BUCKET}/nyc", s3=S3Resource())
     with dg.build_sensor_context(cursor=cursor, resources={"nyc_lake": lake}) as context:
-        return new_month_files_sensor(context)
+        return default_definitions().resolve_sensor_def("new_month_files_sensor")(context)
 
 
 def put(s3, key: str, body: bytes = b"VendorID\n") -> None:

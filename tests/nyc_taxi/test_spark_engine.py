@@ -10,10 +10,12 @@ import duckdb
 import pytest
 
 from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
-from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
 from pipeline.defs.nyc_taxi.layout import fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
 from pipeline.lib.lake import LocalLake
+from tests.platform import definitions
+
+STAGING, GOLD = dg.AssetKey(["staging", "green_trips"]), dg.AssetKey(["gold", "fare_by_zone"])
 
 REPO = Path(__file__).resolve().parents[2]
 SPARK_PYTHON = REPO / ".local" / "doubles" / "spark" / "bin" / "python"
@@ -39,15 +41,14 @@ def run_steps(
     monkeypatch,
     first: str = MONTHS[0],
     last: str = MONTHS[-1],
-    assets=(staging_green_trips, gold_fare_by_zone),
+    assets=(STAGING, GOLD),
 ) -> dg.ExecuteInProcessResult:
     """The lake steps over the months on the engine, in this process."""
     monkeypatch.setenv("NYC_TAXI_ENGINE", engine)
-    from pipeline.defs.nyc_taxi.resources import defs as resource_defs
-
+    defs = definitions()
     return dg.materialize(
-        list(assets),
-        resources=resource_defs.resources,
+        [defs.resolve_assets_def(key) for key in assets],
+        resources={"nyc_lake": defs.resources["nyc_lake"]},
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,
     )

@@ -19,9 +19,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
 from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
-from tests.nyc_taxi.test_spark_engine import SPARK_PYTHON, run_steps
+from tests.nyc_taxi.test_spark_engine import GOLD, SPARK_PYTHON, STAGING, run_steps
 
 SCRIPT_URI = "s3://nyc-spark/jobs/month_job.py"
 JOB = "nyc-taxi-month"
@@ -109,7 +108,7 @@ def test_a_glue_job_stages_the_month_and_reports_through_s3(aws, monkeypatch):
     )
     monkeypatch.setenv("NYC_TAXI_GLUE_JOB", JOB)
 
-    result = run_steps("glue", monkeypatch, "2020-01-01", "2020-01-01", assets=[staging_green_trips])
+    result = run_steps("glue", monkeypatch, "2020-01-01", "2020-01-01", assets=[STAGING])
 
     assert result.success, [str(e) for e in result.all_events if e.is_failure]
     [job] = aws
@@ -131,7 +130,7 @@ def test_a_glue_job_running_another_script_is_refused(aws, monkeypatch):
     )
     monkeypatch.setenv("NYC_TAXI_GLUE_JOB", JOB)
 
-    result = run_steps("glue", monkeypatch, "2020-01-01", "2020-01-01", assets=[staging_green_trips])
+    result = run_steps("glue", monkeypatch, "2020-01-01", "2020-01-01", assets=[STAGING])
 
     assert not result.success and aws == []
     errors = [str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure]
@@ -143,9 +142,9 @@ def test_an_emr_serverless_job_aggregates_the_month_and_reports_through_s3(aws, 
     application = emr.create_application(name="nyc-taxi", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
     monkeypatch.setenv("NYC_TAXI_EMR_APPLICATION_ID", application)
     monkeypatch.setenv("NYC_TAXI_EMR_EXECUTION_ROLE_ARN", "arn:aws:iam::123456789012:role/nyc-taxi-emr")
-    assert run_steps("duckdb", monkeypatch, "2020-01-01", "2020-01-01", assets=[staging_green_trips]).success
+    assert run_steps("duckdb", monkeypatch, "2020-01-01", "2020-01-01", assets=[STAGING]).success
 
-    result = run_steps("emr-serverless", monkeypatch, "2020-01-01", "2020-01-01", assets=[gold_fare_by_zone])
+    result = run_steps("emr-serverless", monkeypatch, "2020-01-01", "2020-01-01", assets=[GOLD])
 
     assert result.success, [str(e) for e in result.all_events if e.is_failure]
     [job] = aws

@@ -2,19 +2,20 @@
 
 import datetime as dt
 
-from pipeline.lib.materialize import Outcome, materialize_group, run_job
+from pipeline.lib.materialize import Outcome
+from tests.platform import materialize, run
 
 
 def materialize_songs() -> Outcome:
     """One run of `sparkify_songs`: song files not loaded before into staging_songs, then songs and artists."""
-    return run_job("sparkify_songs")
+    return run("sparkify_songs")
 
 
 def materialize_days(days: list[dt.date], tags: dict[str, str] | None = None) -> Outcome:
     """One run of `sparkify_daily` over the days, as one partition range (the song catalogue must be loaded)."""
-    return run_job("sparkify_daily", (days[0].isoformat(), days[-1].isoformat()), tags=tags)
+    return run("sparkify_daily", (days[0].isoformat(), days[-1].isoformat()), tags=tags)
 
 
 def materialize_all(days: list[dt.date]) -> list[tuple[str, Outcome]]:
     """The song catalogue, then the days in one run (not run if the songs failed): `python -m pipeline materialize`."""
-    return materialize_group("sparkify", days[0].isoformat(), days[-1].isoformat())
+    return materialize("sparkify", days[0].isoformat(), days[-1].isoformat())

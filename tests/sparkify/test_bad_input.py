@@ -16,8 +16,7 @@ import duckdb
 import pytest
 
 from pipeline.defs.sparkify.checks import CHECK_NAME
-from pipeline.defs.sparkify.lake_files import CLEAR_EMPTY_DAYS_TAG
-from pipeline.defs.sparkify.layout import event_key
+from pipeline.defs.sparkify.layout import CLEAR_EMPTY_DAYS_TAG, event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
 from tests.conftest import restarted_steps
 from tests.sparkify.runs import materialize_all, materialize_days, materialize_songs

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import dagster as dg
 import pytest
 
 from pipeline.defs.sparkify.layout import (
@@ -13,12 +14,12 @@ from pipeline.defs.sparkify.layout import (
     song_key,
 )
 from pipeline.defs.sparkify.partitions import daily_partitions, day_epoch_ms, parse_day
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
-from pipeline.lib.dbt.build import partition_window_env
+from pipeline.lib.dbt.build import window_variables
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 
 
-def test_partitions_start_on_the_first_day_of_the_logs():
-    assert daily_partitions.get_first_partition_key() == "2018-11-01"
+def test_partitions_start_on_the_first_day_given():
+    assert daily_partitions(dt.date(2018, 11, 1)).get_first_partition_key() == "2018-11-01"
 
 
 @pytest.mark.parametrize("bad", ["2018-11-1", "2018-02-30", "20181101", "2018-11-01' or 1=1 --", "", None])
@@ -31,11 +32,26 @@ def test_a_day_in_epoch_milliseconds():
     assert day_epoch_ms(dt.date(2018, 11, 1)) == (1541030400000, 1541116800000)
 
 
-def test_dbt_window_covers_the_days_half_open():
-    assert partition_window_env([dt.date(2018, 11, 30), dt.date(2018, 11, 29)]) == {
-        "DBT_WINDOW_START": "2018-11-29",
-        "DBT_WINDOW_END": "2018-12-01",
-    }
+@pytest.mark.parametrize(
+    ("partitions", "first", "last", "window"),
+    [
+        (dg.DailyPartitionsDefinition("2018-11-01"), "2018-11-29", "2018-11-30", ("2018-11-29", "2018-12-01")),
+        (
+            dg.HourlyPartitionsDefinition("2024-01-04-11:00"),
+            "2024-01-04-23:00",
+            "2024-01-05-00:00",
+            ("2024-01-04T23:00", "2024-01-05T01:00"),
+        ),
+        (dg.MonthlyPartitionsDefinition("2020-01-01"), "2020-01-01", "2020-02-01", ("2020-01-01", "2020-03-01")),
+    ],
+    ids=["days", "hours", "months"],
+)
+def test_the_dbt_window_covers_the_partitions_half_open(partitions, first, last, window):
+    # what context.partition_time_window is for a run over first..last
+    time_window = dg.TimeWindow(
+        partitions.time_window_for_partition_key(first).start, partitions.time_window_for_partition_key(last).end
+    )
+    assert window_variables(time_window) == {"DBT_WINDOW_START": window[0], "DBT_WINDOW_END": window[1]}
 
 
 def test_event_keys_round_trip_and_reject_other_layouts():

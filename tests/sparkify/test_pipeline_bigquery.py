@@ -18,9 +18,9 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS, STAGING_SONGS
 from tests.sparkify.expected_star import expected_star
 from tests.sparkify.runs import materialize_all, materialize_days
+from tests.sparkify.tables import STAGING_EVENTS, STAGING_SONGS
 from tests.test_warehouse_bigquery import in_order
 
 DAYS = [dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)]

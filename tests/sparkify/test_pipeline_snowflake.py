@@ -3,10 +3,8 @@ the real jobs in process: bad input in a day fails it, naming file, line and fie
 (That Snowflake holds DuckDB's tables is tests/sparkify/test_four_warehouses.py.)
 """
 
-from pipeline.definitions import build_definitions
 from pipeline.defs.sparkify.layout import event_key
-from pipeline.lib.materialize import run_job
-from pipeline.lib.settings import Settings
+from tests.platform import definitions, run
 from tests.sparkify.test_pipeline_postgres import COLUMNS, DAYS, _order
 
 
@@ -15,10 +13,10 @@ def snowflake_tables(warehouse) -> dict[str, list[tuple]]:
 
 
 def test_bad_input_fails_its_day_on_snowflake_and_changes_nothing(snowflake_env, sample_lake, s3_env):
-    defs = build_definitions(Settings.from_env())
-    songs = run_job("sparkify_songs", defs=defs)
+    defs = definitions()
+    songs = run("sparkify_songs", defs=defs)
     assert songs.ok, songs.errors
-    daily = run_job("sparkify_daily", (DAYS[0].isoformat(), DAYS[-1].isoformat()), defs=defs)
+    daily = run("sparkify_daily", (DAYS[0].isoformat(), DAYS[-1].isoformat()), defs=defs)
     assert daily.ok, daily.errors
     in_snowflake = snowflake_tables(snowflake_env)
 
@@ -33,7 +31,7 @@ def test_bad_input_fails_its_day_on_snowflake_and_changes_nothing(snowflake_env,
         (malformed, f"{uri}, line 4: malformed JSON"),
     ):
         s3_env.put_object(Bucket="sparkify-sf", Key=key, Body="\n".join(damaged).encode())
-        failed = run_job("sparkify_daily", (day.isoformat(), day.isoformat()), defs=defs)
+        failed = run("sparkify_daily", (day.isoformat(), day.isoformat()), defs=defs)
         assert not failed.success
         assert any(f"staging.staging_events not loaded, nothing changed: {problem}" in e for e in failed.errors), (
             failed.errors

@@ -9,11 +9,11 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from pipeline.defs.sparkify.layout import event_key
-from pipeline.defs.sparkify.schedules import days_to_request, sparkify_daily_schedule
-from pipeline.defs.sparkify.sensors import new_log_days_sensor, song_files_sensor
+from pipeline.defs.sparkify.schedules import days_to_request
 from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS
 from pipeline.lib.lake import DataLakeResource
 from tests.conftest import upload_tree
+from tests.platform import default_definitions
 from tests.s3_proxy import S3Proxy
 
 DAYS = ["2018-11-01", "2018-11-02", "2018-11-03"]
@@ -24,12 +24,16 @@ def songs_loaded(instance: dg.DagsterInstance) -> dg.DagsterInstance:
     return instance
 
 
-def tick(sensor, uri: str, cursor: str | None, instance: dg.DagsterInstance | None = None):
-    """One evaluation; by default in an instance where sparkify_songs has loaded the song catalogue."""
+new_log_days_sensor, song_files_sensor = "new_log_days_sensor", "song_files_sensor"
+
+
+def tick(sensor: str, uri: str, cursor: str | None, instance: dg.DagsterInstance | None = None):
+    """One evaluation of the named sensor; by default in an instance where sparkify_songs has loaded the song
+    catalogue."""
     lake = DataLakeResource(data_uri=uri, s3=S3Resource())
     instance = instance or songs_loaded(dg.DagsterInstance.ephemeral())
     with dg.build_sensor_context(cursor=cursor, resources={"sparkify_lake": lake}, instance=instance) as context:
-        return sensor(context)
+        return default_definitions().resolve_sensor_def(sensor)(context)
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -125,7 +129,7 @@ def test_the_song_sensor_fires_on_a_new_song_file_only(copied_lake):
 
 
 def test_the_schedule_runs_each_missed_day_once_after_a_gap(tmp_path):
-    assert days_to_request(dt.datetime(2018, 11, 5, 0, 15, tzinfo=dt.UTC), 7, set()) == [
+    assert days_to_request(dt.datetime(2018, 11, 5, 0, 15, tzinfo=dt.UTC), 7, set(), dt.date(2018, 11, 1)) == [
         dt.date(2018, 11, 1),
         dt.date(2018, 11, 2),
         dt.date(2018, 11, 3),
@@ -134,7 +138,7 @@ def test_the_schedule_runs_each_missed_day_once_after_a_gap(tmp_path):
 
     def evaluate(instance, when: dt.datetime):
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
-            return sparkify_daily_schedule(context)
+            return default_definitions().resolve_schedule_def("sparkify_daily_schedule")(context)
 
     def loaded(instance, day: str) -> None:
         instance.report_runless_asset_event(

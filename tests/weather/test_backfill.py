@@ -12,7 +12,7 @@ import duckdb
 from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
 from pipeline.lib.freshness import freshness_checks_job
 from pipeline.lib.instance import ensure_dagster_home
-from pipeline.lib.materialize import load_definitions, run_job
+from tests.platform import definitions, run
 from tests.test_backfill_daemon import PARTITION_TAG, backfill_through_the_daemon, stop_sensors_and_schedules
 from tests.weather.test_pipeline import copy_hour, materialize
 
@@ -24,14 +24,14 @@ FRESHNESS = {
 
 def freshness() -> dict[str, bool]:
     """The weather pipeline's freshness checks, evaluated now in a run of their own, as their sensor runs them."""
-    defs = load_definitions()
+    defs = definitions()
     job = freshness_checks_job(defs, ["weather"], "weather_freshness_checks")
-    outcome = run_job(job.name, defs=dg.Definitions.merge(defs, dg.Definitions(jobs=[job])))
+    outcome = run(job.name, defs=dg.Definitions.merge(defs, dg.Definitions(jobs=[job])))
     return {check.name: check.passed for check in outcome.checks}
 
 
 def test_job_backfill_reloads_past_hours_from_the_lake(weather_env, api_server, current_hour, tmp_path):
-    ensure_dagster_home()
+    ensure_dagster_home(os.environ["DAGSTER_HOME"])
     assert freshness() == dict.fromkeys(FRESHNESS, False)  # nothing loaded yet
     assert materialize(current_hour).ok  # fetched now, in process
     hours = [current_hour - dt.timedelta(hours=2), current_hour - dt.timedelta(hours=1)]

@@ -11,14 +11,14 @@ import pytest
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
 from pipeline.defs.weather.partitions import KEY_FORMAT
 from pipeline.lib.http_api import ApiClient, ApiError, RateLimiter, RetryBudget
-from pipeline.lib.materialize import run_job
+from tests.platform import default_definitions, run
 
 CITIES = ["Tokyo", "São Paulo", "New York", "Zürich", "Mexico City"]
 
 
 def materialize_hour(hour: dt.datetime):
     key = hour.strftime(KEY_FORMAT)
-    return run_job("weather_hourly", (key, key))
+    return run("weather_hourly", (key, key))
 
 
 def stored(env, key: str) -> object:
@@ -146,8 +146,7 @@ def test_a_client_without_budget_left_raises_naming_the_request(api_server):
 def test_the_schedule_requests_the_hour_just_ended_and_skips_missed_ticks():
     import dagster as dg
 
-    from pipeline.defs.weather.schedules import weather_hourly_schedule
-
+    weather_hourly_schedule = default_definitions().resolve_schedule_def("weather_hourly_schedule")
     now = dt.datetime.now(dt.UTC).replace(minute=5, second=0, microsecond=0)
     request = weather_hourly_schedule(dg.build_schedule_context(scheduled_execution_time=now))
     assert request.partition_key == (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d-%H:00")

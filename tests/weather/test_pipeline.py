@@ -11,8 +11,8 @@ import pytest
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
 from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
 from pipeline.lib.lake import open_lake
-from pipeline.lib.materialize import run_job
 from tests.conftest import platform_rows
+from tests.platform import run
 
 READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_mb", "humidity", "uv", "gust_kph")
 
@@ -46,7 +46,7 @@ def query(platform, sql: str) -> list[tuple]:
 
 
 def materialize(first: dt.datetime, last: dt.datetime | None = None):
-    return run_job("weather_hourly", (first.strftime(KEY_FORMAT), (last or first).strftime(KEY_FORMAT)))
+    return run("weather_hourly", (first.strftime(KEY_FORMAT), (last or first).strftime(KEY_FORMAT)))
 
 
 def served(env, key: str):

@@ -4,10 +4,8 @@ holds every trip's fare. Both block: a month that fails stops its loads into the
 import dagster as dg
 
 from pipeline.defs.nyc_taxi.duckdb_engine import HEADER, read_layer_sql
-from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
 from pipeline.defs.nyc_taxi.layout import csv_key, fare_by_zone_folder, trips_folder
-from pipeline.defs.nyc_taxi.partitions import monthly_partitions, months_of
-from pipeline.defs.nyc_taxi.settings import env
+from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.warehouse.duckdb import lake_connection
 
@@ -19,33 +17,45 @@ def csv_data_lines(lake: DataLake, key: str) -> int:
         return sum(1 for line in stream if line.replace(b",", b"").strip() and line.rstrip(b"\r\n").decode() != HEADER)
 
 
-def _parquet_one(lake: DataLake, sql: str):
-    with lake_connection(lake, env("DUCKDB_EXTENSION_DIR")) as connection:
+def _parquet_one(lake: DataLake, sql: str, extension_dir: str):
+    with lake_connection(lake, extension_dir) as connection:
         return connection.execute(sql).fetchone()
 
 
-@dg.asset_check(
-    asset=staging_green_trips, name="every_csv_line_is_a_trip", partitions_def=monthly_partitions, blocking=True
-)
-def every_csv_line_is_a_trip(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
-    lake, problems = nyc_lake.get_lake(), []
-    for month in months_of(context):
-        lines = csv_data_lines(lake, csv_key(month))
-        [trips] = _parquet_one(lake, f"select count(*) from {read_layer_sql(lake, trips_folder(month))}")
-        if trips != lines:
-            problems.append(f"{month:%Y-%m}: {trips} trips staged for {lines} data lines")
-    return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)
+def month_checks(
+    lake_layers: list[dg.AssetsDefinition], partitions: dg.PartitionsDefinition, extension_dir: str
+) -> list[dg.AssetChecksDefinition]:
+    staging_green_trips, gold_fare_by_zone = lake_layers
 
+    @dg.asset_check(
+        asset=staging_green_trips, name="every_csv_line_is_a_trip", partitions_def=partitions, blocking=True
+    )
+    def every_csv_line_is_a_trip(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
+        lake, problems = nyc_lake.get_lake(), []
+        for month in months_of(context):
+            lines = csv_data_lines(lake, csv_key(month))
+            [trips] = _parquet_one(
+                lake, f"select count(*) from {read_layer_sql(lake, trips_folder(month))}", extension_dir
+            )
+            if trips != lines:
+                problems.append(f"{month:%Y-%m}: {trips} trips staged for {lines} data lines")
+        return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)
 
-@dg.asset_check(
-    asset=gold_fare_by_zone, name="total_fare_matches_trips", partitions_def=monthly_partitions, blocking=True
-)
-def total_fare_matches_trips(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
-    lake, problems = nyc_lake.get_lake(), []
-    for month in months_of(context):
-        trips, gold = read_layer_sql(lake, trips_folder(month)), read_layer_sql(lake, fare_by_zone_folder(month))
-        staged = _parquet_one(lake, f"select count(*), round(coalesce(sum(fare_amount), 0), 2) from {trips}")
-        summed = _parquet_one(lake, f"select sum(trips), round(coalesce(sum(fare_amount), 0), 2) from {gold}")
-        if tuple(staged) != tuple(summed):
-            problems.append(f"{month:%Y-%m}: trips and fare {tuple(summed)} in the aggregate, {tuple(staged)} staged")
-    return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)
+    @dg.asset_check(asset=gold_fare_by_zone, name="total_fare_matches_trips", partitions_def=partitions, blocking=True)
+    def total_fare_matches_trips(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
+        lake, problems = nyc_lake.get_lake(), []
+        for month in months_of(context):
+            trips, gold = read_layer_sql(lake, trips_folder(month)), read_layer_sql(lake, fare_by_zone_folder(month))
+            staged = _parquet_one(
+                lake, f"select count(*), round(coalesce(sum(fare_amount), 0), 2) from {trips}", extension_dir
+            )
+            summed = _parquet_one(
+                lake, f"select sum(trips), round(coalesce(sum(fare_amount), 0), 2) from {gold}", extension_dir
+            )
+            if tuple(staged) != tuple(summed):
+                problems.append(
+                    f"{month:%Y-%m}: trips and fare {tuple(summed)} in the aggregate, {tuple(staged)} staged"
+                )
+        return dg.AssetCheckResult(passed=not problems, description="; ".join(problems) or None)
+
+    return [every_csv_line_is_a_trip, total_fare_matches_trips]

@@ -7,6 +7,9 @@ writes one file, Spark a file per task.
 """
 
 import datetime as dt
+import re
+
+from pipeline.lib.partitioned_files import PartitionedFiles
 
 # The CSV header of a 2020 green-taxi file, in order.
 CSV_COLUMNS = (
@@ -97,3 +100,21 @@ def is_parquet_part(key: str) -> bool:
     """A data file of a layer's folder: not Spark's _SUCCESS marker, nor the .crc files of its local writer."""
     name = key.rsplit("/", 1)[-1]
     return name.endswith(".parquet") and not name.startswith((".", "_"))
+
+
+RAW_PREFIX = "raw/nyc/"
+_MONTH_FILE = re.compile(r"^raw/nyc/green_tripdata_(\d{4})-(\d{2})\.csv$")
+
+
+def _month_of_key(key: str) -> str | None:
+    found = _MONTH_FILE.match(key)
+    return month_key(dt.date(int(found[1]), int(found[2]), 1)) if found and 1 <= int(found[2]) <= 12 else None
+
+
+# The month files as the kit's partitioned files: a month's partition key <-> its object key.
+MONTH_FILES = PartitionedFiles(
+    prefix=RAW_PREFIX,
+    key_of=lambda partition: csv_key(dt.date.fromisoformat(partition)),
+    partition_of=_month_of_key,
+    what="month file",
+)

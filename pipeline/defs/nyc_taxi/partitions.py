@@ -4,11 +4,9 @@ import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.nyc_taxi.settings import env
 
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=env("NYC_TAXI_FIRST_MONTH"))
-# A range of months runs as one run: one DuckDB session per step, one dbt invocation.
-monthly_backfill_policy = dg.BackfillPolicy.single_run()
+def monthly_partitions(first_month: dt.date) -> dg.MonthlyPartitionsDefinition:
+    return dg.MonthlyPartitionsDefinition(start_date=first_month.isoformat())
 
 
 def months_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[dt.date]:

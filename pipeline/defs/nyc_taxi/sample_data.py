@@ -20,7 +20,6 @@ from pathlib import Path
 
 from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key
 from pipeline.lib.arguments import positive_int
-from pipeline.lib.settings import LOCAL_DIR
 
 PROGRESS_THRESHOLD = 200_000  # trips per month from which the CLI shows a percentage
 BATCH = 20_000  # rows formatted and written at a time: a million-trip month never sits in memory
@@ -232,21 +231,6 @@ def _year_month(text: str) -> datetime.date:
         return datetime.datetime.strptime(text, "%Y-%m").date()
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a month (YYYY-MM): {text!r}") from None
-
-
-DEMO_SPEC = TaxiSpec(months=3, trips_per_month=2000)
-
-
-def prepare_demo_months(root: Path = LOCAL_DIR / "nyc_taxi") -> dict[str, str]:
-    """The demo's months (2020-01 .. 2020-03) at root, which this process's NYC_TAXI_DATA_URI then points at;
-    the variable, for the UI over the demo's runs."""
-    files = generate_months(root, DEMO_SPEC)
-    print(f"NYC taxi: {len(files)} month files ({sum(f.data_rows for f in files):,} trips) in {root}")
-    mine = os.environ.get("NYC_TAXI_DATA_URI", "").strip()
-    if mine and mine != str(root):
-        print(f"demo: using NYC_TAXI_DATA_URI={root}, not your NYC_TAXI_DATA_URI={mine}")
-    os.environ["NYC_TAXI_DATA_URI"] = str(root)
-    return {"NYC_TAXI_DATA_URI": str(root)}
 
 
 def main(argv: list[str] | None = None) -> int:

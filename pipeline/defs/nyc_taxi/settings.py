@@ -1,31 +1,29 @@
 """The NYC-taxi pipeline's configuration: where the month files are, which engine transforms them, its schemas."""
 
-from pipeline.lib.settings import LOCAL_DIR, declare_defaults, declare_load_schemas, env
-from pipeline.lib.warehouse.identifiers import checked_identifier
+import datetime as dt
+from typing import Literal
 
-declare_defaults(
-    {
-        # Month files raw/nyc/green_tripdata_YYYY-MM.csv; staging/ and gold/ parquet are written beside them.
-        "NYC_TAXI_DATA_URI": str(LOCAL_DIR / "nyc_taxi"),
-        # duckdb (this process) locally; glue or emr-serverless (spark/month_job.py through Dagster Pipes) in
-        # production; spark runs that script on a local Spark.
-        "NYC_TAXI_ENGINE": "duckdb",
-        "NYC_TAXI_SPARK_PYTHON": "",  # spark: the Python with pyspark that runs the script (default: this one)
-        # glue and emr-serverless: where the pipeline puts spark/month_job.py before each launch; the Pipes
-        # context and messages go through the same bucket.
-        "NYC_TAXI_SPARK_SCRIPT_URI": "",
-        "NYC_TAXI_GLUE_JOB": "",  # glue: the job's name (its script location is NYC_TAXI_SPARK_SCRIPT_URI)
-        "NYC_TAXI_EMR_APPLICATION_ID": "",  # emr-serverless: the Spark application
-        "NYC_TAXI_EMR_EXECUTION_ROLE_ARN": "",  # emr-serverless: the role the job runs as
-        "NYC_TAXI_EMR_SPARK_PARAMETERS": "",  # emr-serverless: spark-submit parameters (the dagster-pipes archive)
-        "NYC_TAXI_SCHEMA": "nyc",  # the loaded tables: main_data (the aggregate), green_trips (typed trips)
-        "NYC_TAXI_ANALYTICS_SCHEMA": "nyc_analytics",  # dbt: calendar_date, nyc_taxi
-        # The first monthly partition; the originals' data starts with 2020.
-        "NYC_TAXI_FIRST_MONTH": "2020-01-01",
-        "NYC_TAXI_SENSOR_INTERVAL_SECONDS": "300",  # how often new_month_files_sensor lists raw/nyc/
-    }
-)
+from pydantic import Field, PositiveInt
 
-SCHEMA = checked_identifier(env("NYC_TAXI_SCHEMA"), "schema name (NYC_TAXI_SCHEMA)")
-ANALYTICS_SCHEMA = checked_identifier(env("NYC_TAXI_ANALYTICS_SCHEMA"), "schema name (NYC_TAXI_ANALYTICS_SCHEMA)")
-declare_load_schemas(SCHEMA)
+from pipeline.lib.settings import LOCAL_DIR, LoadSchemaName, PipelineSettings, SchemaName
+
+
+class NycTaxiSettings(PipelineSettings):
+    # Month files raw/nyc/green_tripdata_YYYY-MM.csv; staging/ and gold/ parquet are written beside them.
+    data_uri: str = Field(str(LOCAL_DIR / "nyc_taxi"), validation_alias="NYC_TAXI_DATA_URI")
+    # duckdb (this process) locally; glue or emr-serverless (spark/month_job.py through Dagster Pipes) in
+    # production; spark runs that script on a local Spark.
+    engine: Literal["duckdb", "spark", "glue", "emr-serverless"] = Field("duckdb", validation_alias="NYC_TAXI_ENGINE")
+    spark_python: str = Field("", validation_alias="NYC_TAXI_SPARK_PYTHON")  # spark: the Python with pyspark
+    # glue and emr-serverless: where the pipeline puts spark/month_job.py before each launch; the Pipes
+    # context and messages go through the same bucket.
+    spark_script_uri: str = Field("", validation_alias="NYC_TAXI_SPARK_SCRIPT_URI")
+    glue_job: str = Field("", validation_alias="NYC_TAXI_GLUE_JOB")  # glue: the job's name
+    emr_application_id: str = Field("", validation_alias="NYC_TAXI_EMR_APPLICATION_ID")
+    emr_execution_role_arn: str = Field("", validation_alias="NYC_TAXI_EMR_EXECUTION_ROLE_ARN")
+    emr_spark_parameters: str = Field("", validation_alias="NYC_TAXI_EMR_SPARK_PARAMETERS")  # the pipes archive
+    load_schema: LoadSchemaName = Field("nyc", validation_alias="NYC_TAXI_SCHEMA")  # main_data, green_trips
+    analytics_schema: SchemaName = Field("nyc_analytics", validation_alias="NYC_TAXI_ANALYTICS_SCHEMA")
+    # The first monthly partition; the originals' data starts with 2020.
+    first_month: dt.date = Field(dt.date(2020, 1, 1), validation_alias="NYC_TAXI_FIRST_MONTH")
+    sensor_interval_seconds: PositiveInt = Field(300, validation_alias="NYC_TAXI_SENSOR_INTERVAL_SECONDS")

@@ -29,11 +29,10 @@ from pipeline.defs.nyc_taxi.layout import (
     fare_by_zone_folder,
     trips_folder,
 )
-from pipeline.defs.nyc_taxi.settings import env
+from pipeline.defs.nyc_taxi.settings import NycTaxiSettings
 from pipeline.lib.lake import DataLake, LocalLake
 
 SCRIPT = Path(__file__).parent / "spark" / "month_job.py"
-SPARK_ENGINES = ("spark", "glue", "emr-serverless")
 MESSAGE_INTERVAL = 2.0  # seconds between reads of the job's message chunks in S3
 
 
@@ -58,15 +57,17 @@ def step_extras(lake: DataLake, step: str, months) -> dict:
     }
 
 
-def run_step(context: dg.AssetExecutionContext, engine: str, lake: DataLake, step: str, months) -> dg.MaterializeResult:
+def run_step(
+    context: dg.AssetExecutionContext, settings: NycTaxiSettings, lake: DataLake, step: str, months
+) -> dg.MaterializeResult:
     """The step over the months on the engine; a month the job rejects fails the step with the job's reason."""
     extras = step_extras(lake, step, months)
-    if engine == "spark":
-        invocation = _local(context, lake, extras)
-    elif engine == "glue":
-        invocation = _glue(context, extras)
+    if settings.engine == "spark":
+        invocation = _local(context, settings, lake, extras)
+    elif settings.engine == "glue":
+        invocation = _glue(context, settings, extras)
     else:
-        invocation = _emr_serverless(context, extras)
+        invocation = _emr_serverless(context, settings, extras)
     for message in invocation.get_custom_messages():
         if isinstance(message, dict) and "rejected" in message:
             raise dg.Failure(
@@ -76,20 +77,20 @@ def run_step(context: dg.AssetExecutionContext, engine: str, lake: DataLake, ste
     return invocation.get_materialize_result()
 
 
-def _local(context, lake: DataLake, extras: dict):
+def _local(context, settings: NycTaxiSettings, lake: DataLake, extras: dict):
     if not isinstance(lake, LocalLake):
         raise dg.Failure(
             "NYC_TAXI_ENGINE=spark runs Spark on this machine, which reads a local NYC_TAXI_DATA_URI only; "
             "for an s3:// lake use glue or emr-serverless (docs/nyc_taxi.md)",
             allow_retries=False,
         )
-    python = env("NYC_TAXI_SPARK_PYTHON") or sys.executable
+    python = settings.spark_python or sys.executable
     return dg.PipesSubprocessClient().run(command=[python, str(SCRIPT)], context=context, extras=extras)
 
 
-def _script_in_s3() -> tuple[str, str, object]:
+def _script_in_s3(settings: NycTaxiSettings) -> tuple[str, str, object]:
     """The repository's script put at NYC_TAXI_SPARK_SCRIPT_URI: (its URI, the bucket, the S3 client)."""
-    uri = env("NYC_TAXI_SPARK_SCRIPT_URI")
+    uri = settings.spark_script_uri
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.endswith(".py"):
         raise dg.Failure(
@@ -107,9 +108,9 @@ def _pipes_io(bucket: str, s3) -> dict:
     }
 
 
-def _glue(context, extras: dict):
-    job = _required("NYC_TAXI_GLUE_JOB")
-    script, bucket, s3 = _script_in_s3()
+def _glue(context, settings: NycTaxiSettings, extras: dict):
+    job = _required(settings, "glue_job")
+    script, bucket, s3 = _script_in_s3(settings)
     glue = boto3.client("glue")
     # The job's script is part of its definition: a job that runs another file would not honour this contract.
     location = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
@@ -123,26 +124,23 @@ def _glue(context, extras: dict):
     return client.run(context=context, start_job_run_params={"JobName": job}, extras=extras)
 
 
-def _emr_serverless(context, extras: dict):
-    application, role = _required("NYC_TAXI_EMR_APPLICATION_ID"), _required("NYC_TAXI_EMR_EXECUTION_ROLE_ARN")
-    script, bucket, s3 = _script_in_s3()
+def _emr_serverless(context, settings: NycTaxiSettings, extras: dict):
+    application, role = _required(settings, "emr_application_id"), _required(settings, "emr_execution_role_arn")
+    script, bucket, s3 = _script_in_s3(settings)
     client = PipesEMRServerlessClient(client=boto3.client("emr-serverless"), **_pipes_io(bucket, s3))
     months = extras["months"]
     params = {
         "applicationId": application,
         "executionRoleArn": role,
         "name": f"nyc_taxi {extras['step']} {months[0]['month'][:7]}..{months[-1]['month'][:7]}",
-        "jobDriver": {
-            "sparkSubmit": {"entryPoint": script, "sparkSubmitParameters": env("NYC_TAXI_EMR_SPARK_PARAMETERS")}
-        },
+        "jobDriver": {"sparkSubmit": {"entryPoint": script, "sparkSubmitParameters": settings.emr_spark_parameters}},
     }
     return client.run(context=context, start_job_run_params=params, extras=extras)
 
 
-def _required(name: str) -> str:
-    value = env(name)
+def _required(settings: NycTaxiSettings, field: str) -> str:
+    value = getattr(settings, field)
     if not value:
-        raise dg.Failure(
-            f"NYC_TAXI_ENGINE={env('NYC_TAXI_ENGINE')} needs {name} (docs/nyc_taxi.md)", allow_retries=False
-        )
+        variable = NycTaxiSettings.model_fields[field].validation_alias
+        raise dg.Failure(f"NYC_TAXI_ENGINE={settings.engine} needs {variable} (docs/nyc_taxi.md)", allow_retries=False)
     return value

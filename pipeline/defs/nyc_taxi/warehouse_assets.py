@@ -4,19 +4,21 @@ and `green_trips` (the typed trips with their lineage, snowflake-on-ecs's raw ta
 
 import dagster as dg
 
-from pipeline.defs.nyc_taxi import GROUP
-from pipeline.defs.nyc_taxi.lake_assets import gold_fare_by_zone, staging_green_trips
 from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import FARE_BY_ZONE_COLUMNS, TRIP_COLUMNS, fare_by_zone_folder, trips_folder
-from pipeline.defs.nyc_taxi.partitions import monthly_backfill_policy, monthly_partitions, months_of
-from pipeline.defs.nyc_taxi.settings import SCHEMA
+from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.materialize import TABLE_NAME
+from pipeline.lib.metadata import TABLE_NAME
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, LoadError, ParquetBatch, TableSpec, Warehouse
 
-GREEN_TRIPS = TableSpec(SCHEMA, "green_trips", tuple(Column(name, kind, name) for name, kind in TRIP_COLUMNS))
-MAIN_DATA = TableSpec(SCHEMA, "main_data", tuple(Column(name, kind, name) for name, kind in FARE_BY_ZONE_COLUMNS))
+
+def green_trips_table(schema: str) -> TableSpec:
+    return TableSpec(schema, "green_trips", tuple(Column(name, kind, name) for name, kind in TRIP_COLUMNS))
+
+
+def main_data_table(schema: str) -> TableSpec:
+    return TableSpec(schema, "main_data", tuple(Column(name, kind, name) for name, kind in FARE_BY_ZONE_COLUMNS))
 
 
 def _load(
@@ -34,36 +36,44 @@ def _load(
     return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": table.qualified})
 
 
-@dg.asset(
-    key=["nyc", "green_trips"],
-    deps=[staging_green_trips],
-    group_name=GROUP,
-    partitions_def=monthly_partitions,
-    backfill_policy=monthly_backfill_policy,
-    kinds={"sql"},
-    metadata={TABLE_NAME: GREEN_TRIPS.qualified},
-    description="The typed trips of each month with source_file and source_row, replaced a month at a time.",
-)
-@retried_on_fault
-def green_trips_table(
-    context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    return _load(context, nyc_lake, warehouse, GREEN_TRIPS, trips_folder)
+def warehouse_assets(
+    schema: str, partitions: dg.PartitionsDefinition, lake_layers: list[dg.AssetsDefinition], group: str
+) -> list[dg.AssetsDefinition]:
+    """nyc/green_trips and nyc/main_data in the schema (NYC_TAXI_SCHEMA), from the lake's two layers."""
+    staging_green_trips, gold_fare_by_zone = lake_layers
+    green_trips, main_data = green_trips_table(schema), main_data_table(schema)
 
+    @dg.asset(
+        key=["nyc", "green_trips"],
+        deps=[staging_green_trips],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"sql"},
+        metadata={TABLE_NAME: green_trips.qualified},
+        description="The typed trips of each month with source_file and source_row, replaced a month at a time.",
+    )
+    @retried_on_fault
+    def green_trips_loaded(
+        context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        return _load(context, nyc_lake, warehouse, green_trips, trips_folder)
 
-@dg.asset(
-    key=["nyc", "main_data"],
-    deps=[gold_fare_by_zone],
-    group_name=GROUP,
-    partitions_def=monthly_partitions,
-    backfill_policy=monthly_backfill_policy,
-    kinds={"sql"},
-    metadata={TABLE_NAME: MAIN_DATA.qualified},
-    description="Fare by pickup zone, trip type and payment type per month (the original's nyc.main_data), "
-    "replaced a month at a time.",
-)
-@retried_on_fault
-def main_data_table(
-    context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    return _load(context, nyc_lake, warehouse, MAIN_DATA, fare_by_zone_folder)
+    @dg.asset(
+        key=["nyc", "main_data"],
+        deps=[gold_fare_by_zone],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"sql"},
+        metadata={TABLE_NAME: main_data.qualified},
+        description="Fare by pickup zone, trip type and payment type per month (the original's nyc.main_data), "
+        "replaced a month at a time.",
+    )
+    @retried_on_fault
+    def main_data_loaded(
+        context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        return _load(context, nyc_lake, warehouse, main_data, fare_by_zone_folder)
+
+    return [green_trips_loaded, main_data_loaded]

@@ -11,8 +11,6 @@ import urllib.request
 import dagster as dg
 from dagster_slack import SlackResource
 
-from pipeline.lib.environment import sensor_default_status
-
 
 def failure_message(context: dg.RunFailureSensorContext) -> str:
     run = context.dagster_run
@@ -43,14 +41,17 @@ def send_alert(message: str) -> str:
     return "log"
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alert_sensor",
-    default_status=sensor_default_status(),
-    description="Posts every failed run to Slack (SLACK_WEBHOOK_URL, or SLACK_TOKEN + SLACK_CHANNEL); "
-    "logs it otherwise.",
-)
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
-    message = failure_message(context)
-    channel = send_alert(message)
-    if channel == "log":
-        context.log.warning(f"{message} (set SLACK_WEBHOOK_URL to be told in Slack)")
+def run_failure_alert(default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name="run_failure_alert_sensor",
+        default_status=default_status,
+        description="Posts every failed run to Slack (SLACK_WEBHOOK_URL, or SLACK_TOKEN + SLACK_CHANNEL); "
+        "logs it otherwise.",
+    )
+    def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
+        message = failure_message(context)
+        channel = send_alert(message)
+        if channel == "log":
+            context.log.warning(f"{message} (set SLACK_WEBHOOK_URL to be told in Slack)")
+
+    return run_failure_alert_sensor

@@ -8,29 +8,32 @@ original pipeline paid on each run (benchmark figure 3). The daily run joins pla
 staged so far; `song_files_sensor` refreshes them when song files change.
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
-from pipeline.defs.sparkify import GROUP
-from pipeline.defs.sparkify.freshness import daily_freshness_checks
-from pipeline.defs.sparkify.partitions import daily_partitions
+from pipeline.lib.pipelines import AssetJob
 
 # The song catalogue's assets, with their checks.
-song_catalogue = dg.AssetSelection.assets(
+SONG_CATALOGUE = dg.AssetSelection.assets(
     ["raw", "song_data"], ["staging", "staging_songs"], ["analytics", "songs"], ["analytics", "artists"]
 )
-# Freshness checks are evaluated by their sensor, on the clock, not in the runs that load data.
-daily_assets = dg.AssetSelection.groups(GROUP) - song_catalogue - dg.AssetSelection.checks(*daily_freshness_checks)
 
-sparkify_daily_job = dg.define_asset_job(
-    name="sparkify_daily",
-    selection=daily_assets,
-    partitions_def=daily_partitions,
-    description="A day's activity log into staging_events, songplays, time and users, with their checks; "
-    "a range of days in one run (dagster job backfill). Needs the song catalogue loaded (sparkify_songs).",
-)
 
-sparkify_songs_job = dg.define_asset_job(
-    name="sparkify_songs",
-    selection=song_catalogue,
-    description="The song files into staging_songs, then the songs and artists dimensions.",
-)
+def sparkify_jobs(
+    group: str, partitions: dg.PartitionsDefinition, freshness_checks: Sequence[dg.AssetChecksDefinition]
+) -> tuple[AssetJob, AssetJob]:
+    """(the daily job, the songs job). Freshness checks are their sensor's, on the clock, not the loads'."""
+    daily = dg.define_asset_job(
+        name="sparkify_daily",
+        selection=dg.AssetSelection.groups(group) - SONG_CATALOGUE - dg.AssetSelection.checks(*freshness_checks),
+        partitions_def=partitions,
+        description="A day's activity log into staging_events, songplays, time and users, with their checks; "
+        "a range of days in one run (dagster job backfill). Needs the song catalogue loaded (sparkify_songs).",
+    )
+    songs = dg.define_asset_job(
+        name="sparkify_songs",
+        selection=SONG_CATALOGUE,
+        description="The song files into staging_songs, then the songs and artists dimensions.",
+    )
+    return daily, songs

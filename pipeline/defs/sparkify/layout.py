@@ -7,6 +7,8 @@ field names from here, so the layout is written down once.
 import datetime as dt
 import re
 
+from pipeline.lib.partitioned_files import PartitionedFiles
+
 LOG_PREFIX = "log_data/"
 SONG_PREFIX = "song_data/"
 JSONPATHS_KEY = "log_json_path.json"
@@ -86,3 +88,21 @@ def is_song_key(key: str) -> bool:
 def jsonpaths_document() -> dict:
     """The content of log_json_path.json: Redshift COPY's JSONPaths for the event fields."""
     return {"jsonpaths": [f"$['{field}']" for field in EVENT_FIELDS]}
+
+
+def _partition_of_event_key(key: str) -> str | None:
+    day = day_of_event_key(key)
+    return day.isoformat() if day else None
+
+
+# The one deliberate way to empty a day: a run tagged so, over days whose file was emptied on purpose.
+CLEAR_EMPTY_DAYS_TAG = "sparkify/clear_empty_days"
+
+# The event files as the kit's partitioned files: a day's partition key <-> its object key.
+LOG_FILES = PartitionedFiles(
+    prefix=LOG_PREFIX,
+    key_of=lambda partition: event_key(dt.date.fromisoformat(partition)),
+    partition_of=_partition_of_event_key,
+    what="day file",
+    clear_empty_tag=CLEAR_EMPTY_DAYS_TAG,
+)

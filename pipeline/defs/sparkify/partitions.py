@@ -1,17 +1,12 @@
-"""The daily partitions of Sparkify: one partition per UTC day of activity logs, defined once here.
-
-They start at SPARKIFY_FIRST_DAY (the contract's first day, 2018-11-01, unless configured): the UI counts a
-pipeline's progress against them, so a lake that starts later sets its own first day.
-"""
+"""The daily partitions of Sparkify: one partition per UTC day of activity logs, from the settings' first day."""
 
 import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.sparkify.settings import env
 
-# A range of days runs as one run: one load, one dbt invocation, whatever the number of days.
-daily_backfill_policy = dg.BackfillPolicy.single_run()
+def daily_partitions(first_day: dt.date) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=first_day.isoformat(), timezone="UTC")
 
 
 def parse_day(partition_key: str) -> dt.date:
@@ -35,7 +30,3 @@ def day_epoch_ms(day: dt.date) -> tuple[int, int]:
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     low = int(start.timestamp()) * 1000
     return low, low + 86_400_000
-
-
-FIRST_DAY = parse_day(env("SPARKIFY_FIRST_DAY")).isoformat()
-daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")

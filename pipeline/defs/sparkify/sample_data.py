@@ -11,13 +11,11 @@ import json
 import os
 import random
 import string
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.defs.sparkify import layout
 from pipeline.lib.arguments import positive_int
-from pipeline.lib.settings import LOCAL_DIR
 
 DAY_MS = 86_400_000
 PROGRESS_THRESHOLD = 2000
@@ -677,57 +675,6 @@ def generate_lake(root: Path, spec: SampleSpec = SampleSpec(), progress: bool | 
             events += len(lines)
             bar.update(1)
     return SampleLake(root, days, len(days), events, len(catalog.files), catalog.objects)
-
-
-DEMO_DAYS = 7
-DEMO_LAKE_DIR = LOCAL_DIR / "lake"
-
-
-def demo_spec(today: datetime.date | None = None) -> SampleSpec:
-    """The demo's lake: DEMO_DAYS days ending yesterday (UTC), so its days are the partitions due by now
-    and its freshness checks pass (the contract's 2018 days would be 7 of thousands of partitions)."""
-    today = today or datetime.datetime.now(datetime.UTC).date()
-    start = today - datetime.timedelta(days=DEMO_DAYS)
-    return SampleSpec(days=DEMO_DAYS, start=start, events_per_day=800, song_files=300, users=60)
-
-
-def demo_environment(lake: SampleLake) -> dict[str, str]:
-    """The Sparkify settings the demo's runs, and the UI over them, need: its lake and that lake's first day."""
-    return {"SPARKIFY_DATA_URI": str(lake.root), "SPARKIFY_FIRST_DAY": lake.days[0].isoformat()}
-
-
-def _use(variables: dict[str, str]) -> None:
-    """Set the variables in this process, saying which of the user's own values they replace."""
-    for name, value in variables.items():
-        mine = os.environ.get(name, "").strip()
-        if mine and mine != value:
-            print(f"demo: using {name}={value}, not your {name}={mine}")
-        os.environ[name] = value
-
-
-def _refuse_loaded_partitions(first_day: str) -> None:
-    # The daily partitions read SPARKIFY_FIRST_DAY once, at import: loaded before this, they would count
-    # the demo's days against another first day (the UI's "0% filled").
-    partitions = sys.modules.get("pipeline.defs.sparkify.partitions")
-    loaded = getattr(partitions, "FIRST_DAY", first_day)
-    if loaded != first_day:
-        raise RuntimeError(f"the daily partitions were loaded with first day {loaded} before the demo set {first_day}")
-
-
-def prepare_demo_lake(lake_dir: Path = DEMO_LAKE_DIR) -> SampleLake:
-    """The demo's sample lake under lake_dir (.local/lake), which this process's settings then point at.
-
-    Call it before the definitions are loaded: the daily partitions take their first day at import.
-    """
-    spec = demo_spec()
-    _refuse_loaded_partitions(spec.start.isoformat())
-    lake = generate_lake(lake_dir, spec)
-    _use(demo_environment(lake))
-    print(
-        f"Sample lake: {lake.event_files} day files ({lake.events:,} events, {lake.days[0]} .. {lake.days[-1]}), "
-        f"{lake.song_files} song files in {lake_dir}"
-    )
-    return lake
 
 
 def _iso_date(text: str) -> datetime.date:

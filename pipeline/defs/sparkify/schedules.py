@@ -12,35 +12,37 @@ import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.sparkify.jobs import sparkify_daily_job
-from pipeline.defs.sparkify.partitions import FIRST_DAY
-from pipeline.defs.sparkify.settings import env
-from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS, song_catalogue_loaded
-
-STAGING_EVENTS_KEY = dg.AssetKey(["staging", "staging_events"])
+from pipeline.defs.sparkify.settings import SparkifySettings
+from pipeline.defs.sparkify.staging_assets import STAGING_EVENTS_KEY, WAITING_FOR_SONGS, song_catalogue_loaded
+from pipeline.lib.pipelines import AssetJob
 
 
-def days_to_request(tick: dt.datetime, catchup_days: int, materialized: set[str]) -> list[dt.date]:
+def days_to_request(tick: dt.datetime, catchup_days: int, materialized: set[str], first_day: dt.date) -> list[dt.date]:
     """Complete days in the catch-up window before the tick, oldest first, that are not materialized."""
     last = tick.astimezone(dt.UTC).date() - dt.timedelta(days=1)
-    first = max(last - dt.timedelta(days=catchup_days - 1), dt.date.fromisoformat(FIRST_DAY))
+    first = max(last - dt.timedelta(days=catchup_days - 1), first_day)
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     return [day for day in days if day.isoformat() not in materialized]
 
 
-@dg.schedule(
-    name="sparkify_daily_schedule",
-    job=sparkify_daily_job,
-    cron_schedule=env("SPARKIFY_SCHEDULE_CRON"),
-    execution_timezone="UTC",
-    # Files landing trigger runs through the sensor: docs/running-unattended.md.
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
-def sparkify_daily_schedule(context: dg.ScheduleEvaluationContext):
-    if not song_catalogue_loaded(context.instance):  # the days would join plays to no songs: they wait
-        return dg.SkipReason(WAITING_FOR_SONGS)
-    materialized = context.instance.get_materialized_partitions(STAGING_EVENTS_KEY)
-    days = days_to_request(context.scheduled_execution_time, int(env("SPARKIFY_SCHEDULE_CATCHUP_DAYS")), materialized)
-    if not days:
-        return dg.SkipReason("every day in the catch-up window is loaded")
-    return [dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat()) for day in days]
+def daily_schedule(settings: SparkifySettings, job: AssetJob) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="sparkify_daily_schedule",
+        job=job,
+        cron_schedule=settings.schedule_cron,
+        execution_timezone="UTC",
+        # Files landing trigger runs through the sensor: docs/running-unattended.md.
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def sparkify_daily_schedule(context: dg.ScheduleEvaluationContext):
+        if not song_catalogue_loaded(context.instance):  # the days would join plays to no songs: they wait
+            return dg.SkipReason(WAITING_FOR_SONGS)
+        materialized = context.instance.get_materialized_partitions(STAGING_EVENTS_KEY)
+        days = days_to_request(
+            context.scheduled_execution_time, settings.schedule_catchup_days, materialized, settings.first_day
+        )
+        if not days:
+            return dg.SkipReason("every day in the catch-up window is loaded")
+        return [dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat()) for day in days]
+
+    return sparkify_daily_schedule

@@ -1,43 +1,19 @@
-"""Sparkify's own configuration: its lake, its schemas, its sensor and schedule (SPARKIFY_* variables).
+"""Sparkify's own configuration: its lake, its schemas, its first day, its sensor and schedule (SPARKIFY_*)."""
 
-Declared with the platform's settings (pipeline/lib/settings.py), so `env()` knows their defaults and
-dbt, which reads the schema names in sources.yml and dbt_project.yml, sees the same values.
-"""
+import datetime as dt
 
-from dataclasses import dataclass
+from pydantic import Field, PositiveInt
 
-from pipeline.lib.settings import LOCAL_DIR, declare_defaults, declare_load_schemas, env
-from pipeline.lib.warehouse.identifiers import checked_identifier
-
-declare_defaults(
-    {
-        "SPARKIFY_DATA_URI": str(LOCAL_DIR / "lake"),
-        "SPARKIFY_STAGING_SCHEMA": "staging",
-        "SPARKIFY_ANALYTICS_SCHEMA": "analytics",
-        "SPARKIFY_FIRST_DAY": "2018-11-01",
-        "SPARKIFY_SCHEDULE_CRON": "15 0 * * *",
-        "SPARKIFY_SCHEDULE_CATCHUP_DAYS": "7",
-        "SPARKIFY_SENSOR_LOOKBACK_DAYS": "3",
-        "SPARKIFY_SENSOR_INTERVAL_SECONDS": "300",
-    }
-)
+from pipeline.lib.settings import LOCAL_DIR, LoadSchemaName, PipelineSettings, SchemaName
 
 
-@dataclass(frozen=True)
-class SparkifySettings:
-    data_uri: str
-    staging_schema: str
-    analytics_schema: str
-
-    @classmethod
-    def from_env(cls) -> "SparkifySettings":
-        return cls(
-            data_uri=env("SPARKIFY_DATA_URI"),
-            staging_schema=checked_identifier(env("SPARKIFY_STAGING_SCHEMA"), "schema name (SPARKIFY_STAGING_SCHEMA)"),
-            analytics_schema=checked_identifier(
-                env("SPARKIFY_ANALYTICS_SCHEMA"), "schema name (SPARKIFY_ANALYTICS_SCHEMA)"
-            ),
-        )
-
-
-declare_load_schemas(SparkifySettings.from_env().staging_schema)
+class SparkifySettings(PipelineSettings):
+    data_uri: str = Field(str(LOCAL_DIR / "lake"), validation_alias="SPARKIFY_DATA_URI")
+    staging_schema: LoadSchemaName = Field("staging", validation_alias="SPARKIFY_STAGING_SCHEMA")
+    analytics_schema: SchemaName = Field("analytics", validation_alias="SPARKIFY_ANALYTICS_SCHEMA")
+    # The daily partitions start here: the UI counts progress against them, so a lake that starts later sets it.
+    first_day: dt.date = Field(dt.date(2018, 11, 1), validation_alias="SPARKIFY_FIRST_DAY")
+    schedule_cron: str = Field("15 0 * * *", validation_alias="SPARKIFY_SCHEDULE_CRON")
+    schedule_catchup_days: PositiveInt = Field(7, validation_alias="SPARKIFY_SCHEDULE_CATCHUP_DAYS")
+    sensor_lookback_days: PositiveInt = Field(3, validation_alias="SPARKIFY_SENSOR_LOOKBACK_DAYS")
+    sensor_interval_seconds: PositiveInt = Field(300, validation_alias="SPARKIFY_SENSOR_INTERVAL_SECONDS")

@@ -6,17 +6,19 @@ nothing and a bad file leaves the table as it was.
 
 import dagster as dg
 
-from pipeline.defs.sparkify import GROUP
-from pipeline.defs.sparkify.lake_files import clears_empty_days, day_files, loadable_song_files
-from pipeline.defs.sparkify.layout import JSONPATHS_KEY
-from pipeline.defs.sparkify.partitions import daily_backfill_policy, daily_partitions, day_epoch_ms, days_of
-from pipeline.defs.sparkify.raw_assets import raw_log_files, raw_song_files
-from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, STAGING_EVENTS, STAGING_SONGS
+from pipeline.defs.sparkify.lake_files import day_files, loadable_song_files
+from pipeline.defs.sparkify.layout import JSONPATHS_KEY, LOG_FILES
+from pipeline.defs.sparkify.partitions import day_epoch_ms, days_of
+from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, StagingTables
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.materialize import TABLE_NAME
+from pipeline.lib.metadata import TABLE_NAME
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import FileLedger, JsonBatch, Warehouse, ledger_table
+
+STAGING_EVENTS_KEY = dg.AssetKey(["staging", "staging_events"])
+STAGING_SONGS_KEY = dg.AssetKey(["staging", "staging_songs"])
+WAITING_FOR_SONGS = "the song catalogue is not loaded yet: sparkify_songs has never materialized staging_songs"
 
 
 def day_batches(lake, days, clear_empty: bool = False) -> list[JsonBatch]:
@@ -38,34 +40,6 @@ def day_batches(lake, days, clear_empty: bool = False) -> list[JsonBatch]:
     ]
 
 
-@dg.asset(
-    key=["staging", "staging_events"],
-    deps=[raw_log_files],
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=daily_backfill_policy,
-    kinds={"sql"},
-    metadata={TABLE_NAME: STAGING_EVENTS.qualified},
-    description="Every event of the activity logs, one row per JSON object; a day's load replaces that day's rows.",
-)
-@retried_on_fault
-def staging_events(
-    context: dg.AssetExecutionContext, sparkify_lake: DataLakeResource, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    lake = sparkify_lake.get_lake()
-    days = days_of(context)
-    counts = load_or_fail(lake, warehouse, STAGING_EVENTS, day_batches(lake, days, clears_empty_days(context)))
-    per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts, strict=True))
-    return dg.MaterializeResult(
-        metadata={
-            "rows_loaded": sum(counts),
-            "days": len(days),
-            "rows_per_day": dg.MetadataValue.md(f"| day | rows |\n|---|---|\n{per_day}"),
-            "table": STAGING_EVENTS.qualified,
-        }
-    )
-
-
 def plan_song_load(current: dict[str, str], loaded: dict[str, str]) -> tuple[list[str], bool]:
     """(keys to load, whether they replace the table) given the song files now and those already loaded.
 
@@ -77,38 +51,70 @@ def plan_song_load(current: dict[str, str], loaded: dict[str, str]) -> tuple[lis
     return sorted(key for key in current if key not in loaded), False
 
 
-@dg.asset(
-    key=["staging", "staging_songs"],
-    deps=[raw_song_files],
-    group_name=GROUP,
-    kinds={"sql"},
-    metadata={TABLE_NAME: STAGING_SONGS.qualified},
-    description="Every song object of the song files, one row each (a song copied into two files is two rows). "
-    "Only files not loaded before are read; staging_songs_files records which were.",
-)
-@retried_on_fault
-def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
-    lake = sparkify_lake.get_lake()
-    ledger_spec = ledger_table(STAGING_SONGS)
-    current = {obj.key: obj.version for obj in loadable_song_files(lake)}
-    keys, replace = plan_song_load(current, warehouse.loaded_files(ledger_spec))
-    batch = JsonBatch(keys=tuple(keys), append=not replace, label=f"{len(keys)} song files")
-    ledger = FileLedger(ledger_spec, tuple((key, current[key]) for key in keys), replace=replace)
-    [count] = load_or_fail(lake, warehouse, STAGING_SONGS, [batch], ledger)
-    return dg.MaterializeResult(
-        metadata={
-            "rows_loaded": count,
-            "files_loaded": len(keys),
-            "files_in_lake": len(current),
-            "mode": "full reload" if replace else "new files only",
-            "table": STAGING_SONGS.qualified,
-        }
-    )
-
-
-WAITING_FOR_SONGS = "the song catalogue is not loaded yet: sparkify_songs has never materialized staging_songs"
-
-
 def song_catalogue_loaded(instance: dg.DagsterInstance) -> bool:
     """Whether sparkify_songs has loaded staging_songs at least once: the daily models join plays to it."""
-    return instance.get_latest_materialization_event(staging_songs.key) is not None
+    return instance.get_latest_materialization_event(STAGING_SONGS_KEY) is not None
+
+
+def staging_assets(
+    tables: StagingTables, partitions: dg.PartitionsDefinition, raw: list[dg.AssetsDefinition], group: str
+) -> list[dg.AssetsDefinition]:
+    raw_log_files, raw_song_files = raw
+
+    @dg.asset(
+        key=STAGING_EVENTS_KEY,
+        deps=[raw_log_files],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"sql"},
+        metadata={TABLE_NAME: tables.events.qualified},
+        description="Every event of the activity logs, one row per JSON object; a day's load replaces that day's rows.",
+    )
+    @retried_on_fault
+    def staging_events(
+        context: dg.AssetExecutionContext, sparkify_lake: DataLakeResource, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        lake = sparkify_lake.get_lake()
+        days = days_of(context)
+        batches = day_batches(lake, days, LOG_FILES.clears_empty(context))
+        counts = load_or_fail(lake, warehouse, tables.events, batches)
+        per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts, strict=True))
+        return dg.MaterializeResult(
+            metadata={
+                "rows_loaded": sum(counts),
+                "days": len(days),
+                "rows_per_day": dg.MetadataValue.md(f"| day | rows |\n|---|---|\n{per_day}"),
+                "table": tables.events.qualified,
+            }
+        )
+
+    @dg.asset(
+        key=STAGING_SONGS_KEY,
+        deps=[raw_song_files],
+        group_name=group,
+        kinds={"sql"},
+        metadata={TABLE_NAME: tables.songs.qualified},
+        description="Every song object of the song files, one row each (a song copied into two files is two rows). "
+        "Only files not loaded before are read; staging_songs_files records which were.",
+    )
+    @retried_on_fault
+    def staging_songs(sparkify_lake: DataLakeResource, warehouse: Warehouse) -> dg.MaterializeResult:
+        lake = sparkify_lake.get_lake()
+        ledger_spec = ledger_table(tables.songs)
+        current = {obj.key: obj.version for obj in loadable_song_files(lake)}
+        keys, replace = plan_song_load(current, warehouse.loaded_files(ledger_spec))
+        batch = JsonBatch(keys=tuple(keys), append=not replace, label=f"{len(keys)} song files")
+        ledger = FileLedger(ledger_spec, tuple((key, current[key]) for key in keys), replace=replace)
+        [count] = load_or_fail(lake, warehouse, tables.songs, [batch], ledger)
+        return dg.MaterializeResult(
+            metadata={
+                "rows_loaded": count,
+                "files_loaded": len(keys),
+                "files_in_lake": len(current),
+                "mode": "full reload" if replace else "new files only",
+                "table": tables.songs.qualified,
+            }
+        )
+
+    return [staging_events, staging_songs]

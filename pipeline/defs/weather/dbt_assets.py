@@ -2,23 +2,25 @@
 typed from the staged answers, each run replacing exactly its hours, in one dbt invocation per run."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtProject, dbt_assets
 
-from pipeline.defs.weather.partitions import hourly_backfill_policy, hourly_partitions, hours_of
-from pipeline.lib.dbt.build import DBT_BUILD, build, hourly_window_env
-from pipeline.lib.dbt.project import dbt_project
+from pipeline.lib.dbt.build import DBT_BUILD, build
+from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.retries import retried_on_fault
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="path:models/weather",
-    partitions_def=hourly_partitions,
-    backfill_policy=hourly_backfill_policy,
-    dagster_dbt_translator=PipelineDbtTranslator(),
-)
-@retried_on_fault
-def weather_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from build(dbt, context, DBT_BUILD, hourly_window_env(hours_of(context)))
+def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select="path:models/weather",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=PipelineDbtTranslator(),
+    )
+    @retried_on_fault
+    def weather_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
+        yield from build(dbt, context, DBT_BUILD, partitioned=True)
+
+    return weather_models

@@ -4,13 +4,11 @@ import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.weather.settings import env
-
 KEY_FORMAT = "%Y-%m-%d-%H:%M"  # Dagster's hourly partition keys, as the UI and `dagster job backfill` print them
 
-hourly_partitions = dg.HourlyPartitionsDefinition(start_date=env("WEATHER_FIRST_HOUR"), timezone="UTC")
-# A range of hours runs as one run: one load per table, one dbt invocation.
-hourly_backfill_policy = dg.BackfillPolicy.single_run()
+
+def hourly_partitions(first_hour: str) -> dg.HourlyPartitionsDefinition:
+    return dg.HourlyPartitionsDefinition(start_date=first_hour, timezone="UTC")
 
 
 def parse_hour(partition_key: str) -> dt.datetime:

@@ -15,33 +15,30 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from pipeline.defs.weather import GROUP
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
-from pipeline.defs.weather.partitions import KEY_FORMAT, hourly_backfill_policy, hourly_partitions, hours_of
+from pipeline.defs.weather.partitions import KEY_FORMAT, hours_of
 from pipeline.defs.weather.resources import WeatherApis
 from pipeline.defs.weather.responses import InvalidResponse, check_cities, check_cocktails, check_weather
-from pipeline.defs.weather.settings import env
+from pipeline.defs.weather.settings import WeatherSettings
 from pipeline.lib.http_api import ApiClient, ApiError
 from pipeline.lib.lake import DataLake, DataLakeResource, open_lake
-from pipeline.lib.materialize import UsageError, declare_data_range
+from pipeline.lib.pipelines import NoData
 from pipeline.lib.retries import retried_on_fault
-from pipeline.lib.transient import declare_transient
+from pipeline.lib.transient import TransientFault
 
 # Threads fetching one hour's cities: the rate limiter, not the pool, decides the pace.
 FETCH_THREADS = 16
 
 
-class ApiUnavailable(Exception):
+class ApiUnavailable(TransientFault):
     """An API kept answering 429 or 5xx (or not at all) past the client's own retries: worth a step retry."""
 
 
-declare_transient(ApiUnavailable)
-
-
-def fetchable(hour: dt.datetime, now: dt.datetime | None = None) -> bool:
-    """Whether the APIs still serve this hour's data: from its start until WEATHER_FETCH_HOURS after."""
+def fetchable(hour: dt.datetime, fetch_hours: float, now: dt.datetime | None = None) -> bool:
+    """Whether the APIs still serve this hour's data: from its start until `fetch_hours` (WEATHER_FETCH_HOURS)
+    after."""
     now = now or dt.datetime.now(dt.UTC)
-    return hour <= now < hour + dt.timedelta(hours=float(env("WEATHER_FETCH_HOURS")))
+    return hour <= now < hour + dt.timedelta(hours=fetch_hours)
 
 
 def _stored(lake: DataLake, key: str, check: Callable) -> tuple[object | None, str | None]:
@@ -59,6 +56,7 @@ def _stored(lake: DataLake, key: str, check: Callable) -> tuple[object | None, s
 
 def stored_or_fetched(
     context: dg.AssetExecutionContext,
+    fetch_hours: float,
     lake: DataLake,
     key: str,
     check: Callable,
@@ -70,7 +68,7 @@ def stored_or_fetched(
     payload, invalid = _stored(lake, key, check)
     if payload is not None:
         return payload, "stored"
-    if not fetchable(hour):
+    if not fetchable(hour, fetch_hours):
         state = f"stored object is invalid: {invalid}" if invalid else f"{lake.uri(key)} is not in the lake"
         raise dg.Failure(
             f"{what} for {hour:%Y-%m-%d %H:00} UTC: {state}, and the API serves only current data, so a past hour "
@@ -96,45 +94,16 @@ def _failed(errors: list[ApiError], hour: dt.datetime) -> Exception:
     return dg.Failure(message, allow_retries=False)
 
 
-def _hour_object(context, lake, key, check, fetch, hour, what) -> tuple[object, str]:
+def _hour_object(context, fetch_hours, lake, key, check, fetch, hour, what) -> tuple[object, str]:
     """stored_or_fetched for an hour's one object (the city list, the drinks): its fault is the hour's."""
     try:
-        return stored_or_fetched(context, lake, key, check, fetch, hour, what)
+        return stored_or_fetched(context, fetch_hours, lake, key, check, fetch, hour, what)
     except ApiError as exc:
         raise _failed([exc], hour) from exc
 
 
 def _objects_metadata(counts: Counter) -> dict:
     return {name: counts[name] for name in ("stored", "fetched", "replaced")}
-
-
-@dg.asset(
-    key=["raw", "cities"],
-    group_name=GROUP,
-    partitions_def=hourly_partitions,
-    backfill_policy=hourly_backfill_policy,
-    kinds={"api", "s3"},
-    description="The hour's top cities (CITIES_API_URL), kept as cities/YYYYMMDDHH00/cities.json.",
-)
-@retried_on_fault
-def raw_cities(
-    context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
-) -> dg.MaterializeResult:
-    lake, counts = weather_lake.get_lake(), Counter()
-    with weather_apis.clients() as clients:
-        for hour in hours_of(context):
-            cities, source = _hour_object(
-                context,
-                lake,
-                cities_key(hour),
-                check_cities,
-                lambda: clients.cities.get_json(weather_apis.url("cities"), "the city list"),
-                hour,
-                "the city list",
-            )
-            counts[source] += 1
-            context.log.info(f"{hour:%Y-%m-%d %H:00}: {len(cities)} cities ({source})")
-    return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
 
 
 def stored_cities(lake: DataLake, hour: dt.datetime) -> list[str]:
@@ -153,93 +122,131 @@ def _fetch_weather(client: ApiClient, url: str, city: str) -> Callable[[], tuple
     return lambda: client.get_json(url, f"weather of {city}", {"q": city})
 
 
-@dg.asset(
-    key=["raw", "weather"],
-    deps=[raw_cities],
-    group_name=GROUP,
-    partitions_def=hourly_partitions,
-    backfill_policy=hourly_backfill_policy,
-    kinds={"api", "s3"},
-    description="Current weather of each of the hour's cities (WEATHER_API_URL, weatherapi.com's current.json), "
-    "one object per city: weather/YYYYMMDDHH00/<city_slug>.json.",
-)
-@retried_on_fault
-def raw_weather(
-    context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
-) -> dg.MaterializeResult:
-    lake, counts = weather_lake.get_lake(), Counter()
-    with weather_apis.clients() as clients, ThreadPoolExecutor(FETCH_THREADS) as pool:
-        for hour in hours_of(context):
-            cities = stored_cities(lake, hour)
+def raw_assets(settings: WeatherSettings, partitions: dg.PartitionsDefinition, group: str) -> list[dg.AssetsDefinition]:
+    """raw/cities, raw/weather and raw/cocktails: an hour's answers, fetched once (while the hour is current)."""
 
-            def one(city: str, hour=hour):
-                fetch = _fetch_weather(clients.weather, weather_apis.url("weather"), city)
-                return stored_or_fetched(
-                    context, lake, weather_key(hour, city), check_weather, fetch, hour, f"weather of {city}"
-                )
-
-            futures = [pool.submit(one, city) for city in cities]
-            errors = []
-            for future in futures:
-                try:
-                    _, source = future.result()
-                    counts[source] += 1
-                except ApiError as exc:
-                    errors.append(exc)
-            if errors:  # the cities fetched are kept: a retry fetches only the others
-                raise _failed(errors, hour)
-            context.log.info(f"{hour:%Y-%m-%d %H:00}: weather of {len(cities)} cities")
-    return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
-
-
-@dg.asset(
-    key=["raw", "cocktails"],
-    group_name=GROUP,
-    partitions_def=hourly_partitions,
-    backfill_policy=hourly_backfill_policy,
-    kinds={"api", "s3"},
-    description="The latest cocktails (COCKTAILS_API_URL, TheCocktailDB's latest.php), "
-    "one object per hour: cocktails/YYYYMMDDHH00/cocktails.json.",
-)
-@retried_on_fault
-def raw_cocktails(
-    context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
-) -> dg.MaterializeResult:
-    lake, counts, drinks = weather_lake.get_lake(), Counter(), 0
-    with weather_apis.clients() as clients:
-        for hour in hours_of(context):
-            payload, source = _hour_object(
-                context,
-                lake,
-                cocktails_key(hour),
-                check_cocktails,
-                lambda: clients.cocktails.get_json(weather_apis.url("cocktails"), "the latest cocktails"),
-                hour,
-                "the latest cocktails",
-            )
-            counts[source] += 1
-            drinks += len(payload["drinks"])
-    return dg.MaterializeResult(
-        metadata={"hours": len(context.partition_keys), "drinks": drinks, **_objects_metadata(counts)}
+    @dg.asset(
+        key=["raw", "cities"],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"api", "s3"},
+        description="The hour's top cities (CITIES_API_URL), kept as cities/YYYYMMDDHH00/cities.json.",
     )
+    @retried_on_fault
+    def raw_cities(
+        context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
+    ) -> dg.MaterializeResult:
+        lake, counts = weather_lake.get_lake(), Counter()
+        with weather_apis.clients() as clients:
+            for hour in hours_of(context):
+                cities, source = _hour_object(
+                    context,
+                    settings.fetch_hours,
+                    lake,
+                    cities_key(hour),
+                    check_cities,
+                    lambda: clients.cities.get_json(weather_apis.url("cities"), "the city list"),
+                    hour,
+                    "the city list",
+                )
+                counts[source] += 1
+                context.log.info(f"{hour:%Y-%m-%d %H:00}: {len(cities)} cities ({source})")
+        return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
+
+    @dg.asset(
+        key=["raw", "weather"],
+        deps=[raw_cities],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"api", "s3"},
+        description="Current weather of each of the hour's cities (WEATHER_API_URL, weatherapi.com's current.json), "
+        "one object per city: weather/YYYYMMDDHH00/<city_slug>.json.",
+    )
+    @retried_on_fault
+    def raw_weather(
+        context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
+    ) -> dg.MaterializeResult:
+        lake, counts = weather_lake.get_lake(), Counter()
+        with weather_apis.clients() as clients, ThreadPoolExecutor(FETCH_THREADS) as pool:
+            for hour in hours_of(context):
+                cities = stored_cities(lake, hour)
+
+                def one(city: str, hour=hour):
+                    fetch = _fetch_weather(clients.weather, weather_apis.url("weather"), city)
+                    return stored_or_fetched(
+                        context,
+                        settings.fetch_hours,
+                        lake,
+                        weather_key(hour, city),
+                        check_weather,
+                        fetch,
+                        hour,
+                        f"weather of {city}",
+                    )
+
+                futures = [pool.submit(one, city) for city in cities]
+                errors = []
+                for future in futures:
+                    try:
+                        _, source = future.result()
+                        counts[source] += 1
+                    except ApiError as exc:
+                        errors.append(exc)
+                if errors:  # the cities fetched are kept: a retry fetches only the others
+                    raise _failed(errors, hour)
+                context.log.info(f"{hour:%Y-%m-%d %H:00}: weather of {len(cities)} cities")
+        return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
+
+    @dg.asset(
+        key=["raw", "cocktails"],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"api", "s3"},
+        description="The latest cocktails (COCKTAILS_API_URL, TheCocktailDB's latest.php), "
+        "one object per hour: cocktails/YYYYMMDDHH00/cocktails.json.",
+    )
+    @retried_on_fault
+    def raw_cocktails(
+        context: dg.AssetExecutionContext, weather_apis: WeatherApis, weather_lake: DataLakeResource
+    ) -> dg.MaterializeResult:
+        lake, counts, drinks = weather_lake.get_lake(), Counter(), 0
+        with weather_apis.clients() as clients:
+            for hour in hours_of(context):
+                payload, source = _hour_object(
+                    context,
+                    settings.fetch_hours,
+                    lake,
+                    cocktails_key(hour),
+                    check_cocktails,
+                    lambda: clients.cocktails.get_json(weather_apis.url("cocktails"), "the latest cocktails"),
+                    hour,
+                    "the latest cocktails",
+                )
+                counts[source] += 1
+                drinks += len(payload["drinks"])
+        return dg.MaterializeResult(
+            metadata={"hours": len(context.partition_keys), "drinks": drinks, **_objects_metadata(counts)}
+        )
+
+    return [raw_cities, raw_weather, raw_cocktails]
 
 
-def default_hours() -> tuple[str, str]:
+def default_hours(settings: WeatherSettings) -> tuple[str, str]:
     """What `python -m pipeline materialize --group weather` runs without --start/--end: the hour that just ended
     (an hourly partition exists once its hour is over) when the APIs are configured, else the latest hour in the
     lake (hours in between may be missing: one at a time)."""
-    if env("CITIES_API_URL"):
+    if settings.cities_api_url:
         hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
     else:
-        keys = [obj.key for obj in open_lake(env("API_DATA_URI")).list("cities/")]
+        keys = [obj.key for obj in open_lake(settings.data_uri).list("cities/")]
         if not keys:
-            raise UsageError(
-                f"weather: no hour in {env('API_DATA_URI')} and CITIES_API_URL is not set: set the API variables "
+            raise NoData(
+                f"weather: no hour in {settings.data_uri} and CITIES_API_URL is not set: set the API variables "
                 "(docs/weather.md), or give --group sparkify"
             )
         hour = dt.datetime.strptime(max(keys).split("/")[1], "%Y%m%d%H00").replace(tzinfo=dt.UTC)
     key = hour.strftime(KEY_FORMAT)
     return key, key
-
-
-declare_data_range(GROUP, default_hours)

@@ -8,9 +8,10 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from pipeline.defs.weather import settings as _settings  # noqa: F401  (declares the variables' defaults)
+from pipeline.defs.weather.settings import WeatherSettings
 from pipeline.lib.http_api import ApiClient, RateLimiter
 from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,23 @@ class WeatherApis(dg.ConfigurableResource):
             )
 
 
-# Every value by dg.EnvVar: read when a run uses the resource, not when the code location is loaded, so the
-# variables set for a run (the demo's local API, a test's server) are the ones it uses; keys never in config.
-defs = dg.Definitions(
-    resources={
+def weather_resources(settings: WeatherSettings, platform: Settings) -> dict:
+    """The APIs (their keys by reference: read when a run uses them, never in config) and the lake."""
+    return {
         "weather_apis": WeatherApis(
-            cities_url=dg.EnvVar("CITIES_API_URL"),
-            weather_url=dg.EnvVar("WEATHER_API_URL"),
-            cocktails_url=dg.EnvVar("COCKTAILS_API_URL"),
-            weather_api_key=dg.EnvVar("WEATHER_API_KEY"),
-            weather_api_host=dg.EnvVar("WEATHER_API_HOST"),
-            cocktails_api_key=dg.EnvVar("COCKTAILS_API_KEY"),
-            cocktails_api_host=dg.EnvVar("COCKTAILS_API_HOST"),
-            requests_per_second=dg.EnvVar("API_REQUESTS_PER_SECOND"),
+            cities_url=settings.cities_api_url,
+            weather_url=settings.weather_api_url,
+            cocktails_url=settings.cocktails_api_url,
+            weather_api_key=_key(platform, "WEATHER_API_KEY"),
+            weather_api_host=settings.weather_api_host,
+            cocktails_api_key=_key(platform, "COCKTAILS_API_KEY"),
+            cocktails_api_host=settings.cocktails_api_host,
+            requests_per_second=str(settings.requests_per_second),
         ),
-        "weather_lake": DataLakeResource(data_uri=dg.EnvVar("API_DATA_URI"), s3=S3Resource()),
+        "weather_lake": DataLakeResource(data_uri=settings.data_uri, s3=S3Resource()),
     }
-)
+
+
+def _key(platform: Settings, name: str) -> dg.EnvVar | str:
+    # Secrets: empty unless set (never a value here); sent only when set.
+    return dg.EnvVar(name) if platform.is_set(name) else ""

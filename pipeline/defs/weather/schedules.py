@@ -8,22 +8,25 @@ import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.weather.jobs import weather_hourly_job
 from pipeline.defs.weather.partitions import KEY_FORMAT
 from pipeline.defs.weather.raw_assets import fetchable
+from pipeline.lib.pipelines import AssetJob
 
 
-@dg.schedule(
-    name="weather_hourly_schedule",
-    job=weather_hourly_job,
-    cron_schedule="5 * * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
-def weather_hourly_schedule(context: dg.ScheduleEvaluationContext):
-    tick = context.scheduled_execution_time.astimezone(dt.UTC)
-    hour = tick.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
-    if not fetchable(hour):
-        return dg.SkipReason(f"{hour:%Y-%m-%d %H:00} UTC is past: the APIs serve only current data (no catch-up)")
-    key = hour.strftime(KEY_FORMAT)
-    return dg.RunRequest(run_key=key, partition_key=key)
+def hourly_schedule(job: AssetJob, fetch_hours: float) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="weather_hourly_schedule",
+        job=job,
+        cron_schedule="5 * * * *",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def weather_hourly_schedule(context: dg.ScheduleEvaluationContext):
+        tick = context.scheduled_execution_time.astimezone(dt.UTC)
+        hour = tick.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+        if not fetchable(hour, fetch_hours):
+            return dg.SkipReason(f"{hour:%Y-%m-%d %H:00} UTC is past: the APIs serve only current data (no catch-up)")
+        key = hour.strftime(KEY_FORMAT)
+        return dg.RunRequest(run_key=key, partition_key=key)
+
+    return weather_hourly_schedule

@@ -1,36 +1,41 @@
-"""The weather pipeline's configuration (its API endpoints, rate limit, lake and schemas), declared with the
-platform's settings so `env()` knows the defaults and dbt sees the same schema names.
+"""The weather pipeline's configuration: its API endpoints, rate limit, lake, schemas and first hour.
 
-The API keys are secrets: the resource reads them with `dg.EnvVar` (deploy: from SSM Parameter Store into
-the environment, as the other secrets), never from here.
+The API keys are secrets, not settings: the resource reads them by reference (`dg.EnvVar`; deploy: from SSM
+Parameter Store into the environment, as the other secrets).
 """
 
-from pipeline.lib.settings import LOCAL_DIR, declare_defaults, declare_load_schemas, env
-from pipeline.lib.warehouse.identifiers import checked_identifier
+import datetime as dt
 
-declare_defaults(
-    {
-        # Unset by default: a fresh clone points them at the demo API (`make demo`), production at the real ones.
-        "CITIES_API_URL": "",
-        "WEATHER_API_URL": "",
-        "COCKTAILS_API_URL": "",
-        "WEATHER_API_HOST": "",
-        "COCKTAILS_API_HOST": "",
-        # Secrets: empty unless set (never a value here); sent only when set.
-        "WEATHER_API_KEY": "",
-        "COCKTAILS_API_KEY": "",
-        "API_REQUESTS_PER_SECOND": "5",
-        "API_DATA_URI": str(LOCAL_DIR / "api_data"),
-        "WEATHER_STAGING_SCHEMA": "api_staging",
-        "WEATHER_ANALYTICS_SCHEMA": "api_analytics",
-        # The original DAG's start; the hourly partitions begin here.
-        "WEATHER_FIRST_HOUR": "2024-01-04-11:00",
-        # How long after its start an hour may still be fetched: the APIs serve only *current* weather and
-        # the latest drinks, so an older hour is reloaded from the lake, never refetched.
-        "WEATHER_FETCH_HOURS": "2",
-    }
-)
+from pydantic import Field, PositiveFloat, field_validator
 
-STAGING_SCHEMA = checked_identifier(env("WEATHER_STAGING_SCHEMA"), "schema name (WEATHER_STAGING_SCHEMA)")
-ANALYTICS_SCHEMA = checked_identifier(env("WEATHER_ANALYTICS_SCHEMA"), "schema name (WEATHER_ANALYTICS_SCHEMA)")
-declare_load_schemas(STAGING_SCHEMA)
+from pipeline.lib.settings import LOCAL_DIR, LoadSchemaName, PipelineSettings, SchemaName
+
+
+class WeatherSettings(PipelineSettings):
+    # Unset by default: a fresh clone points them at the demo API (`make demo`), production at the real ones.
+    cities_api_url: str = Field("", validation_alias="CITIES_API_URL")
+    weather_api_url: str = Field("", validation_alias="WEATHER_API_URL")
+    cocktails_api_url: str = Field("", validation_alias="COCKTAILS_API_URL")
+    weather_api_host: str = Field("", validation_alias="WEATHER_API_HOST")  # RapidAPI's host header, when set
+    cocktails_api_host: str = Field("", validation_alias="COCKTAILS_API_HOST")
+    requests_per_second: PositiveFloat = Field(5, validation_alias="API_REQUESTS_PER_SECOND")  # per API
+    data_uri: str = Field(str(LOCAL_DIR / "api_data"), validation_alias="API_DATA_URI")
+    staging_schema: LoadSchemaName = Field("api_staging", validation_alias="WEATHER_STAGING_SCHEMA")
+    analytics_schema: SchemaName = Field("api_analytics", validation_alias="WEATHER_ANALYTICS_SCHEMA")
+    # The original DAG's start; the hourly partitions begin here.
+    first_hour: dt.datetime = Field(dt.datetime(2024, 1, 4, 11), validation_alias="WEATHER_FIRST_HOUR")
+    # How long after its start an hour may still be fetched: the APIs serve only *current* weather and
+    # the latest drinks, so an older hour is reloaded from the lake, never refetched.
+    fetch_hours: PositiveFloat = Field(2, validation_alias="WEATHER_FETCH_HOURS")
+
+    @field_validator("first_hour", mode="before")
+    @classmethod
+    def _hour_key(cls, value):
+        """Dagster's hourly partition key (2024-01-04-11:00), as the UI and `dagster job backfill` print it."""
+        if isinstance(value, str) and len(value) == 16 and value[10] == "-":
+            return dt.datetime.strptime(value, "%Y-%m-%d-%H:%M")
+        return value
+
+    @property
+    def first_partition(self) -> str:
+        return self.first_hour.strftime("%Y-%m-%d-%H:%M")

@@ -7,24 +7,28 @@ object leaves the tables as they were.
 
 import dagster as dg
 
-from pipeline.defs.weather import GROUP
 from pipeline.defs.weather.layout import cocktails_key, weather_key
-from pipeline.defs.weather.partitions import hourly_backfill_policy, hourly_partitions, hours_of, run_hr
-from pipeline.defs.weather.raw_assets import raw_cocktails, raw_weather, stored_cities
-from pipeline.defs.weather.settings import STAGING_SCHEMA
+from pipeline.defs.weather.partitions import hours_of, run_hr
+from pipeline.defs.weather.raw_assets import stored_cities
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.materialize import TABLE_NAME
+from pipeline.lib.metadata import TABLE_NAME
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, JsonBatch, TableSpec, Warehouse
 
 _HOUR_AND_KEY = (Column("run_hr", "bigint", "run_hr"), Column("source_key", "text", "source_key"))
-WEATHER_STAGE = TableSpec(
-    STAGING_SCHEMA,
-    "weather_stage",
-    (*_HOUR_AND_KEY, Column("location", "text", "location"), Column("current", "text", "current")),
-)
-COCKTAILS_STAGE = TableSpec(STAGING_SCHEMA, "cocktails_stage", (*_HOUR_AND_KEY, Column("drinks", "text", "drinks")))
+
+
+def weather_stage_table(schema: str) -> TableSpec:
+    return TableSpec(
+        schema,
+        "weather_stage",
+        (*_HOUR_AND_KEY, Column("location", "text", "location"), Column("current", "text", "current")),
+    )
+
+
+def cocktails_stage_table(schema: str) -> TableSpec:
+    return TableSpec(schema, "cocktails_stage", (*_HOUR_AND_KEY, Column("drinks", "text", "drinks")))
 
 
 def hour_batches(lake: DataLake, hour, keys: list[str]) -> list[JsonBatch]:
@@ -44,45 +48,53 @@ def hour_batches(lake: DataLake, hour, keys: list[str]) -> list[JsonBatch]:
     ]
 
 
-@dg.asset(
-    key=["api_staging", "weather_stage"],
-    deps=[raw_weather],
-    group_name=GROUP,
-    partitions_def=hourly_partitions,
-    backfill_policy=hourly_backfill_policy,
-    kinds={"sql"},
-    metadata={TABLE_NAME: WEATHER_STAGE.qualified},
-    description="Each city's weather answer of the hour, its objects as JSON text, with run_hr and the lake key.",
-)
-@retried_on_fault
-def weather_stage(
-    context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    lake = weather_lake.get_lake()
-    batches = [
-        batch
-        for hour in hours_of(context)
-        for batch in hour_batches(lake, hour, [weather_key(hour, city) for city in stored_cities(lake, hour)])
-    ]
-    counts = load_or_fail(lake, warehouse, WEATHER_STAGE, batches)
-    return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": WEATHER_STAGE.qualified})
+def staging_assets(
+    schema: str, partitions: dg.PartitionsDefinition, raw: list[dg.AssetsDefinition], group: str
+) -> list[dg.AssetsDefinition]:
+    """api_staging/weather_stage and api_staging/cocktails_stage, in the schema (WEATHER_STAGING_SCHEMA)."""
+    _, raw_weather, raw_cocktails = raw
+    weather_table, cocktails_table = weather_stage_table(schema), cocktails_stage_table(schema)
 
+    @dg.asset(
+        key=["api_staging", "weather_stage"],
+        deps=[raw_weather],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"sql"},
+        metadata={TABLE_NAME: weather_table.qualified},
+        description="Each city's weather answer of the hour, its objects as JSON text, with run_hr and the lake key.",
+    )
+    @retried_on_fault
+    def weather_stage(
+        context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        lake = weather_lake.get_lake()
+        batches = [
+            batch
+            for hour in hours_of(context)
+            for batch in hour_batches(lake, hour, [weather_key(hour, city) for city in stored_cities(lake, hour)])
+        ]
+        counts = load_or_fail(lake, warehouse, weather_table, batches)
+        return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": weather_table.qualified})
 
-@dg.asset(
-    key=["api_staging", "cocktails_stage"],
-    deps=[raw_cocktails],
-    group_name=GROUP,
-    partitions_def=hourly_partitions,
-    backfill_policy=hourly_backfill_policy,
-    kinds={"sql"},
-    metadata={TABLE_NAME: COCKTAILS_STAGE.qualified},
-    description="The hour's latest-cocktails answer, its drinks as JSON text, with run_hr and the lake key.",
-)
-@retried_on_fault
-def cocktails_stage(
-    context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    lake = weather_lake.get_lake()
-    batches = [batch for hour in hours_of(context) for batch in hour_batches(lake, hour, [cocktails_key(hour)])]
-    counts = load_or_fail(lake, warehouse, COCKTAILS_STAGE, batches)
-    return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": COCKTAILS_STAGE.qualified})
+    @dg.asset(
+        key=["api_staging", "cocktails_stage"],
+        deps=[raw_cocktails],
+        group_name=group,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"sql"},
+        metadata={TABLE_NAME: cocktails_table.qualified},
+        description="The hour's latest-cocktails answer, its drinks as JSON text, with run_hr and the lake key.",
+    )
+    @retried_on_fault
+    def cocktails_stage(
+        context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        lake = weather_lake.get_lake()
+        batches = [batch for hour in hours_of(context) for batch in hour_batches(lake, hour, [cocktails_key(hour)])]
+        counts = load_or_fail(lake, warehouse, cocktails_table, batches)
+        return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": cocktails_table.qualified})
+
+    return [weather_stage, cocktails_stage]

@@ -8,14 +8,13 @@ dbt_project/macros/partition_window.sql).
 """
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
+from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.dbt.manifest import keep_partial_parse_state, remove_invocation_folder
-from pipeline.lib.settings import environment
 from pipeline.lib.transient import TransientFault
 
 # dbt reports a lost or refused warehouse connection only in its message (its adapters' own words, via
@@ -36,20 +35,13 @@ LOST_CONNECTION = (
 DBT_BUILD = ["build", "--indirect-selection", "buildable"]
 
 
-def partition_window_env(days: list[dt.date]) -> dict[str, str]:
-    """dbt's environment for a run over these days: the window [start, end)."""
-    return {
-        "DBT_WINDOW_START": min(days).isoformat(),
-        "DBT_WINDOW_END": (max(days) + dt.timedelta(days=1)).isoformat(),
-    }
-
-
-def hourly_window_env(hours: list[dt.datetime]) -> dict[str, str]:
-    """dbt's environment for a run over these UTC hours: the window [first hour, last hour + 1 h)."""
-    return {
-        "DBT_WINDOW_START": min(hours).strftime("%Y-%m-%dT%H:00"),
-        "DBT_WINDOW_END": (max(hours) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:00"),
-    }
+def window_variables(window: dg.TimeWindow) -> dict[str, str]:
+    """dbt's partition window for a run, [start, end) of its time window (`context.partition_time_window`): dates
+    for daily and monthly partitions, hours (YYYY-MM-DDTHH:00) for hourly ones."""
+    start, end = (moment.astimezone(dt.UTC) for moment in (window.start, window.end))
+    if any(moment.time() != dt.time() for moment in (start, end)):
+        return {"DBT_WINDOW_START": f"{start:%Y-%m-%dT%H:00}", "DBT_WINDOW_END": f"{end:%Y-%m-%dT%H:00}"}
+    return {"DBT_WINDOW_START": start.date().isoformat(), "DBT_WINDOW_END": end.date().isoformat()}
 
 
 def failed_test(event: Any) -> str | None:
@@ -67,20 +59,18 @@ def failed_test(event: Any) -> str | None:
 
 
 def build(
-    dbt: DbtCliResource,
-    context: dg.AssetExecutionContext,
-    args: list[str],
-    window: Mapping[str, str] | None = None,
+    dbt: LocalDbtCliResource, context: dg.AssetExecutionContext, args: list[str], partitioned: bool = False
 ) -> Iterator[Any]:
-    """`dbt build` (in the window), streaming its events; a failed test or a SQL error fails the step at once,
-    a lost warehouse connection is retried.
+    """`dbt build` (in the run's partition window when `partitioned`), streaming its events; a failed test or a
+    SQL error fails the step at once, a lost warehouse connection is retried.
 
     dbt writes no JSON artifacts (--no-write-json): the results reach Dagster as events, and writing the
     manifest twice per invocation cost ~0.3 s (benchmark figure 3). The SQL it ran (compiled/, run/) and
     dbt.log are in the invocation's target folder: removed when the build succeeds, kept when it fails.
     """
-    with environment(**(window or {})):  # read when dbt's process starts, inside cli()
-        invocation = dbt.cli([*args, "--no-write-json"], context=context, raise_on_error=False)
+    if partitioned:
+        dbt = dbt.with_variables(window_variables(context.partition_time_window))
+    invocation = dbt.cli([*args, "--no-write-json"], context=context, raise_on_error=False)
     tests = []
     for event in invocation.stream():
         if name := failed_test(event):

@@ -1,39 +1,58 @@
-"""The dbt CLI resource: dagster-dbt's own, run with the dbt installed beside this Python, without the two
-costs dagster-dbt adds per run worker (a `dbt --version` and a dbt adapter; pipeline/lib/dagster_internals.py
-says why they go and why that takes private overrides).
+"""The dbt CLI resource: dagster-dbt's own, run with the dbt installed beside this Python, with the platform's
+resolved settings in dbt's environment, and without the two costs dagster-dbt adds per run worker (a
+`dbt --version` and a dbt adapter; pipeline/lib/dagster_internals.py says why they go and why that takes
+private overrides).
 
-And it runs each command through a warm dbt (pipeline/lib/dbt/fork_server.py), which saves the ~2 s a new dbt
-process spends importing dbt and tearing it down, on Linux unless DBT_WARM=false.
+Each command starts as pipeline/lib/dbt/fork_server.py's client, which sets the command's variables and runs dbt
+through the warm dbt when one serves this process: started by the first dbt command of a process (never when
+the definitions load), it saves the ~2 s a new dbt process spends importing dbt and tearing it down, on Linux
+unless DBT_WARM=false.
 """
 
 import sys
+from collections.abc import Mapping
+from typing import Self
 
 from dagster_dbt import DbtCliResource, DbtProject
+from pydantic import Field
 
 from pipeline.lib.dagster_internals import DbtCliResourceWithoutProbes
 from pipeline.lib.dbt import fork_server as dbt_fork_server
-from pipeline.lib.settings import env
 
 
 class LocalDbtCliResource(DbtCliResourceWithoutProbes, DbtCliResource):
-    """DbtCliResource for the `dbt` of this environment (whether or not the virtualenv is on PATH)."""
+    """DbtCliResource for the `dbt` of this environment (whether or not the virtualenv is on PATH), given the
+    variables dbt reads (profiles.yml, the sources' and models' schemas) as values."""
+
+    variables: dict[str, str] = Field(default_factory=dict, description="Set in dbt's environment for each command.")
+    warm: bool = Field(default=False, description="Run dbt through a warm dbt this process owns (Linux).")
+
+    def with_variables(self, variables: Mapping[str, str]) -> Self:
+        """The same resource with more variables (a run's partition window)."""
+        return local_dbt(self.project_dir, self.target, {**self.variables, **variables}, self.warm)
+
+    def cli(self, args, **kwargs):
+        if self.warm:
+            dbt_fork_server.ensure_running()
+        return super().cli(args, **kwargs)
 
 
-def warm_dbt_enabled() -> bool:
+def warm_dbt_enabled(setting: bool) -> bool:
     # Linux only: that is where forking a process that has imported dbt is tested (CI). Elsewhere (macOS
     # forbids some libraries in a forked child, Windows cannot fork) dbt starts as a process of its own.
-    return sys.platform == "linux" and env("DBT_WARM").lower() != "false"
+    return sys.platform == "linux" and setting
 
 
-def dbt_resource(project: DbtProject, target: str) -> LocalDbtCliResource:
-    if not warm_dbt_enabled():
-        return LocalDbtCliResource(project_dir=project, target=target, dbt_executable=dbt_fork_server.DBT_EXECUTABLE)
-    # Started when the code location loads, so that it has imported dbt before the first run needs it
-    # and serves every run worker and step process the code server starts.
-    dbt_fork_server.ensure_running()
+def local_dbt(project_dir, target: str, variables: Mapping[str, str], warm: bool) -> LocalDbtCliResource:
     return LocalDbtCliResource(
-        project_dir=project,
+        project_dir=project_dir,
         target=target,
         dbt_executable=sys.executable,
-        global_config_flags=dbt_fork_server.CLIENT_COMMAND,
+        global_config_flags=dbt_fork_server.client_command(dict(variables)),
+        variables=dict(variables),
+        warm=warm,
     )
+
+
+def dbt_resource(project: DbtProject, target: str, variables: Mapping[str, str], warm: bool) -> LocalDbtCliResource:
+    return local_dbt(project, target, variables, warm_dbt_enabled(warm))

@@ -13,8 +13,10 @@ Run as a script (the client must import nothing but the standard library), in tw
   forks a child that takes the client's stdin/stdout/stderr (passed over the socket), environment,
   working directory and arguments, and runs dbt's CLI exactly as the `dbt` executable would. It ends
   when its owner ends: its stdin is a pipe from the owner (`ensure_running`, called by pipeline/lib/dbt/cli.py
-  when the code location loads, so run workers and their step processes inherit the socket's address).
-- `run ARGS...`: what dagster-dbt starts instead of `dbt` (CLIENT_COMMAND). Sends the request, passes
+  when a process runs its first dbt command, so the later ones and its step processes use it).
+- `run [NAME=VALUE ...] -- ARGS...`: what dagster-dbt starts instead of `dbt` (client_command()), with the
+  variables dbt reads for this command (the platform's resolved settings, the partition window), which the
+  definitions hold as values and never put in their own process's environment. Sends the request, passes
   SIGINT/SIGTERM on to dbt's process (a run being stopped), and exits with dbt's status. With no server
   (none started, gone, or it failed before starting dbt) it becomes the real dbt instead (exec): the
   result is the same either way, only slower.
@@ -44,13 +46,18 @@ SOCKET_VARIABLE = "DBT_WARM_SOCKET"  # the server's socket, for every process be
 # The dbt of this environment, beside this Python (whether or not the virtualenv is on PATH). Defined
 # here, where the client needs it without importing the package, and used from here everywhere else.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-# dagster-dbt runs [dbt_executable, *global_config_flags, *args]: Python (sys.executable), then these.
 # -I: the client ignores PYTHONPATH and the script's folder (pipeline/ must not shadow the standard library).
-CLIENT_COMMAND = ["-I", str(Path(__file__).resolve()), "run"]
+SCRIPT = ["-I", str(Path(__file__).resolve())]
 # The server's grace after a client vanished (its run worker killed) before dbt's process ends itself.
 _ORPHAN_GRACE_SECONDS = 10.0
 _INT = struct.Struct("!i")  # the request's length; then the child's pid, then dbt's exit status
 _server: subprocess.Popen | None = None
+
+
+def client_command(variables: dict[str, str]) -> list[str]:
+    """What follows Python (sys.executable) in the command dagster-dbt runs as dbt: [dbt_executable,
+    *global_config_flags, *args]; the variables are set in dbt's environment, over the inherited ones."""
+    return [*SCRIPT, "run", *(f"{name}={value}" for name, value in sorted(variables.items())), "--"]
 
 
 def ensure_running() -> None:
@@ -65,7 +72,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
     """A server owned by this process, and its socket's path, once bound (or after 5 s without)."""
     path = os.path.join(tempfile.mkdtemp(prefix="dbt-warm-"), "socket")  # mode 0700: this user only
     server = subprocess.Popen(
-        [sys.executable, *CLIENT_COMMAND[:2], "serve", path], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+        [sys.executable, *SCRIPT, "serve", path], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 5
     while not os.path.exists(path) and server.poll() is None and time.monotonic() < deadline:
@@ -86,25 +93,28 @@ def _read(conn: socket.socket, size: int) -> bytes:
 # --- the client: what dagster-dbt runs as dbt --------------------------------------------------------
 
 
-def _become_dbt(args: list[str]) -> NoReturn:
-    os.execv(DBT_EXECUTABLE, [DBT_EXECUTABLE, *args])
+def _become_dbt(args: list[str], env: dict[str, str]) -> NoReturn:
+    os.execve(DBT_EXECUTABLE, [DBT_EXECUTABLE, *args], env)
 
 
-def run(args: list[str]) -> int:
-    path = os.environ.get(SOCKET_VARIABLE)
+def run(argv: list[str]) -> int:
+    split = argv.index("--")
+    env = {**os.environ, **dict(pair.split("=", 1) for pair in argv[:split])}
+    args = argv[split + 1 :]
+    path = env.get(SOCKET_VARIABLE)
     if not path:
-        _become_dbt(args)
+        _become_dbt(args, env)
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     mask = os.umask(0)
     os.umask(mask)
-    request = json.dumps({"args": args, "env": dict(os.environ), "cwd": os.getcwd(), "umask": mask}).encode()
+    request = json.dumps({"args": args, "env": env, "cwd": os.getcwd(), "umask": mask}).encode()
     try:
         conn.connect(path)
         socket.send_fds(conn, [_INT.pack(len(request))], [0, 1, 2])
         conn.sendall(request)
         (pid,) = _INT.unpack(_read(conn, _INT.size))
     except (OSError, EOFError):  # no server, or it ended before starting dbt: nothing has run yet
-        _become_dbt(args)
+        _become_dbt(args, env)
 
     def forward(signum, _frame):
         try:

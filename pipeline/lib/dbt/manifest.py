@@ -13,10 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.lib.dbt.fork_server import DBT_EXECUTABLE
-from pipeline.lib.settings import DBT_PROJECT_DIR, DEFAULTS, env
+from pipeline.lib.settings import DBT_PROJECT_DIR
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's partial-parse state, in each target folder
@@ -38,8 +39,9 @@ def manifest_is_current() -> bool:
     return MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime()
 
 
-def prepare_manifest(force: bool = False) -> None:
-    """Run `dbt parse` when the manifest is missing or older than the project's SQL and YAML."""
+def prepare_manifest(variables: Mapping[str, str], target: str, force: bool = False) -> None:
+    """Run `dbt parse` on the target, with these variables (the platform's resolved settings) in dbt's
+    environment, when the manifest is missing or older than the project's SQL and YAML."""
     if not force and manifest_is_current():
         return
     command = [
@@ -51,11 +53,9 @@ def prepare_manifest(force: bool = False) -> None:
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target",
-        env("WAREHOUSE"),
+        target,
     ]
-    # profiles.yml reads the settings from the environment: give dbt the resolved defaults too.
-    dbt_env = {**os.environ, **{name: env(name) for name in DEFAULTS}}
-    completed = subprocess.run(command, env=dbt_env, capture_output=True, text=True)
+    completed = subprocess.run(command, env={**os.environ, **variables}, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
 

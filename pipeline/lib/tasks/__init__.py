@@ -1,6 +1,5 @@
-"""Analysts' container tasks: the ContainerTask component (one task's YAML) and the TaskFolder that loads them all."""
+"""Analysts' container tasks: the ContainerTask component (one task's YAML), its review, and how it runs."""
 
-from pipeline.lib.tasks.folder import TaskFolder
-from pipeline.lib.tasks.spec import ContainerTask
+from pipeline.lib.tasks.component import ContainerTask
 
-__all__ = ["ContainerTask", "TaskFolder"]
+__all__ = ["ContainerTask"]

@@ -28,10 +28,10 @@ import boto3
 import dagster as dg
 from dagster_aws.pipes import PipesECSClient
 
-from pipeline.lib.settings import env
 from pipeline.lib.tasks.cloudwatch import PIPES_MARK, CloudWatchMessageReader
 from pipeline.lib.tasks.outcome import TAIL_LINES, task_results
-from pipeline.lib.tasks.spec import ContainerTask
+from pipeline.lib.tasks.settings import TasksSettings
+from pipeline.lib.tasks.spec import TaskSpec
 
 FAMILY_PREFIX = "dagster-task-"
 CONTAINER = "task"
@@ -39,45 +39,39 @@ STREAM_PREFIX = "tasks"  # awslogs names a container's stream <prefix>/<containe
 HASH_TAG = "dagster/definition-hash"
 
 
-def _required(name: str) -> str:
-    value = env(name)
+def _required(settings: TasksSettings, field: str) -> str:
+    value = getattr(settings, field)
     if not value:
-        raise dg.Failure(f"TASKS_ENGINE=ecs needs {name} (docs/tasks.md)", allow_retries=False)
+        variable = TasksSettings.model_fields[field].validation_alias
+        raise dg.Failure(f"TASKS_ENGINE=ecs needs {variable} (docs/tasks.md)", allow_retries=False)
     return value
 
 
-def _ids(name: str) -> list[str]:
-    return [part.strip() for part in _required(name).split(",") if part.strip()]
+def _ids(settings: TasksSettings, field: str) -> list[str]:
+    return [part.strip() for part in _required(settings, field).split(",") if part.strip()]
 
 
-def _public_ip() -> str:
-    value = env("TASKS_ECS_ASSIGN_PUBLIC_IP").upper()
-    if value not in ("ENABLED", "DISABLED"):
-        raise dg.Failure(f"TASKS_ECS_ASSIGN_PUBLIC_IP={value!r}: ENABLED or DISABLED", allow_retries=False)
-    return value
-
-
-def task_image(task: ContainerTask) -> str:
+def task_image(task: TaskSpec, settings: TasksSettings) -> str:
     if task.image:
         return task.image
-    if not env("TASKS_IMAGE_REPOSITORY"):
+    if not settings.image_repository:
         raise dg.Failure(
             f"task {task.name} is built from its Dockerfile: set TASKS_IMAGE_REPOSITORY to the repository its image "
             f"is pushed to, as <repository>:{task.name} (docs/tasks.md)",
             allow_retries=False,
         )
-    return f"{env('TASKS_IMAGE_REPOSITORY')}:{task.name}"
+    return f"{settings.image_repository}:{task.name}"
 
 
-def task_role_arn(task: ContainerTask) -> str:
+def task_role_arn(task: TaskSpec, settings: TasksSettings) -> str:
     """The task's own role: its role_arn, or the one the deploy made from its iam_policy.json."""
     if task.role_arn:
         return task.role_arn
     account = boto3.client("sts").get_caller_identity()["Account"]
-    return f"arn:aws:iam::{account}:role/{env('TASKS_ROLE_PREFIX')}{task.name}"
+    return f"arn:aws:iam::{account}:role/{settings.role_prefix}{task.name}"
 
 
-def task_definition(task: ContainerTask, region: str) -> dict:
+def task_definition(task: TaskSpec, region: str, settings: TasksSettings) -> dict:
     """The register_task_definition request for the task."""
     from_process = sorted(name for name, ref in task.secrets.items() if ref.env is not None)
     if from_process:
@@ -88,7 +82,7 @@ def task_definition(task: ContainerTask, region: str) -> dict:
         )
     container = {
         "name": CONTAINER,
-        "image": task_image(task),
+        "image": task_image(task, settings),
         "command": task.command,
         "essential": True,
         "memory": task.memory,  # the container's hard limit: all of the task's memory
@@ -97,7 +91,7 @@ def task_definition(task: ContainerTask, region: str) -> dict:
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
-                "awslogs-group": env("TASKS_ECS_LOG_GROUP"),
+                "awslogs-group": settings.ecs_log_group,
                 "awslogs-region": region,
                 "awslogs-stream-prefix": STREAM_PREFIX,
             },
@@ -109,15 +103,15 @@ def task_definition(task: ContainerTask, region: str) -> dict:
         "networkMode": "awsvpc",
         "cpu": str(task.cpu),
         "memory": str(task.memory),
-        "taskRoleArn": task_role_arn(task),
-        "executionRoleArn": _required("TASKS_ECS_EXECUTION_ROLE_ARN"),
+        "taskRoleArn": task_role_arn(task, settings),
+        "executionRoleArn": _required(settings, "ecs_execution_role_arn"),
         "containerDefinitions": [container],
     }
 
 
-def registered_definition(ecs, task: ContainerTask) -> str:
+def registered_definition(ecs, task: TaskSpec, settings: TasksSettings) -> str:
     """The ARN of the task's current definition: the latest revision when it is the one wanted, else a new one."""
-    wanted = task_definition(task, ecs.meta.region_name)
+    wanted = task_definition(task, ecs.meta.region_name, settings)
     digest = hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:32]
     try:
         current = ecs.describe_task_definition(taskDefinition=wanted["family"], include=["TAGS"])
@@ -129,18 +123,20 @@ def registered_definition(ecs, task: ContainerTask) -> str:
     return registered["taskDefinition"]["taskDefinitionArn"]
 
 
-def run_task_params(task: ContainerTask, definition: str, started_by: str, partition_key: str | None) -> dict:
+def run_task_params(
+    task: TaskSpec, definition: str, started_by: str, partition_key: str | None, settings: TasksSettings
+) -> dict:
     params = {
-        "cluster": _required("TASKS_ECS_CLUSTER"),
+        "cluster": _required(settings, "ecs_cluster"),
         "taskDefinition": definition,
         "launchType": "FARGATE",
         "count": 1,
         "startedBy": started_by,
         "networkConfiguration": {
             "awsvpcConfiguration": {
-                "subnets": _ids("TASKS_ECS_SUBNETS"),
-                "securityGroups": _ids("TASKS_ECS_SECURITY_GROUPS"),
-                "assignPublicIp": _public_ip(),
+                "subnets": _ids(settings, "ecs_subnets"),
+                "securityGroups": _ids(settings, "ecs_security_groups"),
+                "assignPublicIp": settings.ecs_assign_public_ip,
             }
         },
         "tags": [{"key": "dagster/task", "value": task.name}],
@@ -151,25 +147,29 @@ def run_task_params(task: ContainerTask, definition: str, started_by: str, parti
     return params
 
 
-def run_on_ecs(task: ContainerTask, folder: Path, context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+def run_on_ecs(
+    task: TaskSpec, folder: Path, context: dg.AssetExecutionContext, settings: TasksSettings
+) -> Iterator[dg.MaterializeResult]:
     ecs, logs = boto3.client("ecs"), boto3.client("logs")
     # startedBy finds the task again when dagster-aws reports a failure without it: one launch's own token, as
     # ECS takes it (at most 36 letters, digits, - and _). The run and the task are on the task's tags.
     started_by = f"dagster-{uuid.uuid4().hex[:28]}"
     partition_key = context.partition_key if context.has_partition_key else None
-    params = run_task_params(task, registered_definition(ecs, task), started_by, partition_key)
+    params = run_task_params(task, registered_definition(ecs, task, settings), started_by, partition_key, settings)
     client = PipesECSClient(client=ecs, message_reader=CloudWatchMessageReader(client=logs))
-    poll = {"Delay": int(env("TASKS_ECS_POLL_SECONDS")), "MaxAttempts": 1_000_000}
+    poll = {"Delay": settings.ecs_poll_seconds, "MaxAttempts": 1_000_000}
     began = time.monotonic()
     try:
         invocation = client.run(context=context, run_task_params=params, extras={"task": task.name}, waiter_config=poll)
     except RuntimeError as exc:  # dagster-aws's: the task did not start, or its container exited non-zero
-        raise stopped_task_failure(ecs, logs, task, params["cluster"], started_by) from exc
+        raise stopped_task_failure(ecs, logs, task, params["cluster"], started_by, settings) from exc
     seconds = round(time.monotonic() - began, 2)
     yield from task_results(task, invocation.get_results(), {**invocation.metadata, "exit_code": 0, "seconds": seconds})
 
 
-def stopped_task_failure(ecs, logs, task: ContainerTask, cluster: str, started_by: str) -> dg.Failure:
+def stopped_task_failure(
+    ecs, logs, task: TaskSpec, cluster: str, started_by: str, settings: TasksSettings
+) -> dg.Failure:
     """Why the task's run failed, as ECS and its log tell."""
     arns = ecs.list_tasks(cluster=cluster, startedBy=started_by, desiredStatus="STOPPED")["taskArns"]
     if not arns:
@@ -179,7 +179,7 @@ def stopped_task_failure(ecs, logs, task: ContainerTask, cluster: str, started_b
     if stopped.get("stopCode") == "TaskFailedToStart":
         return dg.Failure(f"task {task.name} did not start on ECS: {reason}", allow_retries=False)
     code = next((c.get("exitCode") for c in stopped["containers"] if c["name"] == CONTAINER), None)
-    tail = "\n".join(log_tail(logs, stopped["taskArn"].split("/")[-1])) or "(no output)"
+    tail = "\n".join(log_tail(logs, stopped["taskArn"].split("/")[-1], settings.ecs_log_group)) or "(no output)"
     return dg.Failure(
         f"task {task.name} exited with code {code} on ECS ({reason}); the last lines of its log:\n{tail}",
         metadata={"exit_code": code, "ecs_task": stopped["taskArn"]},
@@ -187,11 +187,11 @@ def stopped_task_failure(ecs, logs, task: ContainerTask, cluster: str, started_b
     )
 
 
-def log_tail(logs, task_id: str) -> list[str]:
+def log_tail(logs, task_id: str, log_group: str) -> list[str]:
     """The last lines the container wrote, without dagster-pipes' messages."""
     try:
         events = logs.get_log_events(
-            logGroupName=env("TASKS_ECS_LOG_GROUP"),
+            logGroupName=log_group,
             logStreamName=f"{STREAM_PREFIX}/{CONTAINER}/{task_id}",
             limit=TAIL_LINES * 5,
             startFromHead=False,

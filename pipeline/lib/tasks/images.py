@@ -9,28 +9,31 @@ machine built the image.
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 
-from pipeline.lib.settings import declare_pipeline_settings
 from pipeline.lib.tasks.ecs import task_image
 from pipeline.lib.tasks.review import load_task, task_folders
+from pipeline.lib.tasks.settings import TasksSettings
 
 PLATFORM = "linux/amd64"
 
 
-def image_commands(tasks_dir: Path, push: bool) -> list[list[str]]:
+def image_commands(
+    tasks_dir: Path, push: bool, settings: TasksSettings, variables: Mapping[str, str]
+) -> list[list[str]]:
     """The docker commands for every built task, in name order; a broken task or a missing repository refuses."""
     commands = []
     for folder in task_folders(tasks_dir):
-        task, problems = load_task(folder)
+        task, problems = load_task(folder, variables, settings.role_prefix)
         if problems:
             raise ValueError(f"task {folder.name} is broken: {problems[0]} (python -m pipeline check-tasks)")
         if task.build is None:
             continue
         try:
-            tag = task_image(task)
+            tag = task_image(task, settings)
         except dg.Failure as failure:
             raise ValueError(failure.description) from None
         context = (folder / task.build).resolve()
@@ -40,10 +43,11 @@ def image_commands(tasks_dir: Path, push: bool) -> list[list[str]]:
     return commands
 
 
-def task_images_command(tasks_dir: Path, push: bool, dry_run: bool) -> int:
-    declare_pipeline_settings()
+def task_images_command(
+    tasks_dir: Path, push: bool, dry_run: bool, settings: TasksSettings, variables: Mapping[str, str]
+) -> int:
     try:
-        commands = image_commands(tasks_dir, push)
+        commands = image_commands(tasks_dir, push, settings, variables)
     except ValueError as error:
         print(f"task-images: {error}", file=sys.stderr)
         return 1

@@ -22,10 +22,10 @@ import boto3
 import dagster as dg
 
 from pipeline.lib.tasks.outcome import TAIL_LINES, task_results
-from pipeline.lib.tasks.spec import ContainerTask
+from pipeline.lib.tasks.spec import TaskSpec
 
 
-def secret_values(task: ContainerTask) -> dict[str, str]:
+def secret_values(task: TaskSpec) -> dict[str, str]:
     """The task's secrets, resolved for this run only: SSM parameters (decrypted) and the process's variables."""
     values = {}
     for name, ref in task.secrets.items():
@@ -41,7 +41,7 @@ def secret_values(task: ContainerTask) -> dict[str, str]:
     return values
 
 
-def run_locally(task: ContainerTask, folder: Path, context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+def run_locally(task: TaskSpec, folder: Path, context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
     with tempfile.TemporaryDirectory(prefix=f"task-{task.name}-") as scratch, contextlib.ExitStack() as stack:
         shutil.copytree(folder, scratch, dirs_exist_ok=True)
         # A Pipes session only for a task that speaks Pipes: a plain command would leave Dagster waiting for

@@ -5,12 +5,12 @@ from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
-from pipeline.lib.tasks.spec import ContainerTask
+from pipeline.lib.tasks.spec import TaskSpec
 
 TAIL_LINES = 20  # of the task's output, in the failure's message
 
 
-def task_results(task: ContainerTask, reported: Sequence[object], metadata: dict) -> Iterator[dg.MaterializeResult]:
+def task_results(task: TaskSpec, reported: Sequence[object], metadata: dict) -> Iterator[dg.MaterializeResult]:
     """One result per asset the task produces: what it reported for that asset (or for no key, when it makes one)
     and the run's own figures."""
     by_key = {r.asset_key: r for r in reported if isinstance(r, dg.MaterializeResult)}

@@ -14,14 +14,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from pipeline.lib.settings import declare_pipeline_settings, env
-from pipeline.lib.tasks.spec import ContainerTask
+from pipeline.lib.tasks.spec import TaskSpec
 
 TASK_TYPE = "pipeline.lib.tasks.ContainerTask"
 POLICY_FILE = "iam_policy.json"
@@ -38,8 +38,25 @@ class Problem:
         return f"{self.path}, line {self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
 
 
-def load_task(folder: Path) -> tuple[ContainerTask | None, list[Problem]]:
-    """The folder's task, or why it cannot be one."""
+class _Variables:
+    """`{{ env.NAME }}` in a task's YAML: the platform's resolved settings (and the environment), not os.environ."""
+
+    def __init__(self, variables: Mapping[str, str]):
+        self._variables = variables
+
+    def __getattr__(self, name: str) -> str | None:
+        if name.startswith("_") or name.startswith("jinja"):
+            raise AttributeError(name)
+        return self._variables.get(name)
+
+    def __call__(self, name: str, default: str | None = None) -> str | None:
+        return self._variables.get(name, default)
+
+
+def load_task(
+    folder: Path, variables: Mapping[str, str], role_prefix: str = "task-"
+) -> tuple[TaskSpec | None, list[Problem]]:
+    """The folder's task, its templates read from `variables`, or why it cannot be one."""
     path = folder / "defs.yaml"
     text = path.read_text(encoding="utf-8")
     try:
@@ -53,13 +70,14 @@ def load_task(folder: Path) -> tuple[ContainerTask | None, list[Problem]]:
     if not isinstance(attributes, dict):
         return None, [Problem(path, _line(root, ["type"]), "attributes: a mapping of the task's fields is required")]
     try:
-        ContainerTask.model_validate(attributes)
-        task = ContainerTask.resolve_from_dict(attributes)  # templates such as {{ env.X }} resolved
+        TaskSpec.model_validate(attributes)
+        # templates such as {{ env.X }} resolved
+        task = TaskSpec.resolve_from_yaml(yaml.safe_dump(attributes), scope={"env": _Variables(variables)})
     except ValidationError as exc:
         return None, [
             Problem(path, _line(root, ["attributes", *error["loc"]]), _reason(error)) for error in exc.errors()
         ]
-    problems = policy_problems(task, folder)
+    problems = policy_problems(task, folder, role_prefix)
     if problems:
         return None, problems
     if task.name != folder.name:
@@ -90,11 +108,10 @@ def _line(root, path: list) -> int | None:
     return line
 
 
-def policy_problems(task: ContainerTask, folder: Path) -> list[Problem]:
+def policy_problems(task: TaskSpec, folder: Path, prefix: str) -> list[Problem]:
     path = folder / POLICY_FILE
     if task.role_arn is not None:
         found = ROLE_ARN.match(task.role_arn)
-        prefix = env("TASKS_ROLE_PREFIX")
         if found is None or not found["name"].startswith(prefix):
             return [Problem(folder / "defs.yaml", None, f"role_arn: an IAM role ARN whose name starts with {prefix!r}")]
         if path.exists():
@@ -119,7 +136,7 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _statement_problems(document, task: ContainerTask) -> list[tuple[object, str]]:
+def _statement_problems(document, task: TaskSpec) -> list[tuple[object, str]]:
     if not isinstance(document, dict) or document.get("Version") != "2012-10-17":
         return [(None, 'a policy document with "Version": "2012-10-17"')]
     statements = document.get("Statement")
@@ -150,7 +167,7 @@ def _statement_problems(document, task: ContainerTask) -> list[tuple[object, str
     return problems
 
 
-def _s3_problems(resource: str, statement: dict, task: ContainerTask) -> list[str]:
+def _s3_problems(resource: str, statement: dict, task: TaskSpec) -> list[str]:
     allowed = [prefix.removeprefix("s3://") for prefix in task.s3_prefixes]
     target = resource.removeprefix("arn:aws:s3:::")
     if "/" in target:  # objects: under a declared prefix
@@ -169,7 +186,7 @@ def _s3_problems(resource: str, statement: dict, task: ContainerTask) -> list[st
     return [f"{resource}: s3:prefix {c!r} is outside the task's s3_prefixes" for c in outside]
 
 
-def dockerfile_problems(task: ContainerTask, folder: Path) -> list[Problem]:
+def dockerfile_problems(task: TaskSpec, folder: Path) -> list[Problem]:
     """hadolint on the Dockerfile a task is built from (warnings and errors fail; style hints do not). Run by the
     review only: the code location loads tasks without it."""
     if task.build is None:
@@ -193,7 +210,7 @@ def dockerfile_problems(task: ContainerTask, folder: Path) -> list[Problem]:
     return problems or [Problem(dockerfile, None, f"hadolint: {done.stdout.strip() or done.stderr.strip()}")]
 
 
-def local_only_secrets(task: ContainerTask, folder: Path) -> list[Problem]:
+def local_only_secrets(task: TaskSpec, folder: Path) -> list[Problem]:
     """A secret read from the Dagster process ({env: NAME}) serves a try on a laptop; on ECS a secret is an SSM
     parameter (ecs.py refuses the other), so the review, which gates the merge, refuses it too."""
     path = folder / "defs.yaml"
@@ -215,22 +232,23 @@ def task_folders(tasks_dir: Path) -> list[Path]:
     return sorted(p for p in tasks_dir.iterdir() if (p / "defs.yaml").is_file())
 
 
-def review_all(tasks_dir: Path, lint: bool = False) -> dict[str, list[Problem]]:
+def review_all(
+    tasks_dir: Path, variables: Mapping[str, str], role_prefix: str, lint: bool = False
+) -> dict[str, list[Problem]]:
     """Every task folder under `tasks_dir` and its problems (none for a good task); with `lint` (the review before a
     merge), also what the code location loads but production would not run: hadolint, local-only secrets."""
     verdicts = {}
     for folder in task_folders(tasks_dir):
-        task, problems = load_task(folder)
+        task, problems = load_task(folder, variables, role_prefix)
         if task is not None and lint:
             problems = local_only_secrets(task, folder) + dockerfile_problems(task, folder)
         verdicts[folder.name] = problems
     return verdicts
 
 
-def check_tasks_command(tasks_dir: Path) -> int:
+def check_tasks_command(tasks_dir: Path, variables: Mapping[str, str], role_prefix: str) -> int:
     """`python -m pipeline check-tasks`: every task's verdict; exit 1 when one is broken."""
-    declare_pipeline_settings()
-    verdicts = review_all(tasks_dir, lint=True)
+    verdicts = review_all(tasks_dir, variables, role_prefix, lint=True)
     for name, problems in verdicts.items():
         print(f"{name}: ok" if not problems else f"{name}: BROKEN")
         for problem in problems:

@@ -15,8 +15,6 @@ from typing import Literal
 import dagster as dg
 from pydantic import field_validator, model_validator
 
-from pipeline.lib.tasks import settings as _settings  # noqa: F401  (the tasks' variables and their defaults)
-
 GROUP = "tasks"
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -73,7 +71,7 @@ class TaskScaffolder(dg.Scaffolder):
 
 
 @dg.scaffold_with(TaskScaffolder)
-class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
+class TaskSpec(dg.Model, dg.Resolvable):
     """A container task: its image and command, run on a schedule or from the UI, producing the asset keys it
     declares. Locally (TASKS_ENGINE=local) the command runs as a subprocess in a throw-away copy of the task's
     folder; in production its image runs on ECS with its own role."""
@@ -167,53 +165,3 @@ class ContainerTask(dg.Component, dg.Model, dg.Resolvable):
     @property
     def keys(self) -> list[dg.AssetKey]:
         return [dg.AssetKey.from_user_string(key) for key in self.produces]
-
-    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        return self.definitions(Path(context.path))
-
-    def definitions(self, folder: Path) -> dg.Definitions:
-        """The task's assets, job and schedule; `folder` holds its YAML and files."""
-        from pipeline.lib.tasks.runs import run_task
-
-        partitions_def = (
-            dg.DailyPartitionsDefinition(start_date=self.partitions_start) if self.partitions == "daily" else None
-        )
-        specs = [
-            dg.AssetSpec(
-                key=key,
-                description=self.description,
-                owners=[self.owner],
-                group_name=GROUP,
-                kinds={"docker"},
-                deps=[dg.AssetKey.from_user_string(dep) for dep in self.deps],
-                partitions_def=partitions_def,
-                metadata={"task": self.name, "image": self.image or f"built from {self.build}/Dockerfile"},
-            )
-            for key in self.keys
-        ]
-
-        @dg.multi_asset(name=f"run_task_{self.name}", specs=specs)
-        def task_asset(context: dg.AssetExecutionContext):
-            yield from run_task(self, folder, context)
-
-        job = dg.define_asset_job(f"task_{self.name}", selection=self.keys, partitions_def=partitions_def)
-        schedules = []
-        if self.schedule and partitions_def is not None:
-            # A daily task runs the day that just ended, at the schedule's minute and hour.
-            minute, hour = (int(part) for part in self.schedule.split()[:2])
-            schedules.append(
-                dg.build_schedule_from_partitioned_job(
-                    job, minute_of_hour=minute, hour_of_day=hour, default_status=dg.DefaultScheduleStatus.STOPPED
-                )
-            )
-        elif self.schedule:
-            # Stopped until turned on in the UI, as every schedule of the platform.
-            schedules.append(
-                dg.ScheduleDefinition(
-                    job=job,
-                    cron_schedule=self.schedule,
-                    execution_timezone="UTC",
-                    default_status=dg.DefaultScheduleStatus.STOPPED,
-                )
-            )
-        return dg.Definitions(assets=[task_asset], jobs=[job], schedules=schedules)

@@ -5,7 +5,6 @@ BIGQUERY_EMULATOR_HOST is set (tests, a laptop), BigQuery is reached at that end
 credentials; google-cloud-storage honours STORAGE_EMULATOR_HOST by itself.
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +13,8 @@ from dagster_gcp import BigQueryResource, GCSResource
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
+
+from pipeline.lib.settings import Settings
 
 EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 
@@ -33,14 +34,14 @@ class EmulatedBigQueryResource(BigQueryResource):
         )
 
 
-def bigquery_resource() -> BigQueryResource:
+def bigquery_resource(settings: Settings) -> BigQueryResource:
     """BIGQUERY_PROJECT and BIGQUERY_LOCATION; the emulator's endpoint only when BIGQUERY_EMULATOR_HOST is set."""
-    settings = {"project": dg.EnvVar("BIGQUERY_PROJECT"), "location": dg.EnvVar("BIGQUERY_LOCATION")}
-    if os.environ.get(EMULATOR_HOST):
-        return EmulatedBigQueryResource(**settings, emulator_host=dg.EnvVar(EMULATOR_HOST))
-    return BigQueryResource(**settings)
+    config = {"project": dg.EnvVar("BIGQUERY_PROJECT"), "location": settings.variable("BIGQUERY_LOCATION")}
+    if settings.is_set(EMULATOR_HOST):
+        return EmulatedBigQueryResource(**config, emulator_host=settings.variable(EMULATOR_HOST))
+    return BigQueryResource(**config)
 
 
-def gcs_resource() -> GCSResource:
+def gcs_resource(settings: Settings) -> GCSResource:
     """The staging bucket's client, in the BigQuery project."""
     return GCSResource(project=dg.EnvVar("BIGQUERY_PROJECT"))

@@ -7,6 +7,7 @@ and reports its lists as output metadata (`deleted` or, in a dry run, `would_del
 """
 
 import datetime as dt
+from collections.abc import Sequence
 
 import dagster as dg
 from pydantic import Field
@@ -21,7 +22,6 @@ from pipeline.lib.housekeeping import (
     purge_runs,
     runs_in_flight,
 )
-from pipeline.lib.settings import load_schemas
 from pipeline.lib.warehouse import Warehouse
 
 
@@ -112,40 +112,44 @@ def prune_dbt_target_folders_op(context: dg.OpExecutionContext, config: Maintena
     _report(context, "dbt target folders", cleanup)
 
 
-@dg.op(
-    name="drop_leftover_tables",
-    out=dg.Out(dg.Nothing),
-    description="Drop dbt's __dbt_tmp/__dbt_backup relations and the loaders' <table>_load scratch tables "
-    "in every pipeline's load schemas.",
-)
-def drop_leftover_tables_op(context: dg.OpExecutionContext, config: MaintenanceConfig, warehouse: Warehouse) -> None:
-    cleanup = drop_leftover_tables(
-        warehouse,
-        load_schemas(),
-        config.dry_run,
-        runs_in_flight(context.instance, exclude=context.run_id),
+def maintenance_job(load_schemas: Sequence[str]) -> dg.JobDefinition:
+    """The job, cleaning the warehouse's scratch tables in these schemas (every pipeline's load schemas)."""
+
+    @dg.op(
+        name="drop_leftover_tables",
+        out=dg.Out(dg.Nothing),
+        description="Drop dbt's __dbt_tmp/__dbt_backup relations and the loaders' <table>_load scratch tables "
+        "in every pipeline's load schemas.",
     )
-    _report(context, "warehouse tables", cleanup)
+    def drop_leftover_tables_op(
+        context: dg.OpExecutionContext, config: MaintenanceConfig, warehouse: Warehouse
+    ) -> None:
+        cleanup = drop_leftover_tables(
+            warehouse,
+            load_schemas,
+            config.dry_run,
+            runs_in_flight(context.instance, exclude=context.run_id),
+        )
+        _report(context, "warehouse tables", cleanup)
 
+    STEPS = (purge_runs_op, prune_compute_logs_op, prune_dbt_target_folders_op, drop_leftover_tables_op)
 
-STEPS = (purge_runs_op, prune_compute_logs_op, prune_dbt_target_folders_op, drop_leftover_tables_op)
+    @dg.config_mapping
+    def every_step_config(config: MaintenanceConfig) -> dg.RunConfig:
+        return dg.RunConfig(ops={step.name: config for step in STEPS})
 
+    @dg.job(
+        name="maintenance",
+        config=every_step_config,
+        executor_def=dg.in_process_executor,
+        description="Weekly housekeeping: expired runs and their event logs, old compute logs, leftover dbt invocation "
+        "folders, leftover warehouse tables. "
+        "Launch with dry_run: true to see what it would delete.",
+    )
+    def maintenance_job():
+        purge_runs_op()
+        prune_compute_logs_op()
+        prune_dbt_target_folders_op()
+        drop_leftover_tables_op()
 
-@dg.config_mapping
-def every_step_config(config: MaintenanceConfig) -> dg.RunConfig:
-    return dg.RunConfig(ops={step.name: config for step in STEPS})
-
-
-@dg.job(
-    name="maintenance",
-    config=every_step_config,
-    executor_def=dg.in_process_executor,
-    description="Weekly housekeeping: expired runs and their event logs, old compute logs, leftover dbt invocation "
-    "folders, leftover warehouse tables. "
-    "Launch with dry_run: true to see what it would delete.",
-)
-def maintenance_job():
-    purge_runs_op()
-    prune_compute_logs_op()
-    prune_dbt_target_folders_op()
-    drop_leftover_tables_op()
+    return maintenance_job

@@ -7,13 +7,13 @@ what it would delete there.
 
 import dagster as dg
 
-from pipeline.defs.platform.maintenance.jobs import maintenance_job
 
-maintenance_schedule = dg.ScheduleDefinition(
-    name="maintenance_weekly",
-    job=maintenance_job,
-    cron_schedule="0 3 * * 0",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Housekeeping every Sunday at 03:00 UTC with the job's default retention (30/90/14 days).",
-)
+def maintenance_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="maintenance_weekly",
+        job=job,
+        cron_schedule="0 3 * * 0",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Housekeeping every Sunday at 03:00 UTC with the job's default retention (30/90/14 days).",
+    )

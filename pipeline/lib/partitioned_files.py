@@ -1,0 +1,246 @@
+"""Partitioned files in a lake: one object per partition (a day's log, a month's trips), and what a pipeline builds
+on them: the raw asset that observes each partition's file, the sensor that requests a run per new or replaced
+file, and the range of partitions the lake holds.
+
+A pipeline gives its layout (`PartitionedFiles`: a prefix, partition key -> object key and back) and its names;
+the kit gives the same behaviour to every pipeline: a missing or empty file fails the partition (an empty one may
+be cleared on purpose with a run tag), and the sensor's cursor has one format, {"latest": key, "versions": {...}}.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from pipeline.lib.lake import DataLake, LakeObject
+from pipeline.lib.pipelines import AssetJob
+from pipeline.lib.retries import retried_on_fault
+
+# A failed or interrupted upload leaves an object of zero bytes; one of only whitespace is as empty. Objects up
+# to this size are read to tell (a partition's real file is larger), so a file costs no extra read.
+SMALL_ENOUGH_TO_READ = 4096
+
+
+class MissingFiles(dg.Failure):
+    """Partitions whose file is missing or empty: reported as such, never loaded as an empty partition.
+
+    Not retried: a late or re-delivered file is picked up by the sensor when it lands, not by waiting in a retry.
+    """
+
+    def __init__(self, description: str):
+        super().__init__(description=description, allow_retries=False)
+
+
+@dataclass(frozen=True)
+class PartitionedFiles:
+    """Where each partition's file lives: `key_of(partition key)`, and back, `partition_of(object key)` (None for
+    an object outside the layout). `what` names a file in messages ("day file", "month file")."""
+
+    prefix: str
+    key_of: Callable[[str], str]
+    partition_of: Callable[[str], str | None]
+    what: str = "file"
+    clear_empty_tag: str | None = None  # the run tag that clears a partition whose file was emptied on purpose
+
+    def files(self, lake: DataLake, partitions: Sequence[str], clear_empty: bool = False) -> list[LakeObject]:
+        """Each partition's file, or MissingFiles naming every partition without one or with an empty one.
+
+        With `clear_empty` an empty file is returned like any other, and its partition replaced by no rows."""
+        found, missing, empty = [], [], []
+        for partition in partitions:
+            key = self.key_of(partition)
+            obj = lake.stat(key)
+            if obj is None:
+                missing.append(f"{partition} ({lake.uri(key)})")
+            elif is_empty(lake, obj) and not clear_empty:
+                empty.append(f"{partition} ({lake.uri(key)})")
+            else:
+                found.append(obj)
+        problems = [f"missing {self.what}(s): {', '.join(missing)}"] if missing else []
+        problems += [f"{self.what} is empty: {', '.join(empty)}"] if empty else []
+        if problems:
+            hint = "; nothing was replaced"
+            if self.clear_empty_tag:
+                hint += f" (to clear a partition on purpose, run it with the tag {self.clear_empty_tag}=true)"
+            raise MissingFiles("; ".join(problems) + (hint if empty else ""))
+        return found
+
+    def clears_empty(self, context: dg.AssetExecutionContext) -> bool:
+        return self.clear_empty_tag is not None and context.run.tags.get(self.clear_empty_tag) == "true"
+
+    def present(self, lake: DataLake) -> tuple[dict[str, LakeObject], list[str]]:
+        """The files in the layout by partition key, and the keys under the prefix that are outside it."""
+        by_partition, outside = {}, []
+        for obj in lake.list(self.prefix):
+            partition = self.partition_of(obj.key)
+            if partition is None:
+                outside.append(obj.key)
+            else:
+                by_partition[partition] = obj
+        return by_partition, outside
+
+    def data_range(self, lake: DataLake) -> tuple[str, str] | None:
+        """The first and last partition with a file (partitions in between may be missing), or None."""
+        partitions = sorted(self.present(lake)[0])
+        return (partitions[0], partitions[-1]) if partitions else None
+
+
+def is_empty(lake: DataLake, obj: LakeObject) -> bool:
+    if obj.size == 0:
+        return True
+    if obj.size > SMALL_ENOUGH_TO_READ:
+        return False
+    with lake.open(obj.key) as stream:
+        return not stream.read().strip()
+
+
+def _objects_table(lake: DataLake, objects: Sequence[LakeObject]) -> dg.MetadataValue:
+    rows = "\n".join(f"| `{lake.uri(o.key)}` | {o.size} | `{o.version}` |" for o in objects)
+    return dg.MetadataValue.md(f"| object | bytes | version |\n|---|---|---|\n{rows}")
+
+
+def observation_asset(
+    files: PartitionedFiles,
+    *,
+    key: Sequence[str],
+    lake: str,
+    partitions_def: dg.PartitionsDefinition,
+    group: str,
+    kinds: set[str],
+    description: str,
+) -> dg.AssetsDefinition:
+    """The raw asset of the files: materializing a partition records the object it saw (an observation per
+    partition: key, size, version) and fails when its file is missing or empty."""
+
+    @dg.asset(
+        key=list(key),
+        group_name=group,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds=kinds,
+        description=description,
+        required_resource_keys={lake},
+    )
+    @retried_on_fault
+    def observed_files(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        data_lake: DataLake = getattr(context.resources, lake).get_lake()
+        partitions = context.partition_keys
+        objects = files.files(data_lake, partitions, clear_empty=files.clears_empty(context))
+        for partition, obj in zip(partitions, objects, strict=True):
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    partition=partition,
+                    metadata={"uri": data_lake.uri(obj.key), "key": obj.key, "size": obj.size, "version": obj.version},
+                )
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "partitions": len(objects),
+                "bytes": sum(o.size for o in objects),
+                "objects": _objects_table(data_lake, objects),
+            }
+        )
+
+    return observed_files
+
+
+@dataclass
+class Scan:
+    """What one sensor tick found: partitions to run (with the file version that triggers each), objects outside
+    the layout or before the first partition, and the next cursor."""
+
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    outside_layout: list[str] = field(default_factory=list)
+    before_first: list[str] = field(default_factory=list)
+    cursor: dict = field(default_factory=dict)
+
+
+def scan(
+    files: PartitionedFiles, lake: DataLake, partition_keys: Sequence[str], cursor: dict, lookback: int | None
+) -> Scan:
+    """New or changed files since the cursor {"latest": key, "versions": {key: version}}.
+
+    With a `lookback` (in partitions), only the files of the last `lookback` partitions before the latest seen
+    are listed again (S3 StartAfter: a tick costs the same whatever the bucket's history); without, all are.
+    A file whose partition does not exist yet (the period under way) waits, unrecorded, until it does."""
+    keys, latest = list(partition_keys), cursor.get("latest")
+    # A cursor written before the kit ({partition: version}, NYC taxi's) is read as its versions: no file is
+    # requested again for the change of format.
+    versions = dict(cursor["versions"] if "versions" in cursor else {k: v for k, v in cursor.items() if k != "latest"})
+    index = {key: n for n, key in enumerate(keys)}
+    start_after = None
+    if lookback is not None and latest in index and index[latest] - lookback - 1 >= 0:
+        start_after = files.key_of(keys[index[latest] - lookback - 1])
+    found = Scan()
+    for obj in lake.list(files.prefix, start_after=start_after):
+        partition = files.partition_of(obj.key)
+        if partition is None:
+            found.outside_layout.append(obj.key)
+            continue
+        if partition not in index:
+            if keys and partition < keys[0]:
+                found.before_first.append(obj.key)
+            continue
+        if versions.get(partition) != obj.version:
+            found.requests.append((partition, obj.version))
+            versions[partition] = obj.version
+        latest = max(latest, partition) if latest else partition
+    if latest is not None:
+        if lookback is not None and latest in index:
+            window_start = keys[max(index[latest] - lookback, 0)]
+            versions = {key: version for key, version in versions.items() if key >= window_start}
+        found.cursor = {"latest": latest, "versions": versions}
+    return found
+
+
+def new_files_sensor(
+    files: PartitionedFiles,
+    *,
+    name: str,
+    job: AssetJob,
+    partitions_def: dg.PartitionsDefinition,
+    lake: str,
+    minimum_interval_seconds: int,
+    default_status: dg.DefaultSensorStatus,
+    description: str,
+    version_tag: str,
+    lookback: int | None = None,
+    waiting: Callable[[dg.DagsterInstance], str | None] = lambda instance: None,
+) -> dg.SensorDefinition:
+    """One run of `job` per new file, and again when a partition's file is replaced (a new ETag or mtime), with
+    run key `<partition>@<version>`. `waiting` may hold the requests back (the cursor stays) with a reason."""
+
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=description,
+        required_resource_keys={lake},
+    )
+    def new_files(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        reason = waiting(context.instance)
+        if reason:
+            return dg.SensorResult(skip_reason=reason, cursor=context.cursor)
+        data_lake: DataLake = getattr(context.resources, lake).get_lake()
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        found = scan(files, data_lake, partitions_def.get_partition_keys(), cursor, lookback)
+        ignored = found.outside_layout + found.before_first
+        if ignored:
+            shown = ", ".join(data_lake.uri(key) for key in ignored[:10])
+            context.log.warning(
+                f"ignored under {data_lake.uri(files.prefix)}: {len(found.outside_layout)} object(s) that are not "
+                f"{files.what}s, {len(found.before_first)} {files.what}(s) before the first partition: {shown}"
+            )
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(run_key=f"{partition}@{version}", partition_key=partition, tags={version_tag: version})
+                for partition, version in found.requests
+            ],
+            cursor=json.dumps(found.cursor, sort_keys=True) if found.cursor else context.cursor,
+            skip_reason=None if found.requests else f"no new or replaced {files.what}s",
+        )
+
+    return new_files

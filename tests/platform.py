@@ -1,0 +1,44 @@
+"""The code location as the tests use it: built from the test's environment (its fixtures set the variables), and
+a job run in process through the instance of that environment's DAGSTER_HOME."""
+
+import functools
+from collections.abc import Mapping
+
+import dagster as dg
+
+from pipeline.code_location import build_pipelines, data_ranges, definitions_of
+from pipeline.lib.instance import local_instance
+from pipeline.lib.materialize import Outcome, materialize_group, run_job
+from pipeline.lib.settings import Settings
+
+
+def definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
+    """The definitions built from the environment (os.environ, the fixtures' variables) or the given one."""
+    return definitions_of(*build_pipelines(Settings.from_env(environ)))
+
+
+def run(
+    job_name: str,
+    partition_range: tuple[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    defs: dg.Definitions | None = None,
+) -> Outcome:
+    settings = Settings.from_env()
+    with local_instance(settings) as instance:
+        return run_job(job_name, defs or definitions(), instance, partition_range, tags)
+
+
+def materialize(group: str, start: str | None = None, end: str | None = None) -> list[tuple[str, Outcome]]:
+    """`python -m pipeline materialize --group ...` in process."""
+    settings, pipelines = build_pipelines(Settings.from_env())
+    with local_instance(settings) as instance:
+        return materialize_group(
+            group, definitions_of(settings, pipelines), instance, start, end, data_ranges(pipelines)
+        )
+
+
+@functools.cache
+def default_definitions() -> dg.Definitions:
+    """The definitions of a fresh clone's settings (none set), built once: for sensors, schedules and checks
+    evaluated with the resources a test gives them."""
+    return definitions({})
