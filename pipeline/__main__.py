@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     materialize.add_argument("--end", help="last partition key, inclusive (default: the last with data)")
     commands.add_parser("ui", help="dagster dev on 127.0.0.1:3000 over the same DAGSTER_HOME the commands write to")
-    commands.add_parser("demo", help="generate sample data under .local/, materialize it all and print a summary")
+    demo = commands.add_parser(
+        "demo", help="generate sample data under .local/, materialize it all and print a summary"
+    )
+    demo.add_argument("--group", help="only this pipeline's demo (its folder under pipeline/defs/)")
     commands.add_parser(
         "generate",
         help="write a pipeline's sample data: python -m pipeline generate PIPELINE OUT_DIR [its options]",
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             return _tasks_command(args, settings)
         if args.command == "materialize":
             return _materialize(settings, args.group, args.start, args.end)
-        return _demo()
+        return _demo(group=args.group)
     except (UsageError, ValidationError) as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 
@@ -101,7 +104,7 @@ def _materialize(settings, group: str | None, start: str | None, end: str | None
     return materialize_command(settings, definitions_of(settings, pipelines), data_ranges(pipelines), group, start, end)
 
 
-def _demo(folder: Path | None = None) -> int:
+def _demo(folder: Path | None = None, group: str | None = None) -> int:
     """`make demo`: every pipeline's demo data and services (under `folder`, .local/ by default), every group
     materialized, a summary."""
     from pipeline.code_location import build_pipelines, data_ranges, definitions_of
@@ -112,7 +115,7 @@ def _demo(folder: Path | None = None) -> int:
         settings, pipelines = build_pipelines(settings)
         return settings, definitions_of(settings, pipelines), data_ranges(pipelines)
 
-    return run_demo(folder_demos(DEFS, importlib.import_module), build, os.environ, folder or LOCAL_DIR)
+    return run_demo(folder_demos(DEFS, importlib.import_module), build, os.environ, folder or LOCAL_DIR, group)
 
 
 def _generate(parser: argparse.ArgumentParser, argv: list[str]) -> int:

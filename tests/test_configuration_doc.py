@@ -1,62 +1,53 @@
 """docs/configuration.md and the code agree: every environment variable the code reads is documented there, and
-every variable documented there is read by the code (or by the library its row names).
+every variable documented there is read by the code (or by the library its row names); a documented default is
+the code's, and dbt's own default for a variable is the Python side's.
 
-"Read by the code" is what these regular expressions find, so the test needs no import and no Dagster:
-- pipeline/**/*.py: `validation_alias="NAME"` (pydantic settings fields), `env("NAME")`, `EnvVar("NAME")` and
-  `EnvVar.int("NAME")`, `environ.get("NAME"`, `environ["NAME"]`, `getenv("NAME"`, the `_secret("NAME")` and
-  `_optional("NAME")` helpers of pipeline/lib/environment.py, and the keys of the dict literals given to
-  `declare_defaults({...})` and of `DEFAULTS = {...}`; a module-level constant (`VARIABLE = "NAME"`) passed
-  instead of the literal counts as its value. Not the files of a task's own folder (pipeline/defs/tasks/<task>/):
-  those are the task's inputs, set by its defs.yaml.
-- pipeline/**/defs.yaml: `{{ env.NAME }}` templates (a task's env naming the platform's variables).
+"Read by the code":
+- every field of a settings model (pipeline/lib/settings.py's Settings, each pipeline's PipelineSettings, the
+  tasks' TasksSettings), by its `validation_alias`, with its default; and the connection variables that have no
+  field (CONNECTION_DEFAULTS);
+- what these regular expressions find in pipeline/**/*.py: `EnvVar("NAME")` and `EnvVar.int("NAME")`,
+  `environ.get("NAME"`, `environ["NAME"]`, `getenv("NAME"`, and the helpers that read a variable by name
+  (`_secret(settings, "NAME")`, `_optional(settings, "NAME")`, `_key(platform, "NAME")`,
+  `settings.variable("NAME")`, `settings.is_set("NAME")`); a module-level constant (`VARIABLE = "NAME"`) passed
+  instead of the literal counts as its value. Not the files of a task's own folder
+  (pipeline/defs/tasks/<task>/): those are the task's inputs, set by its defs.yaml;
+- pipeline/**/defs.yaml: `{{ env.NAME }}` templates (a task's env naming the platform's variables);
 - dbt_project/**/*.yml: `env_var('NAME'`.
 deploy/ is not counted: deploy/dagster.yaml's variables are the Dagster instance's (deploy/env.example).
 
 "Documented" is a name in backticks in the first column of a table row of docs/configuration.md.
 """
 
+import importlib
 import re
 from pathlib import Path
+
+from pipeline.lib.settings import CONNECTION_DEFAULTS, EnvironmentSettings, Settings
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "configuration.md"
 
 NAME = r"[A-Z][A-Z0-9_]*"
-# A call's first argument: a string literal, or an identifier (a module constant, resolved below).
-ARGUMENT = rf"""\(\s*(?:["']({NAME})["']|([A-Za-z_]\w*)\s*[,)])"""
-CALLS = (
-    r"(?<!\w)env",
-    r"\bEnvVar(?:\.int)?",
-    r"\benviron\.get",
-    r"\bgetenv",
-    r"(?<![\w.])_secret",
-    r"(?<![\w.])_optional",
-)
-ALIAS = re.compile(rf"""validation_alias\s*=\s*(?:["']({NAME})["']|([A-Za-z_]\w*)\b)""")
-CALL = re.compile("(?:" + "|".join(CALLS) + ")" + ARGUMENT)
+# A call's argument naming a variable: a string literal, or an identifier (a module constant, resolved below).
+NAMED = rf"""(?:["']({NAME})["']|([A-Za-z_]\w*)\s*[,)])"""
+CALLS = (r"\bEnvVar(?:\.int)?", r"\benviron\.get", r"\bgetenv")
+# Helpers whose argument after the settings value names the variable they read.
+HELPERS = (r"(?<![\w.])_secret", r"(?<![\w.])_optional", r"(?<![\w.])_key", r"\.variable", r"\.is_set")
+CALL = re.compile("(?:" + "|".join(CALLS) + r")\(\s*" + NAMED)
+HELPER = re.compile("(?:" + "|".join(HELPERS) + r")\((?:\s*\w+\s*,)?\s*" + NAMED)
 SUBSCRIPT = re.compile(rf"""\benviron\[\s*(?:["']({NAME})["']|([A-Za-z_]\w*))\s*\]""")
 CONSTANT = re.compile(rf"""^([A-Z_][A-Z0-9_]*)\s*=\s*["']({NAME})["']""", re.MULTILINE)
-DEFAULTS_BLOCKS = (
-    re.compile(r"declare_defaults\(\s*\{(.*?)\}\s*\)", re.DOTALL),
-    re.compile(r"^DEFAULTS\s*=\s*\{(.*?)^\}", re.DOTALL | re.MULTILINE),
-)
-DICT_KEY = re.compile(rf"""["']({NAME})["']\s*:""")
-LITERAL_DEFAULT = re.compile(rf"""["']({NAME})["']\s*:\s*["']([^"']*)["']\s*,""")  # "NAME": "value", in those blocks
 TEMPLATE = re.compile(rf"\{{\{{\s*env\.({NAME})\s*\}}\}}")
 DBT_ENV_VAR = re.compile(rf"""env_var\(\s*["']({NAME})["']""")
 DBT_DEFAULT = re.compile(rf"""env_var\(\s*["']({NAME})["']\s*,\s*["']([^"']*)["']\s*\)""")
-
-# Defaults the settings refactor changes in pipeline/lib/settings.py and dbt_project/profiles.yml: the code's
-# current value is accepted beside the documented one until then (a platform default names no pipeline).
-PENDING_DEFAULTS = {"POSTGRES_DB": "sparkify", "SNOWFLAKE_DATABASE": "SPARKIFY"}
 
 # Read by the code but not configuration: set for the processes they start by Dagster, dbt, the platform itself
 # or the system. Never documented as settings (docs/configuration.md names them in prose).
 NOT_CONFIGURATION = {
     "DAGSTER_IS_DEV_CLI",  # set by `dagster dev` / `dg dev` (pipeline/lib/dbt/project.py refreshes the manifest)
-    "DBT_WARM_SOCKET",  # the warm dbt server's socket, set by the code server for the processes below it
+    "DBT_WARM_SOCKET",  # the warm dbt server's socket, set by the process that started it for those below it
     "DBT_TARGET_PATH",  # dbt's own variable (dagster-dbt's invocation folders); the housekeeping only follows it
-    "SANDBOX_ENTERED",  # set by a sandbox's process once its environment is the sandbox's
     "PATH",  # the local task runner passes it on to a task's subprocess
 }
 # Documented, but read by a library rather than by this code: boto3, google-cloud-storage, dbt.
@@ -72,6 +63,30 @@ READ_BY_LIBRARIES = {
 }
 
 
+def settings_models() -> list[type[EnvironmentSettings]]:
+    """The platform's settings and every settings model of a folder (its settings.py) or of the tasks."""
+    modules = [
+        f"pipeline.defs.{path.parent.name}.settings" for path in (REPO / "pipeline" / "defs").glob("*/settings.py")
+    ]
+    models = [Settings]
+    for name in [*sorted(modules), "pipeline.lib.tasks.settings"]:
+        module = importlib.import_module(name)
+        models += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, EnvironmentSettings) and value.__module__ == name
+        ]
+    return models
+
+
+def model_defaults() -> dict[str, str]:
+    """Each settings variable with its default, as text: the models' and the connection variables'."""
+    defaults = dict(CONNECTION_DEFAULTS)
+    for model in settings_models():
+        defaults.update(model.variable_defaults())
+    return defaults
+
+
 def _in_a_task_folder(path: Path) -> bool:
     parts = path.relative_to(REPO).parts
     return parts[:3] == ("pipeline", "defs", "tasks") and len(parts) > 4
@@ -80,12 +95,9 @@ def _in_a_task_folder(path: Path) -> bool:
 def _python_reads(text: str) -> set[str]:
     constants = dict(CONSTANT.findall(text))
     names = set()
-    for pattern in (ALIAS, CALL, SUBSCRIPT):
+    for pattern in (CALL, HELPER, SUBSCRIPT):
         for literal, identifier in pattern.findall(text):
             names.add(literal or constants.get(identifier, ""))
-    for block_pattern in DEFAULTS_BLOCKS:
-        for block in block_pattern.findall(text):
-            names.update(DICT_KEY.findall(block))
     return names - {""}
 
 
@@ -97,6 +109,9 @@ def variables_read() -> dict[str, set[str]]:
         for name in names:
             read.setdefault(name, set()).add(str(path.relative_to(REPO)))
 
+    for model in settings_models():
+        add(model.variable_defaults(), REPO / (model.__module__.replace(".", "/") + ".py"))
+    add(CONNECTION_DEFAULTS, REPO / "pipeline" / "lib" / "settings.py")
     for path in sorted((REPO / "pipeline").rglob("*.py")):
         if not _in_a_task_folder(path):
             add(_python_reads(path.read_text()), path)
@@ -121,15 +136,9 @@ def variables_documented() -> set[str]:
     return {name for row in _rows() for name in re.findall(rf"`({NAME})`", row[0])}
 
 
-def code_defaults() -> dict[str, set[str]]:
-    """The plain string defaults the code gives: declare_defaults/DEFAULTS literals, dbt's env_var('NAME', '...')."""
+def dbt_defaults() -> dict[str, set[str]]:
+    """dbt's own defaults: env_var('NAME', '...') in the project's YAML."""
     defaults: dict[str, set[str]] = {}
-    for path in sorted((REPO / "pipeline").rglob("*.py")):
-        text = path.read_text()
-        for block_pattern in DEFAULTS_BLOCKS:
-            for block in block_pattern.findall(text):
-                for name, value in LITERAL_DEFAULT.findall(block):
-                    defaults.setdefault(name, set()).add(value)
     for path in sorted((REPO / "dbt_project").rglob("*.yml")):
         if not {"target", "logs", "dbt_packages"} & set(path.relative_to(REPO / "dbt_project").parts):
             for name, value in DBT_DEFAULT.findall(path.read_text()):
@@ -141,23 +150,14 @@ def test_the_collector_finds_each_form_of_reading():
     """The patterns themselves, on one sample of each form (so a pattern that stops matching fails here)."""
     sample = """
 VARIABLE = "FROM_A_CONSTANT"
-x: str = Field(validation_alias="FROM_AN_ALIAS")
-env("FROM_ENV"); env('FROM_ENV_QUOTED'); dg.EnvVar("FROM_ENVVAR"); dg.EnvVar.int("FROM_ENVVAR_INT")
+dg.EnvVar("FROM_ENVVAR"); dg.EnvVar.int("FROM_ENVVAR_INT")
 os.environ.get("FROM_GET", ""); os.environ["FROM_SUBSCRIPT"]; os.getenv("FROM_GETENV")
-_secret("FROM_SECRET"); _optional("FROM_OPTIONAL"); os.environ.get(VARIABLE)
-declare_defaults(
-    {
-        "FROM_DECLARE": str(LOCAL_DIR / "x"),  # a comment
-        "FROM_DECLARE_TOO": "",
-    }
-)
-settings.env("FROM_MODULE_ENV"); getenv_like("NOT_THIS"); os.environ.get(lowercase_name); environment("NOR_THIS")
+_secret(settings, "FROM_SECRET"); _optional(settings, "FROM_OPTIONAL"); os.environ.get(VARIABLE)
+_key(platform, "FROM_KEY"); settings.variable("FROM_VARIABLE"); settings.is_set("FROM_IS_SET")
+getenv_like("NOT_THIS"); os.environ.get(lowercase_name); environment("NOR_THIS"); my_secret(x, "NOR_THAT")
 """
     assert _python_reads(sample) == {
         "FROM_A_CONSTANT",
-        "FROM_AN_ALIAS",
-        "FROM_ENV",
-        "FROM_ENV_QUOTED",
         "FROM_ENVVAR",
         "FROM_ENVVAR_INT",
         "FROM_GET",
@@ -165,12 +165,13 @@ settings.env("FROM_MODULE_ENV"); getenv_like("NOT_THIS"); os.environ.get(lowerca
         "FROM_GETENV",
         "FROM_SECRET",
         "FROM_OPTIONAL",
-        "FROM_DECLARE",
-        "FROM_DECLARE_TOO",
-        "FROM_MODULE_ENV",
+        "FROM_KEY",
+        "FROM_VARIABLE",
+        "FROM_IS_SET",
     }
     assert TEMPLATE.findall('LAKE: "{{ env.SPARKIFY_DATA_URI }}/x"') == ["SPARKIFY_DATA_URI"]
     assert DBT_ENV_VAR.findall("dbname: \"{{ env_var('POSTGRES_DB', 'warehouse') }}\"") == ["POSTGRES_DB"]
+    assert "SPARKIFY_FIRST_DAY" in model_defaults() and "TASKS_ENGINE" in model_defaults()
 
 
 def test_every_variable_read_is_documented_and_every_documented_one_is_read():
@@ -198,14 +199,22 @@ def test_each_variable_is_documented_once():
 
 
 def test_the_documented_defaults_are_the_code_s():
-    """Where a row's default is one value in backticks and the code's is a plain string, they are the same."""
-    code = code_defaults()
+    """Where a row's default is one value in backticks, it is the settings model's (or the connection default);
+    a default under the repository is documented relative to it (.local/lake)."""
+    code = {name: value.replace(f"{REPO}/", "") for name, value in model_defaults().items()}
     differ = {}
     for row in _rows():
         names = re.findall(rf"^`({NAME})`$", row[0])
         value = re.fullmatch(r"`([^`]*)`", row[1])
-        if names and value and names[0] in code:
-            accepted = {value[1], PENDING_DEFAULTS.get(names[0], value[1])}
-            if not code[names[0]] <= accepted:
-                differ[names[0]] = {"documented": value[1], "code": sorted(code[names[0]])}
+        if names and value and names[0] in code and code[names[0]] != value[1]:
+            differ[names[0]] = {"documented": value[1], "code": code[names[0]]}
+    assert not differ, differ
+
+
+def test_dbt_s_defaults_are_the_settings():
+    """dbt reads a variable the platform resolved; when it is unset (dbt run by hand), its default is the same."""
+    code = model_defaults()
+    differ = {
+        name: (values, code[name]) for name, values in dbt_defaults().items() if name in code and values != {code[name]}
+    }
     assert not differ, differ

@@ -3,10 +3,10 @@
 import duckdb
 import pytest
 
+from pipeline.lib.identifiers import checked_identifier, quote
 from pipeline.lib.lake import LocalLake, S3Access
 from pipeline.lib.warehouse import Column, DuckDBWarehouse, JsonBatch, LoadError, TableSpec
 from pipeline.lib.warehouse.duckdb import s3_secret_sql
-from pipeline.lib.warehouse.identifiers import checked_identifier, quote
 
 TABLE = TableSpec("staging", "events", (Column("event_id", "integer", "id"), Column("ts", "bigint", "ts")))
 

@@ -16,7 +16,7 @@ import dagster as dg
 
 from pipeline.lib.freshness import freshness_checks_job
 from pipeline.lib.instance import ensure_dagster_home, local_instance, record_demo_environment
-from pipeline.lib.materialize import all_ok, materialize_groups, print_summary, run_job
+from pipeline.lib.materialize import UsageError, all_ok, materialize_groups, print_summary, run_job
 from pipeline.lib.settings import Settings
 
 
@@ -55,12 +55,18 @@ def run_demo(
     build: Callable[[Settings], tuple[Settings, dg.Definitions, dict]],
     environ: Mapping[str, str],
     folder: Path,
+    group: str | None = None,
 ) -> int:
     """`make demo`: each pipeline's sample data under `folder`, its services up, every group materialized into the
-    settings' instance, the freshness checks of the pipelines that ask, a summary; 0 when every run is ok.
+    settings' instance (or only `group`'s), the freshness checks of the pipelines that ask, a summary; 0 when
+    every run is ok.
 
     The variables the demo's data needs are recorded beside the instance (demo.env), for `make ui`."""
     settings = Settings.from_env(environ)
+    if group is not None:
+        if group not in demos:
+            raise UsageError(f"no demo for {group!r}; the pipelines with one are: {', '.join(demos)}")
+        demos = {group: demos[group]}
     today = dt.datetime.now(dt.UTC).date()
     variables: dict[str, str] = {}
     for demo in demos.values():
@@ -74,7 +80,7 @@ def run_demo(
     recorded = record_demo_environment(settings.dagster_home, variables)
     with served(demos) as services, local_instance(settings) as instance:
         settings, defs, ranges = build(Settings.from_env({**environ, **variables, **services}))
-        groups, runs = materialize_groups(defs, instance, None, data_ranges=ranges)
+        groups, runs = materialize_groups(defs, instance, group, data_ranges=ranges)
         checked = [name for name, demo in demos.items() if demo.freshness_checks and name in groups]
         if checked:
             runs.append(_evaluate_freshness_checks(defs, instance, checked))

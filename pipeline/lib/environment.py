@@ -86,11 +86,11 @@ def _snowflake(settings: Settings) -> Warehouse:
 
 def _bigquery(settings: Settings) -> Warehouse:
     from pipeline.lib.warehouse.bigquery import BigQueryWarehouse
-    from pipeline.lib.warehouse.gcp_clients import bigquery_resource, gcs_resource
+    from pipeline.lib.warehouse.gcp_clients import EMULATOR_HOST, bigquery_resource, gcs_resource
 
     return BigQueryWarehouse(
-        bigquery=bigquery_resource(settings),
-        gcs=gcs_resource(settings),
+        bigquery=bigquery_resource(settings.variable("BIGQUERY_LOCATION"), _optional(settings, EMULATOR_HOST)),
+        gcs=gcs_resource(),
         staging_bucket=_optional(settings, "BIGQUERY_STAGING_BUCKET"),
         extension_dir=settings.duckdb_extension_dir,
     )

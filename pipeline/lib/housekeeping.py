@@ -16,8 +16,8 @@ import dagster as dg
 
 from pipeline.lib.dagster_internals import local_compute_log_base_dir
 from pipeline.lib.dbt.manifest import INVOCATION_FOLDER, is_invocation_folder, remove_invocation_folder
+from pipeline.lib.identifiers import checked_identifier, quote
 from pipeline.lib.warehouse import Warehouse
-from pipeline.lib.warehouse.identifiers import checked_identifier, quote
 
 REPORTED_NAMES = 100  # names listed in a step's metadata; the counts are always complete
 FETCH_BATCH = 500

@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-if TYPE_CHECKING:  # the warehouse package reads files through this module: no import back at run time
-    from pipeline.lib.warehouse.base import TableSpec
+from pipeline.lib.tables import TableSpec
 
 _CHUNK = 1 << 20
 # An object larger than this is taken as malformed rather than read on (DuckDB's own default limit).

@@ -209,3 +209,8 @@ class DataLakeResource(dg.ConfigurableResource):
 
     def get_lake(self) -> DataLake:
         return open_lake(self.data_uri, self.s3)
+
+
+def lake_resource(data_uri: str) -> DataLakeResource:
+    """A pipeline's lake: a folder, or an S3 prefix reached through dagster-aws's S3Resource."""
+    return DataLakeResource(data_uri=data_uri, s3=S3Resource())

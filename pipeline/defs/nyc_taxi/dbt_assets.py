@@ -4,7 +4,7 @@ dimension and the `nyc_taxi` analytics model, each run replacing exactly its mon
 import dagster as dg
 from dagster_dbt import DbtProject, dbt_assets
 
-from pipeline.lib.dbt.build import DBT_BUILD, build
+from pipeline.lib.dbt.build import DBT_BUILD, dbt_build
 from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.retries import retried_on_fault
@@ -21,6 +21,6 @@ def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> dg.A
     )
     @retried_on_fault
     def nyc_taxi_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
-        yield from build(dbt, context, DBT_BUILD, partitioned=True)
+        yield from dbt_build(dbt, context, DBT_BUILD, partitioned=True)
 
     return nyc_taxi_models

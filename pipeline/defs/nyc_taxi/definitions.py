@@ -2,7 +2,6 @@
 -> the warehouse -> dbt, with the month checks, the monthly job and the new-month-files sensor."""
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from pipeline.defs.nyc_taxi.checks import month_checks
 from pipeline.defs.nyc_taxi.dbt_assets import dbt_models
@@ -14,7 +13,7 @@ from pipeline.defs.nyc_taxi.settings import NycTaxiSettings
 from pipeline.defs.nyc_taxi.warehouse_assets import warehouse_assets
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
-from pipeline.lib.lake import DataLakeResource, open_lake
+from pipeline.lib.lake import lake_resource, open_lake
 from pipeline.lib.partitioned_files import new_files_sensor
 from pipeline.lib.pipelines import NoData, Pipeline
 from pipeline.lib.settings import Settings
@@ -55,7 +54,7 @@ def build(platform: Settings) -> Pipeline:
         asset_checks=month_checks(layers, partitions, platform.duckdb_extension_dir),
         jobs=[job],
         sensors=[sensor],
-        resources={"nyc_lake": DataLakeResource(data_uri=settings.data_uri, s3=S3Resource())},
+        resources={"nyc_lake": lake_resource(settings.data_uri)},
     )
     return Pipeline(defs, GROUP, lambda: months_in_lake(settings.data_uri))
 

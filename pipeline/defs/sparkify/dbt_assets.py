@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtProject, dbt_assets
 
 from pipeline.defs.sparkify.staging_assets import WAITING_FOR_SONGS, song_catalogue_loaded
-from pipeline.lib.dbt.build import DBT_BUILD, build
+from pipeline.lib.dbt.build import DBT_BUILD, dbt_build
 from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.retries import retried_on_fault
@@ -35,7 +35,7 @@ def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> list
             raise dg.Failure(
                 description=f"{WAITING_FOR_SONGS}: run it first (song_files_sensor does)", allow_retries=False
             )
-        yield from build(dbt, context, DBT_BUILD, partitioned=True)
+        yield from dbt_build(dbt, context, DBT_BUILD, partitioned=True)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -46,6 +46,6 @@ def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> list
     )
     @retried_on_fault
     def sparkify_dimension_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
-        yield from build(dbt, context, DBT_BUILD)
+        yield from dbt_build(dbt, context, DBT_BUILD)
 
     return [sparkify_daily_models, sparkify_dimension_models]

@@ -2,7 +2,6 @@
 reconciliation and SQL checks, freshness checks, the two jobs, the daily schedule and the lake's sensors."""
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from pipeline.defs.sparkify.checks import reconciliation_check
 from pipeline.defs.sparkify.dbt_assets import dbt_models
@@ -19,7 +18,7 @@ from pipeline.defs.sparkify.staging_tables import staging_tables
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
 from pipeline.lib.freshness import partition_freshness
-from pipeline.lib.lake import DataLakeResource, open_lake
+from pipeline.lib.lake import lake_resource, open_lake
 from pipeline.lib.pipelines import NoData, Pipeline
 from pipeline.lib.settings import Settings
 
@@ -52,7 +51,7 @@ def build(platform: Settings) -> Pipeline:
         jobs=[daily_job, songs_job],
         schedules=[daily_schedule(settings, daily_job)],
         sensors=[*sparkify_sensors(settings, daily_job, songs_job, partitions, sensor_status), freshness_sensor],
-        resources={"sparkify_lake": DataLakeResource(data_uri=settings.data_uri, s3=S3Resource())},
+        resources={"sparkify_lake": lake_resource(settings.data_uri)},
     )
     return Pipeline(defs, GROUP, lambda: days_in_lake(settings.data_uri))
 

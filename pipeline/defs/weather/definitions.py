@@ -27,7 +27,7 @@ FRESHNESS_DEADLINE_CRON = "30 * * * *"
 
 def build(platform: Settings) -> Pipeline:
     settings = WeatherSettings.resolve(platform)
-    partitions = hourly_partitions(settings.first_partition)
+    partitions = hourly_partitions(settings.first_hour)
     raw = raw_assets(settings, partitions, GROUP)
     staging = staging_assets(settings.staging_schema, partitions, raw, GROUP)
     models = dbt_models(dbt_project(platform), partitions)

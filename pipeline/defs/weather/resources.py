@@ -5,12 +5,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from pipeline.defs.weather.settings import WeatherSettings
 from pipeline.lib.http_api import ApiClient, RateLimiter
-from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.lake import lake_resource
 from pipeline.lib.settings import Settings
 
 
@@ -87,7 +86,7 @@ def weather_resources(settings: WeatherSettings, platform: Settings) -> dict:
             cocktails_api_host=settings.cocktails_api_host,
             requests_per_second=str(settings.requests_per_second),
         ),
-        "weather_lake": DataLakeResource(data_uri=settings.data_uri, s3=S3Resource()),
+        "weather_lake": lake_resource(settings.data_uri),
     }
 
 

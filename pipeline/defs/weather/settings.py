@@ -23,19 +23,14 @@ class WeatherSettings(PipelineSettings):
     staging_schema: LoadSchemaName = Field("api_staging", validation_alias="WEATHER_STAGING_SCHEMA")
     analytics_schema: SchemaName = Field("api_analytics", validation_alias="WEATHER_ANALYTICS_SCHEMA")
     # The original DAG's start; the hourly partitions begin here.
-    first_hour: dt.datetime = Field(dt.datetime(2024, 1, 4, 11), validation_alias="WEATHER_FIRST_HOUR")
+    first_hour: str = Field("2024-01-04-11:00", validation_alias="WEATHER_FIRST_HOUR")
     # How long after its start an hour may still be fetched: the APIs serve only *current* weather and
     # the latest drinks, so an older hour is reloaded from the lake, never refetched.
     fetch_hours: PositiveFloat = Field(2, validation_alias="WEATHER_FETCH_HOURS")
 
-    @field_validator("first_hour", mode="before")
+    @field_validator("first_hour")
     @classmethod
-    def _hour_key(cls, value):
+    def _hour_key(cls, value: str) -> str:
         """Dagster's hourly partition key (2024-01-04-11:00), as the UI and `dagster job backfill` print it."""
-        if isinstance(value, str) and len(value) == 16 and value[10] == "-":
-            return dt.datetime.strptime(value, "%Y-%m-%d-%H:%M")
+        dt.datetime.strptime(value, "%Y-%m-%d-%H:%M")  # a ValueError names the variable and the value
         return value
-
-    @property
-    def first_partition(self) -> str:
-        return self.first_hour.strftime("%Y-%m-%d-%H:%M")

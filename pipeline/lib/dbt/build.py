@@ -58,7 +58,7 @@ def failed_test(event: Any) -> str | None:
     return event.metadata["unique_id"].value.split(".")[2]  # test.<project>.<test name>.<hash>
 
 
-def build(
+def dbt_build(
     dbt: LocalDbtCliResource, context: dg.AssetExecutionContext, args: list[str], partitioned: bool = False
 ) -> Iterator[Any]:
     """`dbt build` (in the run's partition window when `partitioned`), streaming its events; a failed test or a

@@ -21,11 +21,11 @@ from dagster_gcp import BigQueryResource, GCSResource
 from google.api_core.exceptions import BadRequest, NotFound
 from google.cloud import bigquery
 
+from pipeline.lib.identifiers import checked_identifier
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse import bigquery_sql as sql
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
 from pipeline.lib.warehouse.duckdb import DuckDBWarehouse, lake_connection, literal
-from pipeline.lib.warehouse.identifiers import checked_identifier
 
 # A scratch table outlives its load only when the process dies mid-load; BigQuery then drops it.
 SCRATCH_LIFETIME = dt.timedelta(days=1)

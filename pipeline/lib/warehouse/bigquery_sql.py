@@ -7,8 +7,8 @@ window bounds are coerced to integers; messages pass through literal().
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.lib.identifiers import checked_identifier
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, ParquetBatch, TableSpec
-from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.statements import partition_delete_sql, window
 
 BIGQUERY_TYPES = {

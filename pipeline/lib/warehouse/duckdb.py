@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 import duckdb
 import duckdb_extension_httpfs
 
+from pipeline.lib.identifiers import quote
 from pipeline.lib.lake import DataLake, S3Access
 from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
-from pipeline.lib.warehouse.identifiers import quote
 from pipeline.lib.warehouse.statements import create_table_sql, delete_sql, ledger_statements, partition_delete_sql
 
 # Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.

@@ -14,8 +14,6 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from pipeline.lib.settings import Settings
-
 EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 
 
@@ -34,14 +32,15 @@ class EmulatedBigQueryResource(BigQueryResource):
         )
 
 
-def bigquery_resource(settings: Settings) -> BigQueryResource:
-    """BIGQUERY_PROJECT and BIGQUERY_LOCATION; the emulator's endpoint only when BIGQUERY_EMULATOR_HOST is set."""
-    config = {"project": dg.EnvVar("BIGQUERY_PROJECT"), "location": settings.variable("BIGQUERY_LOCATION")}
-    if settings.is_set(EMULATOR_HOST):
-        return EmulatedBigQueryResource(**config, emulator_host=settings.variable(EMULATOR_HOST))
+def bigquery_resource(location: str, emulator_host: str | None) -> BigQueryResource:
+    """BIGQUERY_PROJECT, and the location (BIGQUERY_LOCATION); the emulator's endpoint only when one is given
+    (BIGQUERY_EMULATOR_HOST)."""
+    config = {"project": dg.EnvVar("BIGQUERY_PROJECT"), "location": location}
+    if emulator_host:
+        return EmulatedBigQueryResource(**config, emulator_host=emulator_host)
     return BigQueryResource(**config)
 
 
-def gcs_resource(settings: Settings) -> GCSResource:
+def gcs_resource() -> GCSResource:
     """The staging bucket's client, in the BigQuery project."""
     return GCSResource(project=dg.EnvVar("BIGQUERY_PROJECT"))

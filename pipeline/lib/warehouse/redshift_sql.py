@@ -10,9 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pipeline.lib.identifiers import quote
 from pipeline.lib.warehouse import statements
 from pipeline.lib.warehouse.base import JsonBatch, TableSpec
-from pipeline.lib.warehouse.identifiers import quote
 
 # delete_sql is shared by every warehouse; re-exported so the Redshift path's statements stay in one set.
 from pipeline.lib.warehouse.statements import column_list, delete_sql, target, window  # noqa: F401

@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pipeline.lib.identifiers import checked_identifier
 from pipeline.lib.warehouse.base import JsonBatch, TableSpec
-from pipeline.lib.warehouse.identifiers import checked_identifier
 from pipeline.lib.warehouse.redshift_sql import REDACTED, Statement, _check_secret, literal, s3_uri
 from pipeline.lib.warehouse.statements import window
 

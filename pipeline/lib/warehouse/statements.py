@@ -5,8 +5,8 @@ Identifiers pass through quote() (validated); window bounds are coerced to integ
 
 from collections.abc import Callable, Mapping
 
+from pipeline.lib.identifiers import quote
 from pipeline.lib.warehouse.base import TableSpec
-from pipeline.lib.warehouse.identifiers import quote
 
 
 def target(table: TableSpec) -> str:
