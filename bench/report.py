@@ -15,9 +15,10 @@ class Figure:
     baseline: float
     baseline_unit: str
     ratio: float
-    target: str  # "<op> <number>" on the ratio, e.g. ">= 0.7"; "" for a figure that informs and has no target
+    target: str  # "<op> <number>" on the ratio (or the value: absolute), e.g. ">= 0.7"; "" for no target
     meaning: str  # what the ratio is, for the target lines
     note: str = ""  # what else was measured to read the figure by
+    absolute: bool = False  # the target bounds the value itself, in its unit (e.g. "<= 250" MB), not the ratio
 
     def line(self) -> str:
         return (
@@ -30,15 +31,17 @@ class Figure:
         if not self.target:
             return True
         op, bound = self.target.split()
-        return COMPARE[op](self.ratio, float(bound))
+        return COMPARE[op](self.value if self.absolute else self.ratio, float(bound))
 
     def verdict(self) -> str:
         if not self.target:
             return f"  info   {self.name}: ratio {_number(self.ratio)} ({self.meaning})"
-        verdict = (
-            f"  {'met   ' if self.met else 'MISSED'} {self.name}: ratio {_number(self.ratio)} {self.target} "
-            f"({self.meaning})"
+        measured = (
+            f"{_number(self.value)} {self.unit} {self.target} {self.unit}"
+            if self.absolute
+            else f"ratio {_number(self.ratio)} {self.target}"
         )
+        verdict = f"  {'met   ' if self.met else 'MISSED'} {self.name}: {measured} ({self.meaning})"
         return verdict + (f"\n         {self.note}" if self.note else "")
 
 

@@ -27,12 +27,14 @@ class Sandbox:
     extension_dir: Path
     api_data_uri: str | None = None  # the weather pipeline's lake (API_DATA_URI), for its figures
     nyc_taxi_data_uri: str | None = None  # the NYC-taxi pipeline's lake (NYC_TAXI_DATA_URI), for its figures
+    first_day: str | None = None  # the first daily partition (SPARKIFY_FIRST_DAY), for the whole-process figures
 
     def variables(self) -> dict[str, str]:
         return {
             "SPARKIFY_DATA_URI": self.data_uri,
             **({"API_DATA_URI": self.api_data_uri} if self.api_data_uri else {}),
             **({"NYC_TAXI_DATA_URI": self.nyc_taxi_data_uri} if self.nyc_taxi_data_uri else {}),
+            **({"SPARKIFY_FIRST_DAY": self.first_day} if self.first_day else {}),
             "WAREHOUSE": "duckdb",
             "DUCKDB_PATH": str(self.root / "warehouse.duckdb"),
             "DUCKDB_EXTENSION_DIR": str(self.extension_dir),

@@ -26,7 +26,8 @@ class Scale:
 
 
 SCALES = {
-    # Under 2 minutes on 2 cores: every figure, on little data (ratios are not expected to meet the targets).
+    # Under 2 minutes on 2 cores for figures 1-14, on little data (ratios are not expected to meet the targets);
+    # 15-17 are whole processes that each load the definitions, about 4 minutes at any scale today.
     "small": Scale(
         "small",
         history_days=10,

@@ -46,6 +46,13 @@ def test_a_target_is_met_or_missed_by_the_ratio(ratio, target, met):
     assert _figure(ratio, target).verdict().strip().startswith("met" if met else "MISSED")
 
 
+@pytest.mark.parametrize(("value", "met"), [(250.0, True), (251.0, False)])
+def test_an_absolute_target_is_met_or_missed_by_the_value(value, met):
+    figure = Figure("peak", value, "MB", 50.0, "MB", value / 50.0, "<= 250", "peak RSS", absolute=True)
+    assert figure.met is met
+    assert figure.verdict() == f"  {'met   ' if met else 'MISSED'} peak: {value:.0f} MB <= 250 MB (peak RSS)"
+
+
 def test_the_small_benchmark_prints_its_figures(tmp_path):
     """Figures 1 (throughput), 5 (song files from S3), 6 (sensor), 7 (memory), 8-9 (BigQuery load file), 10
     (weather at the rate limit) and 12 (NYC taxi's CSV to parquet) at the small scale, in a process of their own."""
@@ -113,6 +120,33 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
     taxi = figures["taxi_csv_to_parquet_50000_trips"]
     assert number(taxi["value"]) > 0 and number(taxi["baseline"]) > 0 and taxi["unit"] == "rows/s"
     assert re.search(r"Targets \(\d+ of 10 met\)", done.stdout)
+
+
+def test_the_whole_process_figures_print_in_the_stated_form(tmp_path):
+    """Figures 15-17 at the small scale: the definitions' load (time and peak RSS) against `import dagster`, and a
+    new day from the CLI against the same day in process (about 4 minutes on 2 cores today, twice that on a busy
+    machine: each side of each figure is 3 whole processes). Their timings are the benchmark's business."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "small", "--only", "15", "16", "17", "--work-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = {m["name"]: m for m in map(LINE.match, done.stdout.splitlines()) if m}
+    assert sorted(figures) == [
+        "definitions_load",
+        "definitions_load_peak_rss",
+        "new_day_from_the_cli_after_3_days",
+    ], done.stdout
+    number = lambda text: float(text.replace(",", ""))  # noqa: E731
+    units = {"definitions_load": "s", "definitions_load_peak_rss": "MB", "new_day_from_the_cli_after_3_days": "s"}
+    for name, unit in units.items():
+        figure = figures[name]
+        assert figure["unit"] == unit and figure["bunit"].startswith(unit + " ("), figure.group(0)
+        assert number(figure["value"]) > 0 and number(figure["baseline"]) > 0 and number(figure["ratio"]) > 0
+    assert re.search(r"Targets \(\d+ of 3 met\)", done.stdout)
 
 
 def test_the_endpoint_answers_late_only_when_asked(monkeypatch):
