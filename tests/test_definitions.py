@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -16,11 +17,27 @@ from tests.platform import default_definitions
 defs = default_definitions()
 
 STAR = ["songplays", "users", "songs", "artists", "time"]
+# The code location before the pipelines became values (written from that layout): what users see stays.
+EXPECTED = json.loads((Path(__file__).with_name("expected_definitions.json")).read_text())["code_location"]
 
 
 def group_keys(group: str) -> set[str]:
     graph = defs.resolve_asset_graph()
     return {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == group}
+
+
+def test_the_code_location_holds_what_it_held_before_the_pipelines_became_values():
+    graph = defs.resolve_asset_graph()
+    repository = defs.get_repository_def()
+    keys = sorted(graph.get_all_asset_keys(), key=lambda key: key.to_user_string())
+    assert {key.to_user_string(): graph.get(key).group_name for key in keys} == EXPECTED["assets"]
+    partitions = {key.to_user_string(): graph.get(key).partitions_def for key in keys}
+    assert {key: str(p) if p else None for key, p in partitions.items()} == EXPECTED["partitions"]
+    checks = {key.to_user_string(): graph.get_check_spec(key).blocking for key in graph.asset_check_keys}
+    assert checks == EXPECTED["checks"]
+    assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == EXPECTED["jobs"]
+    assert {s.name: s.cron_schedule for s in repository.schedule_defs} == EXPECTED["schedules"]
+    assert {s.name: s.minimum_interval_seconds for s in repository.sensor_defs} == EXPECTED["sensors"]
 
 
 def test_asset_graph_has_raw_staging_and_star_schema():

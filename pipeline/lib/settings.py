@@ -107,8 +107,9 @@ class Settings(EnvironmentSettings):
         settings = cls.model_validate(environ)
         if settings.sandbox:  # the sandbox's folder holds its instance and warehouse, whatever else is set
             root = Path(settings.sandbox_dir) / settings.sandbox
+            update = {"dagster_home": str(root / "dagster_home"), "duckdb_path": str(root / "warehouse.duckdb")}
             settings = settings.model_copy(
-                update={"dagster_home": str(root / "dagster_home"), "duckdb_path": str(root / "warehouse.duckdb")}
+                update={**update, "dbt_schema": settings.schema_prefix + settings.dbt_schema}
             )
         return settings.model_copy(update={"environ": MappingProxyType(environ)})
 

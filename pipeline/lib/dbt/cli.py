@@ -9,6 +9,7 @@ the definitions load), it saves the ~2 s a new dbt process spends importing dbt 
 unless DBT_WARM=false.
 """
 
+import multiprocessing
 import sys
 from collections.abc import Mapping
 from typing import Self
@@ -32,7 +33,9 @@ class LocalDbtCliResource(DbtCliResourceWithoutProbes, DbtCliResource):
         return local_dbt(self.project_dir, self.target, {**self.variables, **variables}, self.warm)
 
     def cli(self, args, **kwargs):
-        if self.warm:
+        # A step process of the multiprocess executor (a child made by multiprocessing) runs one dbt command
+        # and ends: a server of its own would cost what it saves. It uses one it inherited, if any.
+        if self.warm and multiprocessing.parent_process() is None:
             dbt_fork_server.ensure_running()
         return super().cli(args, **kwargs)
 
