@@ -10,7 +10,7 @@ import time
 import warnings
 from pathlib import Path
 
-from pipeline.lib.settings import LOCAL_DIR, env, export_defaults
+from pipeline.lib.settings import LOCAL_DIR
 
 FIGURES = {
     1: "staging throughput",
@@ -41,6 +41,7 @@ def _machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.processes import PROCESS_RUNS
     from bench.scales import SCALES
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -54,21 +55,31 @@ def main(argv: list[str] | None = None) -> int:
         help=f"measure only these figures (1-{max(FIGURES)}): " + ", ".join(f"{n} {f}" for n, f in FIGURES.items()),
     )
     parser.add_argument(
+        "--process-runs",
+        type=int,
+        default=PROCESS_RUNS,
+        metavar="N",
+        help=f"fresh processes on each side of figures 15-17, the median reported (default: {PROCESS_RUNS}; 1 for a "
+        "quick look, as the test does)",
+    )
+    parser.add_argument(
         "--work-dir", type=Path, help="where data and warehouses go (default: .local/bench/<scale>, emptied first)"
     )
     args = parser.parse_args(argv)
+    if args.process_runs < 1:
+        parser.error("--process-runs must be at least 1")
     scale = SCALES[args.scale]
     wanted = set(args.only or FIGURES)
     work = (args.work_dir or LOCAL_DIR / "bench" / scale.name).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     warnings.filterwarnings("ignore")
-    export_defaults()
-    extension_dir = Path(env("DUCKDB_EXTENSION_DIR"))
 
     from bench import conversion, nyc_taxi, processes, runs, s3, staging, weather
-    from bench.sandbox import Sandbox
+    from bench.sandbox import Sandbox, default_settings
     from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
+
+    extension_dir = Path(default_settings().duckdb_extension_dir)
 
     print(f"Benchmark, scale {scale.name}: {_machine()}; data in {work}", flush=True)
     began = time.perf_counter()
@@ -90,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             SampleSpec(
                 days=max(
                     max(scale.history_days + scale.repeats, scale.backfill_days) if wanted & {2, 3, 4} else 0,
-                    processes.lake_days(scale.short_history_days),
+                    processes.lake_days(scale.short_history_days, args.process_runs),
                 ),
                 events_per_day=scale.events_per_day,
                 song_files=scale.song_files,
@@ -100,11 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         days = list(lake.days)
     if wanted & {2, 3, 4}:
-        # Definitions loaded and dbt's manifest parsed once, before any run is timed.
-        with Sandbox(work / "warm_up", str(lake.root), extension_dir).entered():
-            from pipeline.lib.materialize import load_definitions
-
-            load_definitions()
+        # The code imported and dbt's manifest parsed once, before any run is timed (each sandbox then builds
+        # its own definitions from its settings, untimed too).
+        Sandbox(work / "warm_up", str(lake.root), extension_dir).definitions()
         if wanted & {2, 3}:
             history = runs.history_figures(scale, lake.root, days, work, extension_dir)
             show([figure for number, figure in history.items() if number in wanted])
@@ -136,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if wanted & {15, 16}:
-        load = processes.load_figures(work, lake.root, days[0], extension_dir)
+        load = processes.load_figures(work, lake.root, days[0], extension_dir, args.process_runs)
         show([figure for number, figure in load.items() if number in wanted])
     if 17 in wanted:
-        show(processes.cli_figure(work, lake.root, days, scale.short_history_days, extension_dir))
+        show(processes.cli_figure(work, lake.root, days, scale.short_history_days, extension_dir, args.process_runs))
 
     print(f"\nTargets ({sum(f.met for f in figures)} of {len(figures)} met), in {time.perf_counter() - began:.0f} s:")
     for figure in figures:

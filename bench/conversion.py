@@ -17,9 +17,8 @@ from pathlib import Path
 import duckdb
 
 from bench.report import Figure, median
-from bench.staging import MB, one_day_lake, peak_rss_bytes, peak_rss_figure
+from bench.staging import MB, STAGING_EVENTS, one_day_lake, peak_rss_bytes, peak_rss_figure
 from pipeline.defs.sparkify.staging_assets import day_batches
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS
 from pipeline.lib.lake import LocalLake
 from pipeline.lib.warehouse.bigquery import BigQueryWarehouse
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES

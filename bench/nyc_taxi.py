@@ -11,6 +11,7 @@
 """
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 
@@ -23,13 +24,13 @@ from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, DROPPED, STAGED_FROM_CSV,
 from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
 from pipeline.lib.lake import LocalLake
 from pipeline.lib.materialize import QUIET_LOGS
-from pipeline.lib.settings import environment
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, literal
 
 REPO = Path(__file__).resolve().parents[1]
 SPARK_PYTHON = REPO / ".local" / "doubles" / "spark" / "bin" / "python"
 SHORT_HISTORY_MONTHS = 2
 FIRST = dt.date(2020, 1, 1)
+STAGING_GREEN_TRIPS = dg.AssetKey(["staging", "green_trips"])
 
 
 def _typed_columns() -> str:
@@ -82,27 +83,28 @@ def spark_figure(work: Path, trips: int, extension_dir: Path) -> Figure | None:
     if not SPARK_PYTHON.exists():
         print(f"figure 13 left out: no Spark double at {SPARK_PYTHON} (bash tests/install_servers.sh)", flush=True)
         return None
-    from pipeline.defs.nyc_taxi.lake_assets import staging_green_trips
-    from pipeline.defs.nyc_taxi.resources import defs as resource_defs
+    from pipeline.code_location import build_definitions
+    from pipeline.lib.settings import Settings
 
     lake = _month(work / "taxi_engines", trips)
     seconds = {}
     for engine in ("duckdb", "spark"):
         variables = {
-            "NYC_TAXI_DATA_URI": lake.root,
+            "NYC_TAXI_DATA_URI": str(lake.root),
             "NYC_TAXI_ENGINE": engine,
             "NYC_TAXI_SPARK_PYTHON": str(SPARK_PYTHON),
             "DUCKDB_EXTENSION_DIR": str(extension_dir),
         }
-        with environment(**variables):
-            began = time.perf_counter()
-            result = dg.materialize(
-                [staging_green_trips],
-                resources=resource_defs.resources,
-                partition_key=month_key(FIRST),
-                run_config=QUIET_LOGS,
-            )
-            seconds[engine] = time.perf_counter() - began
+        # The code location on that engine, built before the timing; the staging step alone, with the lake the
+        # definitions bind to it.
+        defs = build_definitions(Settings.from_env({**os.environ, **variables}))
+        began = time.perf_counter()
+        result = dg.materialize(
+            [defs.resolve_assets_def(STAGING_GREEN_TRIPS)],
+            partition_key=month_key(FIRST),
+            run_config=QUIET_LOGS,
+        )
+        seconds[engine] = time.perf_counter() - began
         if not result.success:
             raise RuntimeError(f"staging on {engine} failed")
     return Figure(

@@ -13,26 +13,30 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import botocore.client
 import dagster as dg
 import duckdb
-from dagster_aws.s3 import S3Resource
 
 from bench.report import Figure, median
 from bench.s3_endpoint import BUCKET, CREDENTIALS, s3_endpoint
+from bench.sandbox import definitions_of_variables, environment
 from pipeline.defs.sparkify.lake_files import song_files
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
-from pipeline.defs.sparkify.sensors import new_log_days_sensor
-from pipeline.defs.sparkify.staging_assets import staging_songs
-from pipeline.defs.sparkify.staging_tables import STAGING_SONGS
+from pipeline.defs.sparkify.staging_assets import STAGING_SONGS_KEY
+from pipeline.defs.sparkify.staging_tables import staging_tables
 from pipeline.lib.json_records import iter_objects
-from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.lake import DataLakeResource, lake_resource
 from pipeline.lib.materialize import QUIET_LOGS
-from pipeline.lib.settings import environment
-from pipeline.lib.warehouse import DuckDBWarehouse
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.sensor_definition import SensorExecutionData
+
+# staging_songs in its default schema (SPARKIFY_STAGING_SCHEMA unset), as definitions_of_variables() load it.
+STAGING_SONGS = staging_tables("staging").songs
 
 
 @contextlib.contextmanager
@@ -57,14 +61,19 @@ def counted_calls() -> Iterator[dict[str, float]]:
         botocore.client.BaseClient._make_api_call = make_call
 
 
-def _lake_resource(endpoint: str) -> DataLakeResource:
-    return DataLakeResource(data_uri=f"s3://{BUCKET}/lake", s3=S3Resource(endpoint_url=endpoint))
+LAKE_URI = f"s3://{BUCKET}/lake"
+
+
+def _lake_resource() -> DataLakeResource:
+    """The lake in the bucket as a pipeline's settings make it; the endpoint is AWS_ENDPOINT_URL's (each figure
+    sets it while the endpoint runs), which boto3 honours."""
+    return lake_resource(LAKE_URI)
 
 
 def _sequential_get_loop(endpoint: str, database: Path) -> int:
     """The baseline: list, then GET and parse one file after another; the rows in one insert at the end."""
     client = boto3.client("s3", endpoint_url=endpoint)
-    lake = _lake_resource(endpoint).get_lake()
+    lake = _lake_resource().get_lake()
     rows = []
     for obj in song_files(lake):
         body = client.get_object(Bucket=BUCKET, Key=f"lake/{obj.key}")["Body"]
@@ -85,7 +94,7 @@ def _concurrent_gets(endpoint: str) -> float:
     """Seconds for GETting every song file from CEILING_THREADS threads, reading the bodies and nothing else:
     what any client can get out of this endpoint on this machine."""
     client = boto3.client("s3", endpoint_url=endpoint)
-    keys = [f"lake/{obj.key}" for obj in song_files(_lake_resource(endpoint).get_lake())]
+    keys = [f"lake/{obj.key}" for obj in song_files(_lake_resource().get_lake())]
     began = time.perf_counter()
     with ThreadPoolExecutor(CEILING_THREADS) as pool:
         list(pool.map(lambda key: client.get_object(Bucket=BUCKET, Key=key)["Body"].read(), keys))
@@ -101,13 +110,19 @@ def song_files_figure(work: Path, files: int, extension_dir: Path, latency_ms: f
         s3_endpoint(endpoint_options, work / f"{name}_s3.log") as endpoint,
         environment(AWS_ENDPOINT_URL=endpoint, **CREDENTIALS),
     ):
-        warehouse = DuckDBWarehouse(path=str(work / f"{name}.duckdb"), extension_dir=str(extension_dir))
-        began = time.perf_counter()
-        result = dg.materialize(
-            [staging_songs],
-            resources={"sparkify_lake": _lake_resource(endpoint), "warehouse": warehouse},
-            run_config=QUIET_LOGS,
+        # The code location on that lake (the endpoint is AWS_ENDPOINT_URL's) and a warehouse file of the figure's
+        # own, built before the timing; staging_songs runs with the resources they bind to it (the lake, the warehouse).
+        defs = definitions_of_variables(
+            {
+                "SPARKIFY_DATA_URI": LAKE_URI,
+                "WAREHOUSE": "duckdb",
+                "DUCKDB_PATH": str(work / f"{name}.duckdb"),
+                "DUCKDB_EXTENSION_DIR": str(extension_dir),
+            }
         )
+        warehouse = defs.resources["warehouse"]
+        began = time.perf_counter()
+        result = dg.materialize([defs.resolve_assets_def(STAGING_SONGS_KEY)], run_config=QUIET_LOGS)
         ours = time.perf_counter() - began
         if not result.success:
             raise RuntimeError("staging_songs from the S3 endpoint failed")
@@ -136,19 +151,23 @@ def song_files_figure(work: Path, files: int, extension_dir: Path, latency_ms: f
 def _songs_loaded_instance() -> dg.DagsterInstance:
     """An instance where sparkify_songs has run: the day sensor waits for the song catalogue otherwise."""
     instance = dg.DagsterInstance.ephemeral()
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=staging_songs.key))
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=STAGING_SONGS_KEY))
     return instance
 
 
-def _tick(endpoint: str, cursor: str | None, instance: dg.DagsterInstance) -> tuple[dg.SensorResult, float, int, float]:
-    """The tick's result, seconds, list calls and seconds waiting for them."""
-    resources = {"sparkify_lake": _lake_resource(endpoint)}
+def _tick(
+    defs: dg.Definitions, cursor: str | None, instance: dg.DagsterInstance
+) -> tuple["SensorExecutionData", float, int, float]:
+    """The tick's result, seconds, list calls and seconds waiting for them. The sensor is evaluated as the
+    daemon evaluates it (`evaluate_tick`: the function with its resources, its run requests resolved)."""
+    sensor = defs.resolve_sensor_def("new_log_days_sensor")
+    resources = {"sparkify_lake": _lake_resource()}
     with (
-        dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context,
+        dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance, definitions=defs) as context,
         counted_calls() as calls,
     ):
         began = time.perf_counter()
-        result = new_log_days_sensor(context)
+        result = sensor.evaluate_tick(context)
         seconds = time.perf_counter() - began
     return result, seconds, calls.get("ListObjectsV2", 0), calls.get("ListObjectsV2 seconds", 0.0)
 
@@ -161,12 +180,17 @@ def _steady_tick(work: Path, objects: int, days: int, repeats: int) -> tuple[flo
     """(seconds, list calls, seconds listing) of a tick after the first, medians of TICKS_PER_ROUND * `repeats`
     ticks, with `objects` in the bucket."""
     options = ["--days", str(days), "--others", str(objects - days)]
-    with s3_endpoint(options, work / f"s3_sensor_{objects}.log") as endpoint, environment(**CREDENTIALS):
+    with (
+        s3_endpoint(options, work / f"s3_sensor_{objects}.log") as endpoint,
+        environment(AWS_ENDPOINT_URL=endpoint, **CREDENTIALS),
+    ):
         instance = _songs_loaded_instance()
-        first, *_ = _tick(endpoint, None, instance)
+        # The code location on that lake (a fresh clone's look-back and first day), built untimed.
+        defs = definitions_of_variables({"SPARKIFY_DATA_URI": LAKE_URI})
+        first, *_ = _tick(defs, None, instance)
         if len(first.run_requests) != days:
             raise RuntimeError(f"the first tick requested {len(first.run_requests)} runs, expected {days}")
-        ticks = [_tick(endpoint, first.cursor, instance) for _ in range(TICKS_PER_ROUND * repeats)]
+        ticks = [_tick(defs, first.cursor, instance) for _ in range(TICKS_PER_ROUND * repeats)]
     if any(result.run_requests for result, *_ in ticks):
         raise RuntimeError("a steady-state tick requested runs: nothing changed in the bucket")
     return (median([tick[1] for tick in ticks]), max(tick[2] for tick in ticks), median([tick[3] for tick in ticks]))

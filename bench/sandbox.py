@@ -1,21 +1,60 @@
 """Where a measurement runs: its own lake, warehouse file and Dagster instance under the benchmark's folder.
 
-The pipeline reads its configuration from the environment, so a sandbox is a set of variables that
-are in force while it is entered. Runs go through the same code as `python -m pipeline materialize`.
+The pipeline's configuration is a value (pipeline/lib/settings.py's `Settings`, resolved from a mapping of
+variables): a sandbox is a set of variables, its definitions are built once from this process's environment
+with those variables over it (before any run is timed), and its runs go through the instance in its own
+DAGSTER_HOME, as `python -m pipeline materialize` does. Its variables are also set in this process while it is
+entered, for what still reads the environment at run time (dbt's DBT_TARGET_PATH, which dagster-dbt reads).
 """
 
 import contextlib
 import datetime as dt
+import functools
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.lib.settings import environment
-
 if TYPE_CHECKING:
-    from pipeline.lib.materialize import Outcome
+    import dagster as dg
+
+    from pipeline.lib.materialize import DataRanges, Outcome
+    from pipeline.lib.settings import Settings
+
+
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """These variables set in this process while inside; the previous values restored after. The benchmark's
+    own: what it measures reads some of them (a child process, dbt, boto3's credentials and endpoint)."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def default_settings() -> "Settings":
+    """The settings of this process's environment (a fresh clone's defaults where nothing is set)."""
+    from pipeline.lib.settings import Settings
+
+    return Settings.from_env()
+
+
+def definitions_of_variables(variables: Mapping[str, str]) -> "dg.Definitions":
+    """The code location built from these variables alone (a fresh clone's defaults for the rest, whatever this
+    process's environment holds): for the assets and sensors a figure runs outside a sandbox (figures 5 and 6),
+    whose tables are then in their default schemas."""
+    from pipeline.code_location import build_definitions
+    from pipeline.lib.settings import Settings
+
+    return build_definitions(Settings.from_env(variables))
 
 
 @dataclass(frozen=True)
@@ -45,6 +84,24 @@ class Sandbox:
             "DBT_TARGET_PATH": str(self.root / "dbt_target"),
         }
 
+    def settings(self) -> "Settings":
+        """The platform's settings in the sandbox: this process's environment with the sandbox's variables over it."""
+        from pipeline.lib.settings import Settings
+
+        return Settings.from_env({**os.environ, **self.variables()})
+
+    @functools.cached_property
+    def built(self) -> tuple["Settings", "dg.Definitions", "DataRanges"]:
+        """(the completed settings, the definitions, each group's data range), built on first use, from the
+        environment as it is then (a figure that sets variables of its own builds inside them), never again."""
+        from pipeline.code_location import build_pipelines, data_ranges, definitions_of
+
+        settings, pipelines = build_pipelines(self.settings())
+        return settings, definitions_of(settings, pipelines), data_ranges(pipelines)
+
+    def definitions(self) -> "dg.Definitions":
+        return self.built[1]
+
     @contextlib.contextmanager
     def entered(self) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -53,28 +110,43 @@ class Sandbox:
 
     def run_days(self, days: list[dt.date]) -> float:
         """Seconds for one run of sparkify_daily over the days, as one partition range; raises if the run fails."""
-        from pipeline.lib.materialize import run_job
+        return self.run("sparkify_daily", days[0].isoformat(), days[-1].isoformat())
 
-        first, last = days[0].isoformat(), days[-1].isoformat()
-        return self._timed(lambda: run_job("sparkify_daily", (first, last)), f"sparkify_daily over {first}..{last}")
-
-    def run(self, job: str, first: str, last: str, defs=None) -> float:
-        """Seconds for one run of any partitioned job over [first, last]; raises if the run fails."""
-        from pipeline.lib.materialize import run_job
-
-        return self._timed(lambda: run_job(job, (first, last), defs=defs), f"{job} over {first}..{last}")
+    def run(self, job: str, first: str, last: str, defs: "dg.Definitions | None" = None) -> float:
+        """Seconds for one run of any partitioned job over [first, last] (of the sandbox's definitions, or of
+        `defs` built from its settings); raises if the run fails."""
+        return self._timed(job, (first, last), defs, f"{job} over {first}..{last}")
 
     def load_songs(self) -> float:
         """Seconds for one run of sparkify_songs (the song catalogue); raises if the run fails."""
-        from pipeline.lib.materialize import run_job
+        return self._timed("sparkify_songs", None, None, "sparkify_songs")
 
-        return self._timed(lambda: run_job("sparkify_songs"), "sparkify_songs")
+    def timed_call(self, call: Callable[["dg.DagsterInstance"], bool], label: str) -> float:
+        """Seconds for `call` with the sandbox's instance, opened inside the time as a command opens it; the
+        definitions are built before (untimed). Raises if it returns False."""
+        from pipeline.lib.instance import local_instance
 
-    def _timed(self, run: Callable[[], "Outcome"], label: str) -> float:
+        settings, _, _ = self.built
         with self.entered(), open(self.root / "bench.log", "a") as log, contextlib.redirect_stdout(log):
             began = time.perf_counter()
-            outcome = run()
+            with local_instance(settings) as instance:
+                ok = call(instance)
             seconds = time.perf_counter() - began
-        if not outcome.ok:
-            raise RuntimeError(f"{label} in {self.root} failed: {'; '.join(outcome.errors)}")
+        if not ok:
+            raise RuntimeError(f"{label} in {self.root} failed (its log: {self.root / 'bench.log'})")
         return seconds
+
+    def _timed(self, job: str, partitions: tuple[str, str] | None, defs: "dg.Definitions | None", label: str) -> float:
+        from pipeline.lib.materialize import run_job
+
+        outcomes: list[Outcome] = []
+
+        def call(instance: "dg.DagsterInstance") -> bool:
+            outcomes.append(run_job(job, defs or self.definitions(), instance, partitions))
+            return outcomes[-1].ok
+
+        try:
+            return self.timed_call(call, label)
+        except RuntimeError:
+            errors = "; ".join(outcomes[-1].errors) if outcomes else ""
+            raise RuntimeError(f"{label} in {self.root} failed: {errors}") from None

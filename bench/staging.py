@@ -21,10 +21,13 @@ from bench.report import Figure, median
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.defs.sparkify.staging_assets import day_batches
-from pipeline.defs.sparkify.staging_tables import STAGING_EVENTS
+from pipeline.defs.sparkify.staging_tables import staging_tables
 from pipeline.lib.lake import LocalLake
 from pipeline.lib.warehouse import DuckDBWarehouse
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES
+
+# staging_events in its default schema (SPARKIFY_STAGING_SCHEMA unset), as the pipeline loads it.
+STAGING_EVENTS = staging_tables("staging").events
 
 MB = 1_000_000
 

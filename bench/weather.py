@@ -14,12 +14,11 @@ from pathlib import Path
 import dagster as dg
 
 from bench.report import Figure, median
-from bench.sandbox import Sandbox
+from bench.sandbox import Sandbox, environment
 from pipeline.defs.weather.demo_api import DemoApi, hour_answers, top_cities
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
 from pipeline.defs.weather.partitions import KEY_FORMAT
 from pipeline.lib.lake import LocalLake
-from pipeline.lib.settings import environment
 
 SHORT_HISTORY_HOURS = 24
 
@@ -33,10 +32,9 @@ def rate_limit_figure(work: Path, extension_dir: Path, cities: int, rate: float)
     box = Sandbox(work / "weather_fetch", "", extension_dir, api_data_uri=str(work / "weather_fetch" / "api_data"))
     api = DemoApi(rate=rate, cities=cities).start()
     try:
-        with environment(**api.urls(), API_REQUESTS_PER_SECOND=str(rate)), box.entered():
-            from pipeline.lib.materialize import load_definitions
-
-            defs = load_definitions()
+        # The sandbox's definitions are built here, with the API's address and rate in the environment.
+        with environment(**api.urls(), API_REQUESTS_PER_SECOND=str(rate)):
+            defs = box.definitions()
             fetch = dg.define_asset_job(
                 "bench_weather_fetch",
                 selection=dg.AssetSelection.assets(["raw", "cities"], ["raw", "weather"]),
@@ -91,7 +89,7 @@ def history_figure(work: Path, extension_dir: Path, long: int, repeats: int) -> 
 
     api = DemoApi().start()  # configured as in production; every hour is in the lake, so it is never called
     try:
-        with environment(**api.urls()):
+        with environment(**api.urls()):  # each sandbox's definitions are built in its first run, with the API's URLs
             run(boxes["long"], history[0], history[-1])  # one run over the whole history, from the lake
             run(boxes["short"], history[-SHORT_HISTORY_HOURS], history[-1])
             on_long, on_short = [], []

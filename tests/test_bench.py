@@ -124,14 +124,16 @@ def test_the_small_benchmark_prints_its_figures(tmp_path):
 
 def test_the_whole_process_figures_print_in_the_stated_form(tmp_path):
     """Figures 15-17 at the small scale: the definitions' load (time and peak RSS) against `import dagster`, and a
-    new day from the CLI against the same day in process (about 4 minutes on 2 cores today, twice that on a busy
-    machine: each side of each figure is 3 whole processes). Their timings are the benchmark's business."""
+    new day from the CLI against the same day in process, each side measured once (`--process-runs 1`: under a
+    minute and a half on 2 cores, about twice that on a busy machine; the benchmark's default is 3 of each).
+    Their timings are the benchmark's business."""
+    command = ["--scale", "small", "--only", "15", "16", "17", "--process-runs", "1", "--work-dir", str(tmp_path)]
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "small", "--only", "15", "16", "17", "--work-dir", str(tmp_path)],
+        [sys.executable, "-m", "bench", *command],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = {m["name"]: m for m in map(LINE.match, done.stdout.splitlines()) if m}
@@ -147,6 +149,8 @@ def test_the_whole_process_figures_print_in_the_stated_form(tmp_path):
         assert figure["unit"] == unit and figure["bunit"].startswith(unit + " ("), figure.group(0)
         assert number(figure["value"]) > 0 and number(figure["baseline"]) > 0 and number(figure["ratio"]) > 0
     assert re.search(r"Targets \(\d+ of 3 met\)", done.stdout)
+    # Measured once each, as asked: the notes say so.
+    assert done.stdout.count("one fresh process each") == 2 and "one new day, each run both ways" in done.stdout
 
 
 def test_the_endpoint_answers_late_only_when_asked(monkeypatch):
