@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from pipeline.lib.materialize import UsageError
-    from pipeline.lib.settings import Settings
+    from pipeline.lib.settings import Settings, settings_problems
 
     try:
         settings = Settings.from_env()
@@ -83,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "materialize":
             return _materialize(settings, args.group, args.start, args.end)
         return _demo(group=args.group)
-    except (UsageError, ValidationError) as error:
+    except UsageError as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
+    except ValidationError as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {settings_problems(error)}\n")
 
 
 def _say_sandbox(settings) -> None:
@@ -96,10 +98,21 @@ def _say_sandbox(settings) -> None:
         )
 
 
+def _warm_dbt(settings) -> None:
+    """The commands that run dbt own a warm dbt from their start: it imports dbt on the other core while the
+    definitions load, and serves every dbt command of the command's runs."""
+    from pipeline.lib.dbt import fork_server
+    from pipeline.lib.dbt.cli import warm_dbt_enabled
+
+    if warm_dbt_enabled(settings.dbt_warm):
+        fork_server.ensure_running()
+
+
 def _materialize(settings, group: str | None, start: str | None, end: str | None) -> int:
     from pipeline.code_location import build_pipelines, data_ranges, definitions_of
     from pipeline.lib.materialize import materialize_command
 
+    _warm_dbt(settings)
     settings, pipelines = build_pipelines(settings)
     return materialize_command(settings, definitions_of(settings, pipelines), data_ranges(pipelines), group, start, end)
 
@@ -109,7 +122,9 @@ def _demo(folder: Path | None = None, group: str | None = None) -> int:
     materialized, a summary."""
     from pipeline.code_location import build_pipelines, data_ranges, definitions_of
     from pipeline.lib.demo import folder_demos, run_demo
-    from pipeline.lib.settings import LOCAL_DIR
+    from pipeline.lib.settings import LOCAL_DIR, Settings
+
+    _warm_dbt(Settings.from_env())
 
     def build(settings):
         settings, pipelines = build_pipelines(settings)

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from pipeline.code_location import build_pipelines, data_ranges, definitions_of
+from pipeline.code_location import build_pipelines, complete_settings, data_ranges, definitions_of
 from pipeline.lib.instance import local_instance
 from pipeline.lib.materialize import Outcome, materialize_group, run_job
 from pipeline.lib.settings import Settings
+from pipeline.lib.tasks.settings import TasksSettings
 
 
 def definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
@@ -42,3 +43,12 @@ def default_definitions() -> dg.Definitions:
     """The definitions of a fresh clone's settings (none set), built once: for sensors, schedules and checks
     evaluated with the resources a test gives them."""
     return definitions({})
+
+
+def task_variables() -> dict[str, str]:
+    """What a task's `{{ env.NAME }}` templates read, as the code location resolves it from the environment."""
+    return complete_settings(Settings.from_env()).resolved_variables()
+
+
+def tasks_settings() -> TasksSettings:
+    return TasksSettings.resolve(Settings.from_env())

@@ -2,7 +2,7 @@
 
 The raw layout is the same in both (`<root>/log_data/...`), so assets, loaders and sensors work with
 object keys relative to the root and never care where the root is. S3 goes through dagster-aws's
-`S3Resource`, which honours `AWS_ENDPOINT_URL` for S3-compatible endpoints.
+boto3 (`S3Access`'s connection settings; boto3 honours `AWS_ENDPOINT_URL` for S3-compatible endpoints).
 """
 
 import datetime as dt
@@ -14,8 +14,9 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 import boto3
+import botocore.config
 import dagster as dg
-from dagster_aws.s3 import S3Resource
+from pydantic import Field
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,36 @@ def _may_hold_keys_after(directory: str, start_after: str | None) -> bool:
     return start_after is None or directory >= start_after[: len(directory)]
 
 
+class S3Connection(dg.Config):
+    """How the lake reaches S3: what dagster-aws's S3Resource configures, kept here because importing dagster-aws
+    (0.29) loads Dagster's run storage and daemon with it (its components import dagster._core.test_utils): ~0.9 s
+    and ~50 MB on every load of the code location, for a boto3 client. Credentials come from boto3's own chain
+    (the environment, a profile, the instance's role)."""
+
+    endpoint_url: str | None = Field(default=None, description="An S3-compatible endpoint (else AWS_ENDPOINT_URL).")
+    region_name: str | None = None
+    profile_name: str | None = None
+    max_attempts: int = Field(default=5, description="boto3's attempts per call, the first included.")
+
+    def session(self) -> boto3.session.Session:
+        return boto3.session.Session(profile_name=self.profile_name)
+
+    def client(self):
+        return self.session().client(
+            "s3",
+            region_name=self.region_name,
+            endpoint_url=self.endpoint_url,
+            config=botocore.config.Config(retries={"max_attempts": self.max_attempts}),
+        )
+
+
 class S3Lake(DataLake):
-    def __init__(self, bucket: str, prefix: str, s3: S3Resource):
+    def __init__(self, bucket: str, prefix: str, s3: S3Connection):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.root = f"s3://{bucket}/{self.prefix}"
         self._s3 = s3
-        self._client = s3.get_client()
+        self._client = s3.client()
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
@@ -170,13 +194,7 @@ class S3Lake(DataLake):
 
     def s3_access(self) -> S3Access:
         # The same chain boto3 resolves for the client: explicit keys, env, profile or instance role.
-        session = boto3.session.Session(
-            aws_access_key_id=self._s3.aws_access_key_id,
-            aws_secret_access_key=self._s3.aws_secret_access_key,
-            aws_session_token=self._s3.aws_session_token,
-            profile_name=self._s3.profile_name,
-        )
-        credentials = session.get_credentials()
+        credentials = self._s3.session().get_credentials()
         frozen = credentials.get_frozen_credentials() if credentials else None
         return S3Access(
             region=self._client.meta.region_name,
@@ -187,13 +205,13 @@ class S3Lake(DataLake):
         )
 
 
-def open_lake(data_uri: str, s3: S3Resource | None = None) -> DataLake:
+def open_lake(data_uri: str, s3: S3Connection | None = None) -> DataLake:
     """A lake for `/a/folder`, `file:///a/folder` or `s3://bucket/prefix`."""
     parsed = urlparse(data_uri)
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise ValueError(f"{data_uri!r} names no bucket; expected s3://bucket/prefix")
-        return S3Lake(parsed.netloc, parsed.path, s3 or S3Resource())
+        return S3Lake(parsed.netloc, parsed.path, s3 or S3Connection())
     if parsed.scheme == "file":
         return LocalLake(unquote(parsed.path))
     if parsed.scheme == "":
@@ -205,12 +223,12 @@ class DataLakeResource(dg.ConfigurableResource):
     """The data lake a pipeline reads, configured by its root URI."""
 
     data_uri: str
-    s3: dg.ResourceDependency[S3Resource]
+    s3: S3Connection = Field(default_factory=S3Connection)
 
     def get_lake(self) -> DataLake:
         return open_lake(self.data_uri, self.s3)
 
 
 def lake_resource(data_uri: str) -> DataLakeResource:
-    """A pipeline's lake: a folder, or an S3 prefix reached through dagster-aws's S3Resource."""
-    return DataLakeResource(data_uri=data_uri, s3=S3Resource())
+    """A pipeline's lake: a folder, or an S3 prefix."""
+    return DataLakeResource(data_uri=data_uri)

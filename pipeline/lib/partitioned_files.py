@@ -207,7 +207,7 @@ def new_files_sensor(
     description: str,
     version_tag: str,
     lookback: int | None = None,
-    waiting: Callable[[dg.DagsterInstance], str | None] = lambda instance: None,
+    waiting: Callable[[dg.DagsterInstance], str | None] | None = None,
 ) -> dg.SensorDefinition:
     """One run of `job` per new file, and again when a partition's file is replaced (a new ETag or mtime), with
     run key `<partition>@<version>`. `waiting` may hold the requests back (the cursor stays) with a reason."""
@@ -220,11 +220,12 @@ def new_files_sensor(
         description=description,
         required_resource_keys={lake},
     )
-    def new_files(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        reason = waiting(context.instance)
+    def new_files(context: dg.SensorEvaluationContext, **resources) -> dg.SensorResult:
+        reason = waiting(context.instance) if waiting else None
         if reason:
             return dg.SensorResult(skip_reason=reason, cursor=context.cursor)
-        data_lake: DataLake = getattr(context.resources, lake).get_lake()
+        # Called directly (a test) Dagster passes the required resources as arguments; the daemon, in the context.
+        data_lake: DataLake = (resources[lake] if lake in resources else getattr(context.resources, lake)).get_lake()
         cursor = json.loads(context.cursor) if context.cursor else {}
         found = scan(files, data_lake, partitions_def.get_partition_keys(), cursor, lookback)
         ignored = found.outside_layout + found.before_first

@@ -9,12 +9,23 @@ resources take them by reference (`dg.EnvVar`), so their values are never part o
 """
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.lib.identifiers import checked_identifier
 
@@ -93,13 +104,20 @@ class Settings(EnvironmentSettings):
     dbt_schema: SchemaName = Field("analytics", validation_alias="DBT_SCHEMA")  # dbt's target schema
     # A personal sandbox: its own instance, DuckDB file and task outputs under SANDBOX_DIR/<name>/, and every
     # pipeline's schemas prefixed `<name>_` (docs/tasks.md).
-    sandbox: str = Field("", pattern=r"^([a-z][a-z0-9_]{0,29})?$", validation_alias="SANDBOX")
+    sandbox: str = Field("", validation_alias="SANDBOX")
     sandbox_dir: str = Field(str(LOCAL_DIR / "sandbox"), validation_alias="SANDBOX_DIR")
     # The environment the settings were resolved from, read-only: secrets stay in it, referenced by name.
     environ: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     # Every pipeline's resolved variables and load schemas, filled in by `with_pipelines` (pipeline/definitions.py).
     pipeline_variables: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     load_schemas: tuple[str, ...] = ()
+
+    @field_validator("sandbox")
+    @classmethod
+    def _sandbox_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", value):
+            raise ValueError("a lower-case identifier of at most 30 characters, e.g. your user name")
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -165,3 +183,12 @@ class PipelineSettings(EnvironmentSettings):
     def load_schemas(self) -> list[str]:
         """The schemas the pipeline's loaders write into."""
         return [getattr(self, name) for name, field in type(self).model_fields.items() if "load" in field.metadata]
+
+
+def settings_problems(error: ValidationError) -> str:
+    """A settings error as its variables and values say it: `SANDBOX='Alice Smith': a lower-case identifier ...`."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}={problem['input']!r}: "
+        f"{problem['msg'].removeprefix('Value error, ')}"
+        for problem in error.errors()
+    )

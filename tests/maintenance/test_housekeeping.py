@@ -76,11 +76,10 @@ def warehouse(tmp_path):
 
 @pytest.fixture
 def defs(warehouse):
-    """Maintenance's definitions with the warehouse the root definitions would give them, and Sparkify's load
-    schema declared, as when the code location loads."""
-    import pipeline.defs.sparkify.settings  # noqa: F401
-
-    return dg.Definitions(jobs=[maintenance_job], schedules=[maintenance_schedule], resources={"warehouse": warehouse})
+    """Maintenance's definitions with the warehouse the root definitions would give them, cleaning Sparkify's load
+    schema, as the code location builds them."""
+    job = maintenance_job(["staging"])
+    return dg.Definitions(jobs=[job], schedules=[maintenance_schedule(job)], resources={"warehouse": warehouse})
 
 
 def run(instance, job=hello_job) -> str:

@@ -4,7 +4,6 @@ replaced, never a month without a partition."""
 import datetime as dt
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from pipeline.defs.nyc_taxi.layout import csv_key
 from pipeline.lib.lake import DataLakeResource
@@ -14,7 +13,7 @@ BUCKET = "taxi-sensor"
 
 
 def tick(cursor: str | None) -> dg.SensorResult:
-    lake = DataLakeResource(data_uri=f"s3://{BUCKET}/nyc", s3=S3Resource())
+    lake = DataLakeResource(data_uri=f"s3://{BUCKET}/nyc")
     with dg.build_sensor_context(cursor=cursor, resources={"nyc_lake": lake}) as context:
         return default_definitions().resolve_sensor_def("new_month_files_sensor")(context)
 

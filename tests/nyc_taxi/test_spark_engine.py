@@ -47,8 +47,7 @@ def run_steps(
     monkeypatch.setenv("NYC_TAXI_ENGINE", engine)
     defs = definitions()
     return dg.materialize(
-        [defs.resolve_assets_def(key) for key in assets],
-        resources={"nyc_lake": defs.resources["nyc_lake"]},
+        [defs.resolve_assets_def(key) for key in assets],  # with the definitions' resources bound
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,
     )

@@ -6,7 +6,6 @@ import os
 
 import dagster as dg
 import pytest
-from dagster_aws.s3 import S3Resource
 
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.schedules import days_to_request
@@ -30,7 +29,7 @@ new_log_days_sensor, song_files_sensor = "new_log_days_sensor", "song_files_sens
 def tick(sensor: str, uri: str, cursor: str | None, instance: dg.DagsterInstance | None = None):
     """One evaluation of the named sensor; by default in an instance where sparkify_songs has loaded the song
     catalogue."""
-    lake = DataLakeResource(data_uri=uri, s3=S3Resource())
+    lake = DataLakeResource(data_uri=uri)
     instance = instance or songs_loaded(dg.DagsterInstance.ephemeral())
     with dg.build_sensor_context(cursor=cursor, resources={"sparkify_lake": lake}, instance=instance) as context:
         return default_definitions().resolve_sensor_def(sensor)(context)

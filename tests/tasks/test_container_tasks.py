@@ -9,8 +9,10 @@ import boto3
 import dagster as dg
 import pytest
 
+from pipeline.lib.tasks.assets import task_definitions
 from pipeline.lib.tasks.folder import task_folder_definitions
 from pipeline.lib.tasks.review import check_tasks_command, load_task, review_all
+from tests.platform import task_variables, tasks_settings
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = REPO / "pipeline" / "defs" / "tasks"
@@ -49,9 +51,9 @@ def make_task(root: Path, name: str, command: str, policy: str = POLICY, yaml_te
 
 
 def test_the_shipped_tasks_pass_review(pipeline_env, capsys):
-    assert check_tasks_command(TASKS) == 0
+    assert check_tasks_command(TASKS, task_variables(), "task-") == 0
     assert "2 task(s), 0 broken" in capsys.readouterr().out
-    assert review_all(TASKS) == {"lake_inventory": [], "top_songs": []}
+    assert review_all(TASKS, task_variables(), "task-") == {"lake_inventory": [], "top_songs": []}
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,7 @@ def test_the_shipped_tasks_pass_review(pipeline_env, capsys):
 )
 def test_a_broken_yaml_names_its_file_line_and_field(tmp_path, pipeline_env, edit, line, reason):
     folder = make_task(tmp_path, "probe", "", yaml_text=edit(GOOD.format(name="probe", command='["true"]')))
-    task, problems = load_task(folder)
+    task, problems = load_task(folder, task_variables())
     assert task is None
     assert [str(p) for p in problems if reason in str(p)] == [
         f"{folder / 'defs.yaml'}, line {line}: {problems[0].reason}"
@@ -105,7 +107,7 @@ def test_a_policy_beyond_the_rules_names_its_file_line_and_reason(tmp_path, pipe
         + "}\n  ]\n}\n"
     )
     folder = make_task(tmp_path, "probe", '["true"]', policy=policy)
-    task, problems = load_task(folder)
+    task, problems = load_task(folder, task_variables())
     assert task is None and problems, problems
     assert any(reason in p.reason and p.path == folder / "iam_policy.json" and p.line == 4 for p in problems), problems
 
@@ -114,7 +116,7 @@ def test_a_broken_task_is_reported_and_the_others_load(tmp_path, pipeline_env):
     shutil.copytree(TASKS, tmp_path / "tasks")
     make_task(tmp_path / "tasks", "probe", '["true"]', policy='{"Version": "2012-10-17", "Statement": [')
 
-    defs = task_folder_definitions(tmp_path / "tasks")
+    defs = task_folder_definitions(tmp_path / "tasks", tasks_settings(), task_variables())
 
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"tasks/lake_inventory", "tasks/top_songs", "tasks/broken/probe"} <= keys
@@ -123,7 +125,7 @@ def test_a_broken_task_is_reported_and_the_others_load(tmp_path, pipeline_env):
         dg.AssetKey(["tasks", "broken", "probe"])
     ]
     assert "iam_policy.json, line 1: not JSON" in spec.description
-    assert check_tasks_command(tmp_path / "tasks") == 1
+    assert check_tasks_command(tmp_path / "tasks", task_variables(), "task-") == 1
 
 
 @pytest.fixture
@@ -135,9 +137,9 @@ def task_env(pipeline_env, s3_env, monkeypatch):
 
 
 def run(folder: Path) -> dg.ExecuteInProcessResult:
-    task, problems = load_task(folder)
+    task, problems = load_task(folder, task_variables())
     assert not problems, problems
-    defs = task.definitions(folder)
+    defs = task_definitions(task, folder, tasks_settings())
     return dg.materialize(defs.assets, raise_on_error=False)
 
 
@@ -174,19 +176,19 @@ def test_the_review_lints_a_tasks_dockerfile_with_hadolint(tmp_path, pipeline_en
     folder = make_task(tmp_path, "probe", "", yaml_text=yaml_text)
     (folder / "Dockerfile").write_text("FROM python:latest\nRUN pip install duckdb\n")
 
-    assert check_tasks_command(tmp_path) == 1
+    assert check_tasks_command(tmp_path, task_variables(), "task-") == 1
 
     out = capsys.readouterr().out
     assert f"{folder / 'Dockerfile'}, line 1: DL3007" in out  # an image pinned to latest
     assert f"{folder / 'Dockerfile'}, line 2: DL3013" in out  # pip without pinned versions
-    assert load_task(folder)[1] == []  # the code location loads it: linting is the review's
+    assert load_task(folder, task_variables())[1] == []  # the code location loads it: linting is the review's
 
 
 def test_the_review_refuses_a_secret_that_runs_locally_only(tmp_path, pipeline_env, capsys):
     folder = make_task(tmp_path, "probe", '["true"]')
-    assert load_task(folder)[1] == []  # the code location loads it: a try on a laptop
+    assert load_task(folder, task_variables())[1] == []  # the code location loads it: a try on a laptop
 
-    assert check_tasks_command(tmp_path) == 1
+    assert check_tasks_command(tmp_path, task_variables(), "task-") == 1
 
     expected = (
         f"{folder / 'defs.yaml'}, line 12: secrets.OWN_TOKEN: {{env: TASK_TEST_TOKEN}} runs locally only; "
@@ -201,9 +203,9 @@ def test_a_daily_task_runs_one_partition_and_knows_which(tmp_path, task_env):
     yaml_text = GOOD.format(name="probe", command=f'["sh", "-c", "echo $DAGSTER_PARTITION_KEY > {out}"]')
     yaml_text += '  partitions: daily\n  partitions_start: "2024-01-01"\n  schedule: "15 2 * * *"\n'
     folder = make_task(tmp_path / "tasks", "probe", "", yaml_text=yaml_text)
-    task, problems = load_task(folder)
+    task, problems = load_task(folder, task_variables())
     assert not problems, problems
-    defs = task.definitions(folder)
+    defs = task_definitions(task, folder, tasks_settings())
 
     result = dg.materialize(defs.assets, partition_key="2024-03-05")
 

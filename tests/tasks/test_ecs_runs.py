@@ -21,7 +21,9 @@ import boto3
 import dagster as dg
 import pytest
 
+from pipeline.lib.tasks.assets import task_definitions
 from pipeline.lib.tasks.review import load_task
+from tests.platform import task_variables, tasks_settings
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = REPO / "pipeline" / "defs" / "tasks"
@@ -179,9 +181,9 @@ def ecs_world(pipeline_env, s3_env, tmp_path, monkeypatch):
 def materialize(folder: Path, yaml_edit=None, **kwargs) -> dg.ExecuteInProcessResult:
     if yaml_edit:
         (folder / "defs.yaml").write_text(yaml_edit((folder / "defs.yaml").read_text()))
-    task, problems = load_task(folder)
+    task, problems = load_task(folder, task_variables())
     assert not problems, problems
-    return dg.materialize(task.definitions(folder).assets, raise_on_error=False, **kwargs)
+    return dg.materialize(task_definitions(task, folder, tasks_settings()).assets, raise_on_error=False, **kwargs)
 
 
 def failure_of(result: dg.ExecuteInProcessResult) -> str:

@@ -51,5 +51,5 @@ def test_the_example_tasks_run_after_sparkify_in_a_sandbox(pipeline_env, sample_
 def test_a_sandbox_is_named_by_an_identifier(tmp_path):
     done = in_sandbox("check-tasks", sandbox_dir=tmp_path, name="Alice Smith")
 
-    assert done.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert done.returncode == 2 and list(tmp_path.iterdir()) == []
     assert "SANDBOX='Alice Smith': a lower-case identifier of at most 30 characters" in done.stderr

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.lib.tasks.assets import task_definitions
 from pipeline.lib.tasks.review import load_task
+from tests.platform import task_variables, tasks_settings
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -46,8 +48,8 @@ def test_a_scaffolded_task_passes_review_and_runs(tmp_path, pipeline_env):
     )
     assert review.returncode == 0, review.stdout + review.stderr
     assert "weekly_digest: ok" in review.stdout and "3 task(s), 0 broken" in review.stdout
-    task, problems = load_task(folder)
+    task, problems = load_task(folder, task_variables())
     assert not problems and task.keys == [dg.AssetKey(["tasks", "weekly_digest"])] and task.build == "."
-    result = dg.materialize(task.definitions(folder).assets)
+    result = dg.materialize(task_definitions(task, folder, tasks_settings()).assets)
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["exit_code"].value == 0

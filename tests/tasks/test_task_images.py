@@ -3,6 +3,7 @@ under the tag the ECS engine runs (TASKS_IMAGE_REPOSITORY:<name>), for Fargate's
 here: the commands are printed, not run."""
 
 from pipeline.lib.tasks.images import task_images_command
+from tests.platform import task_variables, tasks_settings
 from tests.tasks.test_container_tasks import GOOD, TASKS, make_task
 
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dagster-tasks"
@@ -11,7 +12,9 @@ REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dagster-tasks"
 def test_the_shipped_tasks_images_are_built_and_pushed_under_the_ecs_tag(pipeline_env, monkeypatch, capsys):
     monkeypatch.setenv("TASKS_IMAGE_REPOSITORY", REPOSITORY)
 
-    assert task_images_command(TASKS, push=True, dry_run=True) == 0
+    assert (
+        task_images_command(TASKS, push=True, dry_run=True, settings=tasks_settings(), variables=task_variables()) == 0
+    )
 
     assert capsys.readouterr().out.splitlines() == [
         f"docker build --platform linux/amd64 --tag {REPOSITORY}:lake_inventory {TASKS / 'lake_inventory'}",
@@ -28,10 +31,16 @@ def test_no_image_is_built_for_a_broken_task_or_without_a_repository(tmp_path, p
         "",
         yaml_text=GOOD.format(name="probe", command='["true"]').replace("image: busybox:1.36", "build: ."),
     )
-    assert task_images_command(tmp_path, push=False, dry_run=True) == 1
+    assert (
+        task_images_command(tmp_path, push=False, dry_run=True, settings=tasks_settings(), variables=task_variables())
+        == 1
+    )
     assert "set TASKS_IMAGE_REPOSITORY to the repository its image is pushed to" in capsys.readouterr().err
 
     monkeypatch.setenv("TASKS_IMAGE_REPOSITORY", REPOSITORY)
     (tmp_path / "probe" / "iam_policy.json").write_text("{")
-    assert task_images_command(tmp_path, push=False, dry_run=True) == 1
+    assert (
+        task_images_command(tmp_path, push=False, dry_run=True, settings=tasks_settings(), variables=task_variables())
+        == 1
+    )
     assert "task probe is broken: " in capsys.readouterr().err

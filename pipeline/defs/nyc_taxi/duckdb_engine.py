@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
 from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import (
     CSV_COLUMNS,
@@ -91,6 +90,9 @@ def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str,
     key = csv_key(month)
     uri = lake.uri(key)
     _check_header(lake, key, month)
+    # Arrow's reader (pyarrow and numpy, ~35 MB) loads only when a month is staged, not with the code location.
+    from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
+
     with tempfile.TemporaryDirectory() as folder:
         parquet = Path(folder) / "trips.parquet"
         try:

@@ -4,12 +4,20 @@ Spark, AWS Glue or EMR Serverless (spark_engine.py)."""
 
 import dagster as dg
 
-from pipeline.defs.nyc_taxi import duckdb_engine, spark_engine
+from pipeline.defs.nyc_taxi import duckdb_engine
 from pipeline.defs.nyc_taxi.layout import fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.defs.nyc_taxi.settings import NycTaxiSettings
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.retries import retried_on_fault
+
+
+def run_on_spark(context, settings: NycTaxiSettings, lake, step: str) -> dg.MaterializeResult:
+    # The Spark launchers (boto3 and dagster-aws's Pipes clients) load only for a step on Spark: importing
+    # dagster-aws costs every load of the code location ~0.9 s.
+    from pipeline.defs.nyc_taxi import spark_engine
+
+    return spark_engine.run_step(context, settings, lake, step, months_of(context))
 
 
 def lake_assets(
@@ -35,7 +43,7 @@ def lake_assets(
     def staging_green_trips(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, rows, skipped = settings.engine, nyc_lake.get_lake(), 0, 0
         if engine != "duckdb":
-            return spark_engine.run_step(context, settings, lake, "stage", months_of(context))
+            return run_on_spark(context, settings, lake, "stage")
         for month in months_of(context):
             try:
                 read = duckdb_engine.stage_month(lake, month, extension_dir)
@@ -61,7 +69,7 @@ def lake_assets(
     def gold_fare_by_zone(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, groups, fare = settings.engine, nyc_lake.get_lake(), 0, 0.0
         if engine != "duckdb":
-            return spark_engine.run_step(context, settings, lake, "aggregate", months_of(context))
+            return run_on_spark(context, settings, lake, "aggregate")
         for month in months_of(context):
             made = duckdb_engine.aggregate_month(lake, month, extension_dir)
             context.log.info(f"{month:%Y-%m}: {made['groups']} groups -> {lake.uri(fare_by_zone_folder(month))}")

@@ -9,7 +9,6 @@ import os
 import urllib.request
 
 import dagster as dg
-from dagster_slack import SlackResource
 
 
 def failure_message(context: dg.RunFailureSensorContext) -> str:
@@ -35,6 +34,8 @@ def send_alert(message: str) -> str:
             response.read()
         return "slack-webhook"
     if os.environ.get("SLACK_TOKEN") and os.environ.get("SLACK_CHANNEL"):
+        from dagster_slack import SlackResource  # the bot's client loads only when a bot posts
+
         client = SlackResource(token=dg.EnvVar("SLACK_TOKEN")).process_config_and_initialize().get_client()
         client.chat_postMessage(channel=os.environ["SLACK_CHANNEL"], text=message)
         return "slack-bot"
