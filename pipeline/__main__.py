@@ -98,6 +98,17 @@ def _say_sandbox(settings) -> None:
         )
 
 
+def _quiet_dagster() -> None:
+    """The terminal keeps the command's summary: Dagster's notices that an API is in beta or preview (backfill
+    policies, partitioned checks) are the platform's choices, not the user's to act on."""
+    import warnings
+
+    import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+
 def _warm_dbt(settings) -> None:
     """The commands that run dbt own a warm dbt from their start: it imports dbt on the other core while the
     definitions load, and serves every dbt command of the command's runs."""
@@ -112,6 +123,7 @@ def _materialize(settings, group: str | None, start: str | None, end: str | None
     from pipeline.code_location import build_pipelines, data_ranges, definitions_of
     from pipeline.lib.materialize import materialize_command
 
+    _quiet_dagster()
     _warm_dbt(settings)
     settings, pipelines = build_pipelines(settings)
     return materialize_command(settings, definitions_of(settings, pipelines), data_ranges(pipelines), group, start, end)
@@ -124,6 +136,7 @@ def _demo(folder: Path | None = None, group: str | None = None) -> int:
     from pipeline.lib.demo import folder_demos, run_demo
     from pipeline.lib.settings import LOCAL_DIR, Settings
 
+    _quiet_dagster()
     _warm_dbt(Settings.from_env())
 
     def build(settings):

@@ -175,7 +175,7 @@ def snowflake_env(snowflake_server, pipeline_env, monkeypatch, request):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     warehouse = fakesnow_warehouse(snowflake_server, database)
-    monkeypatch.setitem(environment.WAREHOUSE_RESOURCES, "snowflake", lambda: warehouse)
+    monkeypatch.setitem(environment.WAREHOUSE_RESOURCES, "snowflake", lambda settings: warehouse)
     return warehouse
 
 
@@ -219,7 +219,7 @@ def platform_rows(platform: tuple[str, dict], sql: str) -> list[tuple]:
     if warehouse == "snowflake":
         from pipeline.lib import environment
 
-        return [tuple(row) for row in environment.WAREHOUSE_RESOURCES["snowflake"]().query(sql)]
+        return [tuple(row) for row in environment.WAREHOUSE_RESOURCES["snowflake"](None).query(sql)]
     if warehouse == "bigquery":
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials

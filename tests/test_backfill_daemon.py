@@ -202,7 +202,7 @@ def backfill_through_the_daemon(
 
 def test_job_backfill_through_the_daemon_loads_every_day(pipeline_env, tmp_path):
     env = {**os.environ, **pipeline_env}
-    ensure_dagster_home()
+    ensure_dagster_home(os.environ["DAGSTER_HOME"])
     config = yaml.safe_load((Path(pipeline_env["DAGSTER_HOME"]) / "dagster.yaml").read_text())
     # DuckDB takes one writer at a time: the local instance launches the backfill's runs one by one.
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1

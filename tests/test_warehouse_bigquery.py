@@ -202,7 +202,9 @@ def test_parquet_months_load_as_duckdb_reads_them_and_a_rerun_replaces_only_its_
     from pipeline.defs.nyc_taxi.lake_files import layer_files
     from pipeline.defs.nyc_taxi.layout import trips_folder
     from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
-    from pipeline.defs.nyc_taxi.warehouse_assets import GREEN_TRIPS
+    from pipeline.defs.nyc_taxi.warehouse_assets import green_trips_table
+
+    GREEN_TRIPS = green_trips_table("nyc")
     from pipeline.lib.warehouse import ParquetBatch
     from pipeline.lib.warehouse.duckdb import lake_connection
 

@@ -368,7 +368,9 @@ def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_mont
     from pipeline.defs.nyc_taxi.lake_files import layer_files
     from pipeline.defs.nyc_taxi.layout import trips_folder
     from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
-    from pipeline.defs.nyc_taxi.warehouse_assets import GREEN_TRIPS
+    from pipeline.defs.nyc_taxi.warehouse_assets import green_trips_table
+
+    GREEN_TRIPS = green_trips_table("nyc")
     from pipeline.lib.warehouse import ParquetBatch
 
     months = generate_months(tmp_path / "nyc", TaxiSpec(months=2, trips_per_month=200))
