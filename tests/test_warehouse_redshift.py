@@ -10,7 +10,6 @@ the transaction and the load-error lookup all run for real.
 import datetime as dt
 import io
 import json
-import os
 
 import boto3
 import psycopg2
@@ -20,6 +19,7 @@ from pipeline.defs.sparkify.layout import JSONPATHS_KEY, event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
 from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
+from pipeline.lib.settings import Settings
 from pipeline.lib.warehouse import JsonBatch, LoadError
 from pipeline.lib.warehouse.duckdb import lake_connection
 from pipeline.lib.warehouse.postgres import _LineReader, csv_field
@@ -72,7 +72,7 @@ class PostgresBackedRedshift(RedshiftWarehouse):
         for entry in entries:
             assert entry["meta"]["content_length"] == job.lake.stat(entry["url"].removeprefix(job.lake.uri(""))).size
         files = ", ".join(f"'{entry['url']}'" for entry in entries)
-        with lake_connection(job.lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+        with lake_connection(job.lake, Settings.from_env().duckdb_extension_dir) as connection:
             rows = connection.execute(f"select * from read_parquet([{files}])").fetchall()
         text = "".join(",".join(csv_field(_as_text(v)) for v in row) + "\n" for row in rows)
         cursor.copy_expert(f'copy "{job.scratch}" from stdin with (format csv)', io.StringIO(text))
@@ -352,7 +352,7 @@ def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_mont
 
     months = generate_months(tmp_path / "nyc", TaxiSpec(months=2, trips_per_month=200))
     for month in months:
-        stage_month(open_lake(str(tmp_path / "nyc")), month.month, os.environ["DUCKDB_EXTENSION_DIR"])
+        stage_month(open_lake(str(tmp_path / "nyc")), month.month, Settings.from_env().duckdb_extension_dir)
     s3_env.create_bucket(Bucket="taxi-lake")
     upload_tree(s3_env, tmp_path / "nyc", "taxi-lake", "nyc")
     lake = open_lake("s3://taxi-lake/nyc")
@@ -371,7 +371,7 @@ def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_mont
     assert redshift.listed[0] == ["s3://taxi-lake/nyc/staging/nyc/2020-01/part-00000.parquet"]
     columns = ", ".join(column.name for column in GREEN_TRIPS.columns)
     loaded = redshift.query(f"select {columns} from nyc.green_trips order by month, source_row")
-    with lake_connection(lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+    with lake_connection(lake, Settings.from_env().duckdb_extension_dir) as connection:
         staged = [
             row
             for month in months

@@ -11,7 +11,6 @@ error lookup run for real.
 
 import datetime as dt
 import json
-import os
 import re
 
 import pytest
@@ -22,6 +21,7 @@ from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.partitions import day_epoch_ms
 from pipeline.lib.json_records import RawDataError, iter_objects
 from pipeline.lib.lake import open_lake
+from pipeline.lib.settings import Settings
 from pipeline.lib.warehouse import Column, FileLedger, JsonBatch, LoadError, TableSpec, ledger_table
 from pipeline.lib.warehouse import snowflake_sql as sql
 from pipeline.lib.warehouse.duckdb import lake_connection
@@ -83,7 +83,7 @@ class FakesnowBackedSnowflake(SnowflakeWarehouse):
         assert tuple(files_of(job.statement)) == job.keys
         names = [c.name for c in job.table.columns]
         files = ", ".join(f"'{job.lake.uri(k)}'" for k in job.keys)
-        with lake_connection(job.lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+        with lake_connection(job.lake, Settings.from_env().duckdb_extension_dir) as connection:
             rows = connection.execute(f"select {', '.join(names)} from read_parquet([{files}])").fetchall()
         columns = ", ".join(f'"{n.upper()}"' for n in names)
         for start in range(0, len(rows), ROWS_PER_INSERT):
@@ -375,7 +375,7 @@ def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_mont
 
     months = generate_months(tmp_path / "nyc", TaxiSpec(months=2, trips_per_month=200))
     for month in months:
-        stage_month(open_lake(str(tmp_path / "nyc")), month.month, os.environ["DUCKDB_EXTENSION_DIR"])
+        stage_month(open_lake(str(tmp_path / "nyc")), month.month, Settings.from_env().duckdb_extension_dir)
     upload_tree(s3_env, tmp_path / "nyc", BUCKET, "nyc")
     lake = open_lake(f"s3://{BUCKET}/nyc")
 
@@ -389,7 +389,7 @@ def test_parquet_months_load_by_copy_of_their_exact_files_and_replace_their_mont
     assert "file_format = (type = parquet) match_by_column_name = case_insensitive" in snowflake.sent[0]
     columns = ", ".join(column.name for column in GREEN_TRIPS.columns)
     loaded = snowflake.query(f"select {columns} from nyc.green_trips order by month, source_row")
-    with lake_connection(lake, os.environ["DUCKDB_EXTENSION_DIR"]) as connection:
+    with lake_connection(lake, Settings.from_env().duckdb_extension_dir) as connection:
         files = ", ".join(f"'{lake.uri(k)}'" for m in months for k in batch(m).keys)
         staged = connection.execute(f"select {columns} from read_parquet([{files}]) order by month, source_row")
         assert [tuple(row) for row in loaded] == staged.fetchall()
