@@ -10,7 +10,7 @@ from types import ModuleType
 import dagster as dg
 
 from pipeline.lib.dbt.cli import dbt_resource
-from pipeline.lib.dbt.project import dbt_project
+from pipeline.lib.dbt.project import dbt_project, prepare_if_dev
 from pipeline.lib.environment import executor_for, warehouse_resource
 from pipeline.lib.pipelines import Pipeline
 from pipeline.lib.settings import Settings
@@ -35,6 +35,7 @@ def build_pipelines(settings: Settings) -> tuple[Settings, list[Pipeline]]:
     """Every folder's pipeline, built from the completed settings (returned too)."""
     modules = folder_modules()
     settings = complete_settings(settings, modules)
+    prepare_if_dev(settings)
     return settings, [module.build(settings) for module in modules]
 
 

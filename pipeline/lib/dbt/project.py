@@ -26,6 +26,11 @@ def _project(target: str) -> DbtProject:
 
 def dbt_project(settings: Settings) -> DbtProject:
     """The dbt project on the settings' warehouse (one object per target: dagster-dbt caches its manifest)."""
-    if settings.environ.get(DEV_CLI_VARIABLE):
-        prepare_manifest(settings.resolved_variables(), settings.warehouse)  # only when a model is newer
     return _project(settings.warehouse)
+
+
+def prepare_if_dev(settings: Settings) -> None:
+    """Under `dagster dev` / `dg dev`, parse the project when a model or macro is newer than its manifest: once per
+    load of the code location, before its dbt assets read the manifest."""
+    if settings.environ.get(DEV_CLI_VARIABLE):
+        prepare_manifest(settings.dbt_variables(), settings.warehouse)
