@@ -40,19 +40,16 @@ class ParcelsSettings(PipelineSettings):
 import re
 
 import dagster as dg
-from dagster_dbt import dbt_assets
 
 from pipeline.defs.parcels.settings import ParcelsSettings
-from pipeline.lib.dbt.build import DBT_BUILD, dbt_build
+from pipeline.lib.dbt.assets import partitioned_models
 from pipeline.lib.dbt.project import dbt_project
-from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.environment import sensor_default_status
 from pipeline.lib.lake import DataLakeResource, lake_resource, open_lake
 from pipeline.lib.load_errors import load_or_fail
 from pipeline.lib.metadata import TABLE_NAME
 from pipeline.lib.partitioned_files import PartitionedFiles, new_files_sensor, observation_asset
 from pipeline.lib.pipelines import Pipeline
-from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.warehouse import Column, JsonBatch, TableSpec, Warehouse
 
 GROUP, SETTINGS = "parcels", ParcelsSettings
@@ -86,11 +83,7 @@ def build(platform) -> Pipeline:
                                      added_fields=(("day", day),), label=lake.uri(obj.key)))
         load_or_fail(lake, warehouse, table, batches)
 
-    @dbt_assets(manifest=dbt_project(platform).manifest_path, project=dbt_project(platform),
-                select="path:models/parcels", partitions_def=days,
-                backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=PipelineDbtTranslator())
-    def parcels_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
-        yield from dbt_build(dbt, context, DBT_BUILD, partitioned=True)
+    parcels_models = partitioned_models(dbt_project(platform), GROUP, days, "parcels_models")
 
     job = dg.define_asset_job("parcels_daily", selection=dg.AssetSelection.groups(GROUP), partitions_def=days)
     sensor = new_files_sensor(

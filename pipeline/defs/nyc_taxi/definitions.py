@@ -4,13 +4,13 @@
 import dagster as dg
 
 from pipeline.defs.nyc_taxi.checks import month_checks
-from pipeline.defs.nyc_taxi.dbt_assets import dbt_models
 from pipeline.defs.nyc_taxi.lake_assets import lake_assets
 from pipeline.defs.nyc_taxi.layout import MONTH_FILES
 from pipeline.defs.nyc_taxi.partitions import monthly_partitions
 from pipeline.defs.nyc_taxi.raw_assets import raw_green_tripdata
 from pipeline.defs.nyc_taxi.settings import NycTaxiSettings
 from pipeline.defs.nyc_taxi.warehouse_assets import warehouse_assets
+from pipeline.lib.dbt.assets import partitioned_models
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
 from pipeline.lib.lake import lake_resource, open_lake
@@ -28,7 +28,9 @@ def build(platform: Settings) -> Pipeline:
     raw = raw_green_tripdata(partitions, GROUP)
     layers = lake_assets(settings, platform.duckdb_extension_dir, partitions, raw, GROUP)
     tables = warehouse_assets(settings.load_schema, partitions, layers, GROUP)
-    models = dbt_models(dbt_project(platform), partitions)
+    # dbt_project/models/nyc_taxi/: the `calendar_date` dimension and the `nyc_taxi` model, each run replacing
+    # exactly its months.
+    models = partitioned_models(dbt_project(platform), GROUP, partitions, "nyc_taxi_models")
     job = dg.define_asset_job(
         name="nyc_taxi_monthly",
         selection=dg.AssetSelection.groups(GROUP),

@@ -4,13 +4,13 @@ modelled by dbt, checked; the hourly job and schedule, and the freshness checks 
 import dagster as dg
 
 from pipeline.defs.weather.checks import weather_checks
-from pipeline.defs.weather.dbt_assets import dbt_models
 from pipeline.defs.weather.partitions import hourly_partitions
 from pipeline.defs.weather.raw_assets import default_hours, raw_assets
 from pipeline.defs.weather.resources import weather_resources
 from pipeline.defs.weather.schedules import hourly_schedule
 from pipeline.defs.weather.settings import WeatherSettings
 from pipeline.defs.weather.staging import staging_assets
+from pipeline.lib.dbt.assets import partitioned_models
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
 from pipeline.lib.freshness import partition_freshness
@@ -30,7 +30,9 @@ def build(platform: Settings) -> Pipeline:
     partitions = hourly_partitions(settings.first_hour)
     raw = raw_assets(settings, partitions, GROUP)
     staging = staging_assets(settings.staging_schema, partitions, raw, GROUP)
-    models = dbt_models(dbt_project(platform), partitions)
+    # dbt_project/models/weather/: `weather` and `cocktails`, typed from the staged answers, each run replacing
+    # exactly its hours.
+    models = partitioned_models(dbt_project(platform), GROUP, partitions, "weather_models")
     # Evaluated by their own sensor, never in the hourly runs, whose checks are about the hour they load.
     freshness, freshness_sensor = partition_freshness(
         [raw[1], staging[0], models],

@@ -1,5 +1,5 @@
-"""The NYC-taxi pipeline's dbt models (dbt_project/models/nyc_taxi/) as monthly assets: the `calendar_date`
-dimension and the `nyc_taxi` analytics model, each run replacing exactly its months, in one dbt invocation."""
+"""A pipeline's dbt models as partitioned assets: its folder of models (dbt_project/models/<folder>/), keyed and
+grouped by the translator, built by one `dbt build` per run over the run's partition window."""
 
 import dagster as dg
 from dagster_dbt import DbtProject, dbt_assets
@@ -10,17 +10,22 @@ from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.retries import retried_on_fault
 
 
-def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def partitioned_models(
+    project: DbtProject, folder: str, partitions: dg.PartitionsDefinition, name: str
+) -> dg.AssetsDefinition:
+    """The models of models/<folder>/ by partition, a range of partitions in one run; `name` is the step's."""
+
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        select="path:models/nyc_taxi",
+        select=f"path:models/{folder}",
+        name=name,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=PipelineDbtTranslator(),
     )
     @retried_on_fault
-    def nyc_taxi_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
+    def models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
         yield from dbt_build(dbt, context, DBT_BUILD, partitioned=True)
 
-    return nyc_taxi_models
+    return models
