@@ -1,6 +1,7 @@
 """`python -m pipeline`: the platform's command line (prepare, materialize, ui, demo, generate, check-tasks,
-task-images, and fail-orphaned-runs for a production code server's start). It names no pipeline: the demo and
-`generate` find each pipeline's demo.py as the code location finds its definitions.py."""
+task-images; for production hosts, fail-orphaned-runs at a code server's start and env-file at a host's boot).
+It names no pipeline: the demo and `generate` find each pipeline's demo.py as the code location finds its
+definitions.py."""
 
 import argparse
 import importlib
@@ -54,11 +55,23 @@ def main(argv: list[str] | None = None) -> int:
         "--location", default="data_platform", help="the code location's name (default: data_platform)"
     )
 
+    env_file = commands.add_parser(
+        "env-file",
+        help="at a host's boot: the deployment's environment file (KEY=value lines) from SSM parameters and secrets",
+    )
+    env_file.add_argument("--ssm-path", help="every parameter under this path, named by the variable it holds")
+    env_file.add_argument(
+        "--secret", action="append", default=[], help="a Secrets Manager secret: a JSON object of variables"
+    )
+    env_file.add_argument("--output", type=Path, help="write it here (mode 0600, whole or not at all), not to stdout")
+
     args, rest = parser.parse_known_args(argv)
     if args.command == "generate":
         return _generate(parser, rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "env-file":  # before any setting is read: this writes them
+        return _env_file(parser, args)
     from pydantic import ValidationError
 
     from pipeline.lib.materialize import UsageError
@@ -87,6 +100,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
     except ValidationError as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {settings_problems(error)}\n")
+
+
+def _env_file(parser: argparse.ArgumentParser, args) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipeline.lib.environment_file import EnvironmentFileError, environment_file, write_atomically
+
+    if not args.ssm_path and not args.secret:
+        parser.error("env-file: give --ssm-path, --secret or both")
+    try:
+        text = environment_file(args.ssm_path, args.secret)
+    except (EnvironmentFileError, BotoCoreError, ClientError) as error:
+        parser.exit(2, f"{parser.prog} env-file: error: {error}\n")
+    if args.output:
+        write_atomically(text, args.output)
+        print(f"env-file: {len(text.splitlines())} variables -> {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _say_sandbox(settings) -> None:
