@@ -756,6 +756,10 @@ PLACEHOLDERS = {
     "TASKS_ROLE_PREFIX": "task-",
     "TASKS_EXECUTION_ROLE_NAME": "dagster-tasks-execution",
     "TASKS_SECRETS_PATH": "tasks",
+    "TASKS_DATA_BUCKET": "tasks-bucket",
+    "TASKS_DATA_PREFIX": "tasks",
+    "PROJECT_NAME": "sparkify",
+    "CATALOG_DATABASE": "sparkify_lake",
 }
 POLICIES = (
     "pipeline-policy.json",
@@ -767,6 +771,7 @@ POLICIES = (
     "tasks-pipeline-policy.json",
     "tasks-ecs-trust-policy.json",
     "tasks-execution-role-policy.json",
+    "tasks-role-boundary-policy.json",
 )
 # Actions IAM grants only on every resource (no resource types): a statement of these alone may say "*".
 WITHOUT_RESOURCE_TYPES = {"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTasks"}
@@ -861,14 +866,20 @@ def test_pipeline_role_writes_compute_logs_assumes_the_copy_role_and_reads_its_s
     assert not allows(document, "s3:ListBucket", "arn:aws:s3:::logs-bucket", {"s3:prefix": "elsewhere/"})
     assert allows(document, "sts:AssumeRole", "arn:aws:iam::123456789012:role/sparkify-redshift-copy")
     assert not allows(document, "sts:AssumeRole", "arn:aws:iam::123456789012:role/admin")
-    assert allows(
-        document, "ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/sparkify/redshift-password"
-    )
+    parameters = "arn:aws:ssm:eu-west-1:123456789012:parameter/sparkify/env"
+    assert allows(document, "ssm:GetParameter", f"{parameters}/REDSHIFT_HOST")
+    assert allows(document, "ssm:GetParametersByPath", parameters)  # env-file --ssm-path /sparkify/env/
     assert not allows(document, "ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/other/x")
+    assert not allows(document, "ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/sparkify/x")
     assert allows(
         document,
         "secretsmanager:GetSecretValue",
-        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sparkify/redshift-AbCdEf",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sparkify/env-AbCdEf",
+    )
+    assert not allows(
+        document,
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sparkify/env-other-AbCdEf",
     )
     assert not allows(
         document, "secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf"
