@@ -10,13 +10,17 @@
 # <STACK>_PARAMETERS (DATA_PARAMETERS, COMPUTE_PARAMETERS, HOST_PARAMETERS, ECS_SERVICE_PARAMETERS) as Key=Value
 # words; PLATFORM_IMAGE_TAG, when set, becomes the PlatformImageTag of every stack that has one.
 #
-# Re-running it updates each stack in place; a stack without changes is left as it is.
+# CLOUDFORMATION_ROLE_ARN, when set, is the role CloudFormation acts as (the compute stack's CloudFormationRoleArn:
+# the release workflow's deploy role may pass only that one). Re-running it updates each stack in place; a stack
+# without changes is left as it is.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PROJECT_NAME="${PROJECT_NAME:-data-platform}"
 STACKS="${STACKS:-data compute host}"
 AWS="${AWS_CLI:-aws}"
+ROLE=()
+[[ -n "${CLOUDFORMATION_ROLE_ARN:-}" ]] && ROLE=(--role-arn "$CLOUDFORMATION_ROLE_ARN")
 
 declare -A OUTPUTS=()
 
@@ -37,7 +41,7 @@ for stack in $STACKS; do
   read -r -a extra <<< "${!extra_name:-}"
   echo "deploy.sh: $name from $(basename "$template"): ${overrides[*]} ${extra[*]}" >&2
   "$AWS" cloudformation deploy --stack-name "$name" --template-file "$template" \
-    --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset "${ROLE[@]}" \
     --parameter-overrides "${overrides[@]}" "${extra[@]}"
   while read -r key value; do
     [[ -n "$key" ]] && OUTPUTS[$key]="$value"
