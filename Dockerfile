@@ -43,6 +43,11 @@ COPY --from=build --chown=dagster:dagster /app/dbt_project/target /app/dbt_proje
 RUN install -d -o dagster -g dagster /app/dbt_project/logs
 COPY deploy/dagster.yaml /opt/dagster/home/dagster.yaml
 COPY deploy/workspace.yaml deploy/workspace.local-grpc.yaml /app/deploy/
+# The EC2 host copies its compose file and unit out of the image at each start (deploy/cloudformation/host.yaml),
+# so the image it pulls and the files that run it are always of one commit; the ECS services start through
+# ecs-entrypoint.sh with dagster.ecs.yaml's run launcher (deploy/cloudformation/ecs-service.yaml).
+COPY deploy/docker-compose.yaml deploy/dagster.ecs.yaml deploy/ecs-entrypoint.sh /app/deploy/
+COPY deploy/systemd/data-platform-compose.service /app/deploy/systemd/
 WORKDIR /app
 USER 10001:10001
 EXPOSE 4000 3000
