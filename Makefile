@@ -20,6 +20,15 @@ $(BIN)/.installed: requirements-dev.lock pyproject.toml
 
 install: $(BIN)/.installed
 
+# checkov pins an old boto3, so it has a virtualenv of its own, rebuilt when its lock changes (make lock writes
+# tools/checkov.lock from tools/checkov.in). Wheels only, each checked against its hash, by the project's uv.
+CHECKOV_VENV := .tools/checkov
+$(CHECKOV_VENV)/.installed: tools/checkov.lock | $(BIN)/.installed
+	rm -rf $(CHECKOV_VENV)
+	$(BIN)/uv venv -q --python $(BIN)/python $(CHECKOV_VENV)
+	$(BIN)/uv pip sync -q --python $(CHECKOV_VENV)/bin/python --require-hashes --only-binary :all: tools/checkov.lock
+	touch $@
+
 # dbt's manifest, which dagster-dbt reads when the definitions load: parsed again when a model changed.
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 	$(BIN)/python -m pipeline prepare
@@ -29,13 +38,20 @@ prepare: $(MANIFEST)
 demo: prepare
 	$(BIN)/python -m pipeline demo
 
-# Python (ruff: format and lint), the dbt models' SQL (sqlfluff, jinja templater: offline, no dbt run), and
-# the import contracts between pipeline/'s layers and pipelines (import-linter, [tool.importlinter] in pyproject.toml).
-lint: install
+# Python (ruff: format and lint), the dbt models' SQL (sqlfluff, jinja templater: offline, no dbt run), the
+# import contracts between pipeline/'s layers and pipelines (import-linter, [tool.importlinter] in pyproject.toml),
+# the CloudFormation templates (cfn-lint, then checkov's security checks with no download: each accepted finding
+# is suppressed in its template with the reason) and the GitHub workflows (actionlint, shellcheck on `run:`).
+CFN_TEMPLATES := $(wildcard deploy/cloudformation/*.yaml)
+lint: install $(CHECKOV_VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 	$(BIN)/lint-imports --no-logo
+	@test -n "$(CFN_TEMPLATES)" || { echo "lint: no template in deploy/cloudformation/" >&2; exit 1; }
+	$(BIN)/cfn-lint $(CFN_TEMPLATES)
+	$(CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --quiet -d deploy/cloudformation
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck -pyflakes '' .github/workflows/*.yml
 
 test: lint prepare
 	bash tests/install_servers.sh
@@ -57,10 +73,11 @@ SCALE ?= small
 bench: prepare
 	$(BIN)/python -m bench --scale $(SCALE)
 
-# Regenerate both lock files after editing pyproject.toml.
+# Regenerate the lock files after editing pyproject.toml (or tools/checkov.in: checkov's own virtualenv).
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
+	$(BIN)/uv pip compile -q tools/checkov.in --python-version 3.11 --generate-hashes -o tools/checkov.lock
 
 clean:
 	rm -rf .local dbt_project/target dbt_project/logs

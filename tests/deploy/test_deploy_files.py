@@ -489,6 +489,9 @@ def dockerignored(path: str) -> bool:
         "pipeline/__pycache__/settings.cpython-311.pyc",
         "tests/conftest.py",
         "bench/__main__.py",
+        ".tools/checkov/bin/checkov",
+        "tools/checkov.lock",
+        ".github/workflows/release.yml",
     ],
 )
 def test_dockerignore_keeps_credentials_and_local_data_out(path):
