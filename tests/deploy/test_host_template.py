@@ -80,12 +80,12 @@ def test_the_instance_requires_imdsv2_and_an_encrypted_gp3_volume():
     assert volume["Ebs"]["Encrypted"] is True
     assert volume["Ebs"]["VolumeType"] == "gp3"
     assert data["EbsOptimized"] is True and data["Monitoring"] == {"Enabled": True}
-    assert data["IamInstanceProfile"] == {"Name": {"Ref": "InstanceProfile"}}
+    assert data["IamInstanceProfile"] == {"Name": {"Ref": "PipelineInstanceProfile"}}
     host = HOST["Resources"]["Host"]["Properties"]
     assert host["LaunchTemplate"]["LaunchTemplateId"] == {"Ref": "HostLaunchTemplate"}
     assert default(HOST, "InstanceType") == "t3.large"
-    assert HOST["Parameters"]["LatestAmiId"]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
-    assert default(HOST, "LatestAmiId") == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    # A plain id, not the public SSM parameter: that one is resolved again at every update and would replace the host.
+    assert HOST["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id" and "Default" not in HOST["Parameters"]["AmiId"]
 
 
 def ingress_rules(template):
