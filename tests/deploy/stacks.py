@@ -31,7 +31,13 @@ KNOWN_GAPS = {
     "AWS::IAM::OIDCProvider": "GitHub's issuer and audience checked on the template",
     "AWS::CloudWatch::Alarm": "checked on the template",
 }
-PSEUDO = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::NoValue": None,
+}
 
 
 def load(name: str) -> dict:
@@ -63,7 +69,9 @@ class Resolver:
                 return self.ref(arg)
             if key == "Fn::Sub":
                 text, names = (arg, {}) if isinstance(arg, str) else (arg[0], self(arg[1]))
-                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(names.get(m[1]) if m[1] in names else self.ref(m[1])), text)
+                return re.sub(
+                    r"\$\{([^}!]+)\}", lambda m: str(names.get(m[1]) if m[1] in names else self.ref(m[1])), text
+                )
             if key == "Fn::Join":
                 return arg[0].join(str(v) for v in self(arg[1]))
             if key == "Fn::Select":
@@ -157,8 +165,13 @@ def create_skipped(session, template: dict, resolver: Resolver, missing: Mapping
     """Create, through the service APIs, the skipped resources the platform uses at run time, from the template's
     own properties; returns {logical id: physical id} (a name, an ARN or an application id)."""
     created: dict[str, str] = {}
-    order = ["AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::Job", "AWS::EMRServerless::Application",
-             "AWS::SecretsManager::Secret"]
+    order = [
+        "AWS::Glue::Database",
+        "AWS::Glue::Table",
+        "AWS::Glue::Job",
+        "AWS::EMRServerless::Application",
+        "AWS::SecretsManager::Secret",
+    ]
     for kind in order:
         for logical in [k for k, t in missing.items() if t == kind]:
             properties = resolver(template["Resources"][logical].get("Properties", {}))
@@ -175,9 +188,24 @@ def _create(session, kind: str, p: dict) -> str:
         session.client("glue").create_table(DatabaseName=p["DatabaseName"], TableInput=p["TableInput"])
         return p["TableInput"]["Name"]
     if kind == "AWS::Glue::Job":
-        arguments = {k: v for k, v in p.items() if k in {"Name", "Role", "Command", "DefaultArguments", "GlueVersion",
-                                                       "WorkerType", "NumberOfWorkers", "Timeout", "MaxRetries",
-                                                       "Description", "ExecutionProperty"}}
+        arguments = {
+            k: v
+            for k, v in p.items()
+            if k
+            in {
+                "Name",
+                "Role",
+                "Command",
+                "DefaultArguments",
+                "GlueVersion",
+                "WorkerType",
+                "NumberOfWorkers",
+                "Timeout",
+                "MaxRetries",
+                "Description",
+                "ExecutionProperty",
+            }
+        }
         session.client("glue").create_job(**arguments)
         return p["Name"]
     if kind == "AWS::EMRServerless::Application":
