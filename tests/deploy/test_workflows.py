@@ -88,7 +88,9 @@ def test_release_pushes_the_images_then_deploys_the_new_tag_in_production():
     assert "docker build --platform linux/amd64 " in scripts and "python -m pipeline task-images --push" in scripts
     assert deploy["needs"] == "images" and deploy["environment"] == "production"
     (run,) = [step for step in deploy["steps"] if "run" in step]
-    assert run["run"] == 'PLATFORM_IMAGE_TAG="$TAG" bash deploy/cloudformation/deploy.sh'
+    assert run["run"].splitlines()[-1] == 'PLATFORM_IMAGE_TAG="$TAG" bash deploy/cloudformation/deploy.sh'
+    # CloudFormation acts as the compute stack's role, the one role the deploy role may pass.
+    assert "OutputKey=='CloudFormationRoleArn'" in run["run"] and "export CLOUDFORMATION_ROLE_ARN" in run["run"]
     assert run["env"] == {"TAG": "${{ needs.images.outputs.tag }}"}
 
 
