@@ -20,13 +20,16 @@ $(BIN)/.installed: requirements-dev.lock pyproject.toml
 
 install: $(BIN)/.installed
 
-# checkov pins an old boto3, so it has a virtualenv of its own, rebuilt when its lock changes (make lock writes
-# tools/checkov.lock from tools/checkov.in). Wheels only, each checked against its hash, by the project's uv.
+# Tools that pin their own versions of the AWS libraries get a virtualenv each, rebuilt when its lock changes (make
+# lock writes tools/<tool>.lock from tools/<tool>.in); wheels only, each checked against its hash, by the project's
+# uv. checkov (make lint) pins an old boto3; the AWS CLI (the stack tests run deploy/cloudformation/deploy.sh with
+# it) pins its own botocore.
 CHECKOV_VENV := .tools/checkov
-$(CHECKOV_VENV)/.installed: tools/checkov.lock | $(BIN)/.installed
-	rm -rf $(CHECKOV_VENV)
-	$(BIN)/uv venv -q --python $(BIN)/python $(CHECKOV_VENV)
-	$(BIN)/uv pip sync -q --python $(CHECKOV_VENV)/bin/python --require-hashes --only-binary :all: tools/checkov.lock
+AWSCLI_VENV := .tools/awscli
+.tools/%/.installed: tools/%.lock | $(BIN)/.installed
+	rm -rf .tools/$*
+	$(BIN)/uv venv -q --python $(BIN)/python .tools/$*
+	$(BIN)/uv pip sync -q --python .tools/$*/bin/python --require-hashes --only-binary :all: tools/$*.lock
 	touch $@
 
 # dbt's manifest, which dagster-dbt reads when the definitions load: parsed again when a model changed.
@@ -53,7 +56,7 @@ lint: install $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --quiet -d deploy/cloudformation
 	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck -pyflakes '' .github/workflows/*.yml
 
-test: lint prepare
+test: lint prepare $(AWSCLI_VENV)/.installed
 	bash tests/install_servers.sh
 	bash tests/install_browser.sh
 	$(BIN)/python -m pytest
@@ -73,11 +76,12 @@ SCALE ?= small
 bench: prepare
 	$(BIN)/python -m bench --scale $(SCALE)
 
-# Regenerate the lock files after editing pyproject.toml (or tools/checkov.in: checkov's own virtualenv).
+# Regenerate the lock files after editing pyproject.toml (or tools/<tool>.in: a tool's own virtualenv).
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
-	$(BIN)/uv pip compile -q tools/checkov.in --python-version 3.11 --generate-hashes -o tools/checkov.lock
+	for tool in checkov awscli; do \
+	  $(BIN)/uv pip compile -q tools/$$tool.in --python-version 3.11 --generate-hashes -o tools/$$tool.lock; done
 
 clean:
 	rm -rf .local dbt_project/target dbt_project/logs

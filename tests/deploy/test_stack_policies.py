@@ -64,7 +64,7 @@ BINDINGS = {
     "TasksDataBucket": {"Ref": "LakeBucket"},
     "TasksDataPrefix": "tasks",
     "TasksRolePrefix": {"Fn::Sub": "${ProjectName}-task-"},
-    "TasksSecretsPath": {"Fn::Sub": "${ProjectName}/tasks"},
+    "TasksSecretsPath": "tasks",
 }
 # deploy/iam's file -> where compute.yaml holds the same document (resource, then the path to it).
 DOCUMENTS = {
