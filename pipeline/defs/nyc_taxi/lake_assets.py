@@ -1,23 +1,62 @@
 """The lake's derived layers, a folder of parquet files per month: the typed trips (staging) and fare by zone
 (gold), computed by the engine NYC_TAXI_ENGINE names: duckdb in this process, or spark/month_job.py on a local
-Spark, AWS Glue or EMR Serverless (spark_engine.py)."""
+Spark, AWS Glue or EMR Serverless (spark_engine.py). With NYC_TAXI_GLUE_DATABASE set, each month written is
+registered as its partition of the layer's Glue catalog table, whichever the engine."""
+
+import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 
 from pipeline.defs.nyc_taxi import duckdb_engine
-from pipeline.defs.nyc_taxi.layout import fare_by_zone_folder, trips_folder
+from pipeline.defs.nyc_taxi.layout import (
+    FARE_BY_ZONE_TABLE,
+    TRIPS_TABLE,
+    catalog_month,
+    fare_by_zone_folder,
+    trips_folder,
+)
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.defs.nyc_taxi.settings import NycTaxiSettings
-from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.catalog import CatalogTableMissing, register_partition
+from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.retries import retried_on_fault
 
 
-def run_on_spark(context, settings: NycTaxiSettings, lake, step: str) -> dg.MaterializeResult:
+def catalog_partition(
+    settings: NycTaxiSettings, lake: DataLake, table: str, folder_of: Callable[[dt.date], str], month: dt.date
+) -> str | None:
+    """The month's folder registered as its partition of the catalog table (created, or updated on a re-run);
+    its name, or None when no catalog is configured."""
+    if not settings.glue_database:
+        return None
+    location = lake.uri(folder_of(month))
+    try:
+        return register_partition(settings.glue_database, table, [catalog_month(month)], location)
+    except CatalogTableMissing as exc:
+        raise dg.Failure(
+            f"{location} is written but not in the catalog (NYC_TAXI_GLUE_DATABASE): {exc}", allow_retries=False
+        ) from exc
+
+
+def catalog_metadata(registered: list[str | None]) -> dict[str, str]:
+    """The partitions registered, on the materialization (every month of a range run carries the same)."""
+    names = [name for name in registered if name]
+    return {"glue_partition": ", ".join(names)} if names else {}
+
+
+def run_on_spark(
+    context, settings: NycTaxiSettings, lake, step: str, table: str, folder_of: Callable[[dt.date], str]
+) -> dg.MaterializeResult:
     # The Spark launchers (boto3 and dagster-aws's Pipes clients) load only for a step on Spark: importing
     # dagster-aws costs every load of the code location ~0.9 s.
     from pipeline.defs.nyc_taxi import spark_engine
 
-    return spark_engine.run_step(context, settings, lake, step, months_of(context))
+    months = months_of(context)
+    result = spark_engine.run_step(context, settings, lake, step, months)
+    # The job writes every month of the range before it reports: each is registered once the job has succeeded.
+    registered = [catalog_partition(settings, lake, table, folder_of, month) for month in months]
+    return result._replace(metadata={**(result.metadata or {}), **catalog_metadata(registered)})
 
 
 def lake_assets(
@@ -43,7 +82,8 @@ def lake_assets(
     def staging_green_trips(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, rows, skipped = settings.engine, nyc_lake.get_lake(), 0, 0
         if engine != "duckdb":
-            return run_on_spark(context, settings, lake, "stage")
+            return run_on_spark(context, settings, lake, "stage", TRIPS_TABLE, trips_folder)
+        registered = []
         for month in months_of(context):
             try:
                 read = duckdb_engine.stage_month(lake, month, extension_dir)
@@ -53,7 +93,9 @@ def lake_assets(
                 ) from exc
             context.log.info(f"{month:%Y-%m}: {read['rows']} trips -> {lake.uri(trips_folder(month))}")
             rows, skipped = rows + read["rows"], skipped + read["repeated_headers_skipped"]
-        return dg.MaterializeResult(metadata={"rows": rows, "repeated_headers_skipped": skipped})
+            registered.append(catalog_partition(settings, lake, TRIPS_TABLE, trips_folder, month))
+        metadata = {"rows": rows, "repeated_headers_skipped": skipped, **catalog_metadata(registered)}
+        return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(
         key=["gold", "fare_by_zone"],
@@ -69,11 +111,14 @@ def lake_assets(
     def gold_fare_by_zone(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, groups, fare = settings.engine, nyc_lake.get_lake(), 0, 0.0
         if engine != "duckdb":
-            return run_on_spark(context, settings, lake, "aggregate")
+            return run_on_spark(context, settings, lake, "aggregate", FARE_BY_ZONE_TABLE, fare_by_zone_folder)
+        registered = []
         for month in months_of(context):
             made = duckdb_engine.aggregate_month(lake, month, extension_dir)
             context.log.info(f"{month:%Y-%m}: {made['groups']} groups -> {lake.uri(fare_by_zone_folder(month))}")
             groups, fare = groups + made["groups"], fare + made["fare_amount"]
-        return dg.MaterializeResult(metadata={"groups": groups, "fare_amount": round(fare, 2)})
+            registered.append(catalog_partition(settings, lake, FARE_BY_ZONE_TABLE, fare_by_zone_folder, month))
+        metadata = {"groups": groups, "fare_amount": round(fare, 2), **catalog_metadata(registered)}
+        return dg.MaterializeResult(metadata=metadata)
 
     return [staging_green_trips, gold_fare_by_zone]

@@ -96,6 +96,17 @@ def fare_by_zone_folder(month: dt.date) -> str:
     return f"gold/nyc/{month:%Y-%m}/"
 
 
+# The Glue catalog's tables of the two layers (the data stack creates them, partitioned by `month` = YYYY-MM):
+# a month's partition is its folder.
+TRIPS_TABLE = "green_trips"
+FARE_BY_ZONE_TABLE = "fare_by_zone"
+
+
+def catalog_month(month: dt.date) -> str:
+    """The month's value of the catalog tables' partition key `month`: 2020-01."""
+    return f"{month:%Y-%m}"
+
+
 def is_parquet_part(key: str) -> bool:
     """A data file of a layer's folder: not Spark's _SUCCESS marker, nor the .crc files of its local writer."""
     name = key.rsplit("/", 1)[-1]

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, ValidationInfo, field_validator
 
 from pipeline.lib.settings import LOCAL_DIR, LoadSchemaName, PipelineSettings, SchemaName
 
@@ -27,3 +27,19 @@ class NycTaxiSettings(PipelineSettings):
     # The first monthly partition; the originals' data starts with 2020.
     first_month: dt.date = Field(dt.date(2020, 1, 1), validation_alias="NYC_TAXI_FIRST_MONTH")
     sensor_interval_seconds: PositiveInt = Field(300, validation_alias="NYC_TAXI_SENSOR_INTERVAL_SECONDS")
+    # The Glue Data Catalog database whose tables green_trips and fare_by_zone get each month written as a
+    # partition (month=YYYY-MM); empty: no catalog (the laptop default).
+    glue_database: str = Field("", validation_alias="NYC_TAXI_GLUE_DATABASE")
+
+    @field_validator("glue_database")
+    @classmethod
+    def _catalog_of_an_s3_lake(cls, value: str, info: ValidationInfo) -> str:
+        """A catalog's readers (Athena, Redshift Spectrum) read S3: a partition at a path on this machine would
+        be a location none of them can open, so a local lake with a catalog is refused when the code loads."""
+        data_uri = info.data.get("data_uri", "")
+        if value and not data_uri.startswith("s3://"):
+            raise ValueError(
+                f"a Glue catalog describes an S3 lake, and NYC_TAXI_DATA_URI is {data_uri!r}: set it to "
+                "s3://bucket/prefix, or leave NYC_TAXI_GLUE_DATABASE empty"
+            )
+        return value
