@@ -174,14 +174,25 @@ def create_stack(cloudformation, stack_name: str, template: Path, parameters: Ma
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def physical_ids(cloudformation, stack_name: str) -> dict[str, str]:
-    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
-    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")}
+def created_by_moto(stack_name: str, region: str = "us-east-1") -> dict[str, str]:
+    """{logical id: physical id} of what moto created for the stack. Read from the moto server's own state (it runs
+    in this process): DescribeStackResources leaves out the logical id of some types it does create (security group
+    ingress rules, RDS subnet groups), so the API cannot tell a skipped resource from those."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][region]
+    [stack] = [s for s in backend.stacks.values() if s.name == stack_name]
+    return {
+        logical: str(getattr(resource, "physical_resource_id", None) or logical)
+        for logical, resource in stack.resource_map._parsed_resources.items()
+        if resource is not None and not logical.startswith("AWS::")
+    }
 
 
-def not_created(template: dict, resolver: Resolver, physical: Mapping[str, str]) -> dict[str, str]:
-    """{logical id: type} of what the template creates and the stack has no physical resource for."""
-    return {k: t for k, t in expected_resources(template, resolver).items() if k not in physical}
+def not_created(template: dict, resolver: Resolver, created: Mapping[str, str]) -> dict[str, str]:
+    """{logical id: type} of what the template creates and moto did not."""
+    return {k: t for k, t in expected_resources(template, resolver).items() if k not in created}
 
 
 def unexpected_gaps(missing: Mapping[str, str]) -> dict[str, str]:
@@ -224,28 +235,20 @@ def _create(session, kind: str, p: dict) -> str:
         session.client("glue").create_table(DatabaseName=p["DatabaseName"], TableInput=p["TableInput"])
         return p["TableInput"]["Name"]
     if kind == "AWS::Glue::Job":
-        arguments = {
-            k: v
-            for k, v in p.items()
-            if k
-            in {
-                "Name",
-                "Role",
-                "Command",
-                "DefaultArguments",
-                "GlueVersion",
-                "WorkerType",
-                "NumberOfWorkers",
-                "Timeout",
-                "MaxRetries",
-                "Description",
-                "ExecutionProperty",
-            }
-        }
+        names = {"Name", "Role", "Command", "DefaultArguments", "GlueVersion", "WorkerType", "Timeout", "MaxRetries"}
+        arguments = {k: v for k, v in p.items() if k in names}
+        for number in ("Timeout", "MaxRetries"):  # a template's numbers may be strings (parameters)
+            if number in arguments:
+                arguments[number] = int(arguments[number])
+        if "NumberOfWorkers" in p:
+            arguments["NumberOfWorkers"] = int(p["NumberOfWorkers"])
+        if "ExecutionProperty" in p:
+            arguments["ExecutionProperty"] = {"MaxConcurrentRuns": int(p["ExecutionProperty"]["MaxConcurrentRuns"])}
         session.client("glue").create_job(**arguments)
         return p["Name"]
     if kind == "AWS::EMRServerless::Application":
-        arguments = {"name": p["Name"], "releaseLabel": p["ReleaseLabel"], "type": p["Type"]}
+        # moto accepts the engine upper-cased only (the service and the template take "Spark").
+        arguments = {"name": p["Name"], "releaseLabel": p["ReleaseLabel"], "type": p["Type"].upper()}
         return session.client("emr-serverless").create_application(**arguments)["applicationId"]
     if kind == "AWS::SecretsManager::Secret":
         generate = p.get("GenerateSecretString")

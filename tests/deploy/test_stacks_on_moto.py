@@ -30,12 +30,19 @@ REGION = "us-east-1"
 
 
 class Deployed:
-    def __init__(self, project: str, session, environ: dict[str, str]):
-        self.project, self.session, self.environ = project, session, environ
-        self.templates, self.resolvers, self.outputs, self.missing, self.created = {}, {}, {}, {}, {}
+    """The deployed stacks: each one's parsed template, resolver (its parameters and physical ids), outputs, what
+    moto skipped and what the test created instead; `client` reaches the moto server."""
+
+    def __init__(self, project: str, endpoint: str, environ: dict[str, str]):
+        self.project, self.endpoint, self.environ = project, endpoint, environ
+        self.session = self  # create_skipped asks it for clients
+        self.templates, self.resolvers, self.outputs, self.missing, self.created, self.status = ({} for _ in range(6))
+        self._aws = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
 
     def client(self, service: str):
-        return self.session.client(service)
+        return self._aws.client(service, endpoint_url=self.endpoint)
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +73,7 @@ def deployed(s3_endpoint, tmp_path_factory):
             timeout=600,
         )
     assert done.returncode == 0, done.stdout + done.stderr
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    session._session.set_config_variable("endpoint_url", s3_endpoint)
-    world = Deployed(project, session, environ)
+    world = Deployed(project, s3_endpoint, environ)
     cloudformation = world.client("cloudformation")
     for stack in STACKS:
         name = f"{project}-{stack}"
@@ -76,12 +81,12 @@ def deployed(s3_endpoint, tmp_path_factory):
         parameters = {p["ParameterKey"]: p["ParameterValue"] for p in description["Parameters"]}
         template = stacks.load(stacks.TEMPLATES / f"{stack}.yaml")
         resolver = stacks.Resolver(template, {**parameters, "AWS::StackName": name})
-        physical = stacks.physical_ids(cloudformation, name)
+        physical = stacks.created_by_moto(name)
         resolver.physical.update(physical)
         world.templates[stack], world.resolvers[stack] = template, resolver
         world.outputs[stack] = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
         world.missing[stack] = stacks.not_created(template, resolver, physical)
-        world.status = {**getattr(world, "status", {}), stack: description["StackStatus"]}
+        world.status[stack] = description["StackStatus"]
     return world
 
 
@@ -132,8 +137,8 @@ def test_the_stacks_hand_each_other_their_outputs(deployed):
         ]
         for i in r["Instances"]
     ]
-    assert instance["SubnetId"] == host["PublicSubnetA"] and instance["ImageId"] == host["AmiId"]
-    assert instance["IamInstanceProfile"]["Arn"].endswith(f"/{deployed.outputs['compute']['PipelineInstanceProfile']}")
+    # moto ignores the launch template's subnet and instance profile: tests/deploy/test_host_template.py checks them.
+    assert instance["ImageId"] == host["AmiId"]
 
 
 def test_a_type_moto_does_not_create_and_no_gap_names_fails_the_check(deployed, tmp_path):
@@ -151,7 +156,7 @@ def test_a_type_moto_does_not_create_and_no_gap_names_fails_the_check(deployed, 
     stacks.create_stack(cloudformation, name, copy, {"ProjectName": f"{deployed.project}c"})
     parsed = stacks.load(copy)
     resolver = stacks.Resolver(parsed, {"ProjectName": f"{deployed.project}c", "AWS::StackName": name})
-    missing = stacks.not_created(parsed, resolver, stacks.physical_ids(cloudformation, name))
+    missing = stacks.not_created(parsed, resolver, stacks.created_by_moto(name))
 
     assert stacks.unexpected_gaps(missing) == {"QueryWorkgroup": "AWS::Athena::WorkGroup"}
     with pytest.raises(AssertionError, match=r"did not create \{'QueryWorkgroup': 'AWS::Athena::WorkGroup'\}"):
@@ -202,8 +207,9 @@ def test_the_hosts_environment_file_holds_what_the_stacks_made(completed, tmp_pa
     assert len(env["DAGSTER_PG_PASSWORD"]) > 0  # the secret's generated value; the template holds none
 
     # Every value is a valid setting: the code location builds from this environment.
-    from pipeline.code_location import build_pipelines
+    from pipeline.code_location import build_pipelines, definitions_of
     from pipeline.lib.settings import Settings
 
     settings, pipelines = build_pipelines(Settings.from_env({**env, "WAREHOUSE": "duckdb"}))
-    assert {"sparkify", "weather", "nyc_taxi", "tasks"} <= {p.group for p in pipelines}
+    keys = {key.to_user_string() for key in definitions_of(settings, pipelines).resolve_all_asset_keys()}
+    assert {"staging/staging_events", "raw/weather", "staging/green_trips", "tasks/top_songs"} <= keys
