@@ -75,11 +75,12 @@ class Resolver:
     """Intrinsic functions over one stack: parameters (given, else defaults), conditions, and the physical ids of
     what the stack created. Enough for the templates here; an unknown function fails by name."""
 
-    def __init__(self, template: dict, parameters: Mapping[str, str], physical: Mapping[str, str] = ()):
+    def __init__(self, template: dict, parameters: Mapping[str, str], created: Mapping[str, object] = ()):
         self.template = template
+        self.created = dict(created)  # moto's models: their physical ids and attributes
         defaults = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
         self.parameters = {**{k: str(v) for k, v in defaults.items() if v is not None}, **parameters}
-        self.physical = dict(physical)
+        self.physical = {k: str(getattr(v, "physical_resource_id", None) or k) for k, v in self.created.items()}
         self.stack_name = self.parameters.get("AWS::StackName", "stack")
 
     def condition(self, name: str) -> bool:
@@ -121,7 +122,7 @@ class Resolver:
                 return ["us-east-1a", "us-east-1b", "us-east-1c"]
             if key == "Fn::GetAtt":
                 logical, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
-                return f"{self.physical.get(logical, logical)}.{attribute}"
+                return self.created[logical].get_cfn_attribute(attribute)
             if key == "Fn::Base64":
                 return self(arg)
             if key.startswith("Fn::"):
@@ -174,17 +175,17 @@ def create_stack(cloudformation, stack_name: str, template: Path, parameters: Ma
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def created_by_moto(stack_name: str, region: str = "us-east-1") -> dict[str, str]:
-    """{logical id: physical id} of what moto created for the stack. Read from the moto server's own state (it runs
-    in this process): DescribeStackResources leaves out the logical id of some types it does create (security group
-    ingress rules, RDS subnet groups), so the API cannot tell a skipped resource from those."""
+def moto_resources(stack_name: str, region: str = "us-east-1") -> dict:
+    """{logical id: moto's model} of what moto created for the stack. Read from the moto server's own state (it
+    runs in this process): DescribeStackResources leaves out the logical id of some types it does create (security
+    group ingress rules, RDS subnet groups), so the API cannot tell a skipped resource from those."""
     from moto.cloudformation.models import cloudformation_backends
     from moto.core import DEFAULT_ACCOUNT_ID
 
     backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][region]
     [stack] = [s for s in backend.stacks.values() if s.name == stack_name]
     return {
-        logical: str(getattr(resource, "physical_resource_id", None) or logical)
+        logical: resource
         for logical, resource in stack.resource_map._parsed_resources.items()
         if resource is not None and not logical.startswith("AWS::")
     }
