@@ -102,6 +102,8 @@ class Settings(EnvironmentSettings):
     retry_delay_seconds: NonNegativeFloat = Field(300, validation_alias="RETRY_DELAY_SECONDS")
     dbt_warm: bool = Field(True, validation_alias="DBT_WARM")
     dbt_schema: SchemaName = Field("analytics", validation_alias="DBT_SCHEMA")  # dbt's target schema
+    # The webserver as a browser reaches it: every alert links to its run or asset check there.
+    dagster_ui_url: str = Field("http://127.0.0.1:3000", validation_alias="DAGSTER_UI_URL")
     # A personal sandbox: its own instance, DuckDB file and task outputs under SANDBOX_DIR/<name>/, and every
     # pipeline's schemas prefixed `<name>_` (docs/tasks.md).
     sandbox: str = Field("", validation_alias="SANDBOX")
@@ -118,6 +120,13 @@ class Settings(EnvironmentSettings):
         if value and not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", value):
             raise ValueError("a lower-case identifier of at most 30 characters, e.g. your user name")
         return value
+
+    @field_validator("dagster_ui_url")
+    @classmethod
+    def _ui_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("the web UI's address, e.g. http://127.0.0.1:3000 or https://dagster.example.com")
+        return value.rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
