@@ -193,6 +193,7 @@ def test_sensors_start_stopped_on_a_laptop_and_running_in_production():
         "weather_freshness_checks_sensor",
         "new_month_files_sensor",
         "run_failure_alert_sensor",
+        "check_failure_alert_sensor",
     }
 
 

@@ -1,4 +1,5 @@
-"""Transient faults are retried, data errors are not; failed runs reach Slack or the log."""
+"""Transient faults are retried, data errors are not; failed runs (their last attempt) and every failed check
+evaluation reach Slack or the log once, with their page in the UI."""
 
 import datetime as dt
 import json
@@ -16,15 +17,18 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from pipeline.defs.platform.alerts import failure_message, run_failure_alert, send_alert
+from pipeline.defs.platform.alerts import check_failure_alert, failure_message, run_failure_alert, send_alert
 from pipeline.defs.sparkify.layout import event_key
+from pipeline.lib.freshness import partition_freshness
 from pipeline.lib.retries import retried_on_fault, retry_policy
+from pipeline.lib.settings import Settings
 from pipeline.lib.transient import TransientFault, is_transient
 from tests.conftest import restarted_steps, upload_tree
 from tests.s3_proxy import S3Proxy
 from tests.sparkify.runs import materialize_days
 
 DAY = dt.date(2018, 11, 1)
+UI = "https://dagster.example.com"
 
 
 def _materialize_in_a_new_process(day: dt.date) -> tuple[int, str, str]:
@@ -239,8 +243,11 @@ def test_a_malformed_file_fails_at_once_without_retries(copied_lake, pipeline_en
 
 
 class _Webhook:
-    def __init__(self):
+    """Slack's incoming webhook on loopback: records what it is sent; answers 500 to the first `failures` posts."""
+
+    def __init__(self, failures: int = 0):
         self.messages = []
+        self.failures = failures
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -248,7 +255,13 @@ class _Webhook:
                 pass
 
             def do_POST(self):
-                hook.messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if hook.failures:
+                    hook.failures -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                hook.messages.append(body)
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -271,18 +284,189 @@ def test_failed_runs_are_posted_to_the_slack_webhook(copied_lake, pipeline_env, 
         dagster_run=run,
         dagster_event=failure.event_log_entry.dagster_event,
     ).for_run_failure()
-    assert failure_message(context).startswith(
-        f"Dagster run {run.run_id} of sparkify_daily (2018-11-01..2018-11-01) failed"
-    )
+    message = failure_message(context, UI)
+    assert message.startswith(f"Dagster run {run.run_id} of sparkify_daily (2018-11-01..2018-11-01) failed")
+    assert message.endswith(f"\n{UI}/runs/{run.run_id}")
 
     hook = _Webhook()
     monkeypatch.setenv("SLACK_WEBHOOK_URL", hook.url)
-    run_failure_alert(dg.DefaultSensorStatus.STOPPED)(context)
+    run_failure_alert(dg.DefaultSensorStatus.STOPPED, UI)(context)
     hook.server.shutdown()
-    assert [m["text"] for m in hook.messages] == [failure_message(context)]
+    assert [m["text"] for m in hook.messages] == [message]
 
 
 def test_without_slack_the_alert_is_logged(monkeypatch):
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("SLACK_TOKEN", raising=False)
     assert send_alert("run failed") == "log"
+
+
+# A persistent instance of the test's own (build_sensor_context refuses an ephemeral one), with no telemetry.
+QUIET = {"telemetry": {"enabled": False}}
+
+
+def _tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None, **context) -> str | None:
+    """One evaluation of the sensor, as the daemon makes it: the cursor it left goes to the next tick."""
+    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor, **context)).cursor
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    hook = _Webhook()
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", hook.url)
+    yield hook
+    hook.server.shutdown()
+
+
+def test_a_failed_freshness_check_alerts_once(tmp_path, webhook):
+    """The freshness checks and their sensor as lib/freshness.py builds them for the daemon; a day never loaded."""
+    first_day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).strftime("%Y-%m-%d")
+
+    @dg.asset(key=["staging", "events"], partitions_def=dg.DailyPartitionsDefinition(start_date=first_day))
+    def events() -> None:
+        pass
+
+    checks, freshness_sensor = partition_freshness(
+        [events], "0 3 * * *", "freshness_sensor", dg.DefaultSensorStatus.STOPPED
+    )
+    alerts = check_failure_alert(dg.DefaultSensorStatus.STOPPED, UI)
+    defs = dg.Definitions(assets=[events], asset_checks=checks, sensors=[freshness_sensor, alerts])
+    with dg.DagsterInstance.local_temp(str(tmp_path), overrides=QUIET) as instance:
+        cursor = _tick(alerts, instance, None, definitions=defs)  # started: alerts from now on
+        assert webhook.messages == []
+
+        # What the daemon does with the freshness sensor's request: a run of the checks it names.
+        request = freshness_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+        [request] = request.run_requests
+        job = dg.define_asset_job("freshness_checks", selection=dg.AssetSelection.checks(*request.asset_check_keys))
+        checks_run = (
+            dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+            .resolve_job_def("freshness_checks")
+            .execute_in_process(instance=instance)
+        )
+        [evaluation] = checks_run.get_asset_check_evaluations()
+        assert not evaluation.passed
+
+        cursor = _tick(alerts, instance, cursor, definitions=defs)
+        [message] = [m["text"] for m in webhook.messages]
+        assert message.startswith("WARN: check freshness_check on staging/events failed: ")
+        assert evaluation.description in message  # names the partition it expected
+        assert f"{UI}/assets/staging/events?view=checks&checkDetail=freshness_check" in message
+        assert f"{UI}/runs/{checks_run.run_id}" in message
+
+        # The next tick, and a tick of the sensor built anew (a restarted code server) from the stored cursor.
+        cursor = _tick(alerts, instance, cursor, definitions=defs)
+        _tick(check_failure_alert(dg.DefaultSensorStatus.STOPPED, UI), instance, cursor, definitions=defs)
+        assert len(webhook.messages) == 1
+
+
+def test_a_failed_check_alerts_once_naming_asset_partition_and_check(tmp_path, webhook):
+    partitions = dg.DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @dg.asset(key=["staging", "events"], partitions_def=partitions)
+    def events() -> None:
+        pass
+
+    @dg.asset_check(asset=events, partitions_def=partitions, blocking=False, description="Every event has a user id.")
+    def users_known(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.WARN, description="3 events without a user id"
+        )
+
+    @dg.asset_check(asset=events, partitions_def=partitions, blocking=True)
+    def has_rows(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=context.partition_key != "2024-01-03", description="no rows")
+
+    alerts = check_failure_alert(dg.DefaultSensorStatus.STOPPED, UI)
+    defs = dg.Definitions(assets=[events], asset_checks=[users_known, has_rows], sensors=[alerts])
+    with dg.DagsterInstance.local_temp(str(tmp_path), overrides=QUIET) as instance:
+        cursor = _tick(alerts, instance, None, definitions=defs)
+        run = dg.materialize([events, users_known, has_rows], partition_key="2024-01-02", instance=instance)
+        cursor = _tick(alerts, instance, cursor, definitions=defs)
+        assert [m["text"] for m in webhook.messages] == [
+            "WARN: check users_known on staging/events, partition 2024-01-02 failed: 3 events without a user id\n"
+            "The check: Every event has a user id.\n"
+            f"{UI}/assets/staging/events?view=checks&checkDetail=users_known\n"
+            f"Run: {UI}/runs/{run.run_id}"
+        ]
+
+        # A blocking check fails the run as well (run_failure_alert_sensor says so); it alerts here once too.
+        failed = dg.materialize(
+            [events, users_known, has_rows], partition_key="2024-01-03", instance=instance, raise_on_error=False
+        )
+        assert not failed.success
+        for _ in range(2):
+            cursor = _tick(alerts, instance, cursor, definitions=defs)
+        firsts = sorted(m["text"].splitlines()[0] for m in webhook.messages[1:])
+        assert firsts == [
+            "ERROR: blocking check has_rows on staging/events, partition 2024-01-03 failed: no rows",
+            "WARN: check users_known on staging/events, partition 2024-01-03 failed: 3 events without a user id",
+        ]
+
+
+def test_an_alert_slack_did_not_take_is_posted_at_the_next_tick(tmp_path, webhook):
+    @dg.asset
+    def songs() -> None:
+        pass
+
+    @dg.asset_check(asset=songs, blocking=False)
+    def songs_have_titles() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False, description="2 songs without a title")
+
+    alerts = check_failure_alert(dg.DefaultSensorStatus.STOPPED, UI)
+    with dg.DagsterInstance.local_temp(str(tmp_path), overrides=QUIET) as instance:
+        cursor = _tick(alerts, instance, None)
+        dg.materialize([songs, songs_have_titles], instance=instance)
+        webhook.failures = 1
+        cursor = _tick(alerts, instance, cursor)
+        assert webhook.messages == [] and webhook.failures == 0  # posted, refused
+        for _ in range(2):
+            cursor = _tick(alerts, instance, cursor)
+    [message] = [m["text"] for m in webhook.messages]
+    assert message.startswith("ERROR: check songs_have_titles on songs failed: 2 songs without a title\n")
+
+
+@dg.op
+def _reads_a_source_that_is_down() -> None:
+    raise ConnectionError("the source is down")
+
+
+@dg.job(executor_def=dg.in_process_executor)
+def flaky_job():
+    _reads_a_source_that_is_down()
+
+
+def test_a_run_dagster_will_retry_is_not_alerted_its_last_attempt_is(tmp_path, webhook):
+    """Run retries as deploy/dagster.yaml enables them: the instance marks the failed run `dagster/will_retry`."""
+    overrides = {**QUIET, "run_retries": {"enabled": True, "max_retries": 1}}
+    alerts = run_failure_alert(dg.DefaultSensorStatus.STOPPED, UI)
+    with dg.DagsterInstance.local_temp(str(tmp_path), overrides=overrides) as instance:
+        cursor = _tick(alerts, instance, None)
+        first = flaky_job.execute_in_process(instance=instance, raise_on_error=False)
+        assert instance.get_run_by_id(first.run_id).tags["dagster/will_retry"] == "true"
+        cursor = _tick(alerts, instance, cursor)
+        assert webhook.messages == []
+
+        # The retry the run-retries daemon launches: a re-execution of the failed run, in its run group (the
+        # tags the daemon's create_reexecuted_run sets), its last attempt.
+        options = dg.ReexecutionOptions.from_failure(first.run_id, instance)
+        group = {
+            "dagster/parent_run_id": first.run_id,
+            "dagster/root_run_id": first.run_id,
+            "dagster/retry_number": "1",
+        }
+        with dg.execute_job(dg.reconstructable(flaky_job), instance, reexecution_options=options, tags=group) as retry:
+            assert not retry.success
+        assert instance.get_run_by_id(retry.run_id).tags["dagster/will_retry"] == "false"
+        cursor = _tick(alerts, instance, cursor)
+        _tick(alerts, instance, cursor)
+    [message] = [m["text"] for m in webhook.messages]
+    assert message.startswith(f"Dagster run {retry.run_id} of flaky_job failed (attempt 2, the last): ")
+    assert message.endswith(f"\n{UI}/runs/{retry.run_id}")
+
+
+def test_the_ui_address_is_a_web_address():
+    assert Settings.from_env({}).dagster_ui_url == "http://127.0.0.1:3000"
+    assert Settings.from_env({"DAGSTER_UI_URL": "https://dagster.example.com/"}).dagster_ui_url == UI
+    with pytest.raises(ValueError, match="the web UI's address"):
+        Settings.from_env({"DAGSTER_UI_URL": "dagster.example.com"})

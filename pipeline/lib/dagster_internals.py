@@ -5,7 +5,7 @@ public API. On an upgrade, check these first: each may have gained a public form
 """
 
 import importlib.metadata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -90,3 +90,25 @@ class DbtCliResourceWithoutProbes:
         # fetch_row_counts() and fetch_column_metadata(), which this project does not call (the `*_has_rows`
         # checks count rows themselves); without it those two would say so. dagster-dbt builds it unasked.
         return None
+
+
+def check_evaluations_after(
+    instance: dg.DagsterInstance, storage_id: int, limit: int
+) -> Mapping[int, dg.EventLogEntry]:
+    """The instance's asset-check evaluations stored after `storage_id`, oldest first, keyed by storage id.
+
+    Not a documented API because dagster 1.13 has `fetch_*` record queries only for materializations,
+    observations and run status changes, and `DagsterInstance.get_event_records(EventRecordsFilter(...))` is
+    deprecated and refuses a storage-id cursor on the default local SQLite storage (which keeps events per run).
+    The event log storage's `get_logs_for_all_runs_by_log_id` (EventLogStorage is public, this method is not
+    marked so) reads the cross-run index every storage keeps check evaluations in: Postgres' one table, SQLite's
+    index shard. Dagster's own run-retry daemon reads run failures the same way.
+    """
+    return instance.event_log_storage.get_logs_for_all_runs_by_log_id(
+        after_cursor=storage_id, dagster_event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=limit
+    )
+
+
+def latest_event_storage_id(instance: dg.DagsterInstance) -> int:
+    """The greatest storage id of that cross-run index (0 when empty): where reading it from now on starts."""
+    return instance.event_log_storage.get_maximum_record_id() or 0
