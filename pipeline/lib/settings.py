@@ -91,7 +91,7 @@ def _text(value: Any) -> str:
 
 
 class Settings(EnvironmentSettings):
-    """The platform's settings: the warehouse, the deployment, local state, retries, dbt, the sandbox."""
+    """The platform's settings: the warehouse, the deployment, local state, retries, dbt, code links, the sandbox."""
 
     warehouse: Warehouse = Field("duckdb", validation_alias="WAREHOUSE")
     deployment: Literal["local", "prod"] = Field("local", validation_alias="DAGSTER_DEPLOYMENT")
@@ -102,6 +102,10 @@ class Settings(EnvironmentSettings):
     retry_delay_seconds: NonNegativeFloat = Field(300, validation_alias="RETRY_DELAY_SECONDS")
     dbt_warm: bool = Field(True, validation_alias="DBT_WARM")
     dbt_schema: SchemaName = Field("analytics", validation_alias="DBT_SCHEMA")  # dbt's target schema
+    # Where the assets' code references (the asset page's "Source code" in the UI) lead: this repository at this
+    # ref, or with no URL the files on the machine that loaded the code location (pipeline/lib/code_references.py).
+    code_references_git_url: str = Field("", validation_alias="CODE_REFERENCES_GIT_URL")
+    code_references_git_ref: str = Field("main", validation_alias="CODE_REFERENCES_GIT_REF")
     # A personal sandbox: its own instance, DuckDB file and task outputs under SANDBOX_DIR/<name>/, and every
     # pipeline's schemas prefixed `<name>_` (docs/tasks.md).
     sandbox: str = Field("", validation_alias="SANDBOX")
@@ -117,6 +121,17 @@ class Settings(EnvironmentSettings):
     def _sandbox_name(cls, value: str) -> str:
         if value and not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", value):
             raise ValueError("a lower-case identifier of at most 30 characters, e.g. your user name")
+        return value
+
+    @field_validator("code_references_git_url")
+    @classmethod
+    def _repository_url(cls, value: str) -> str:
+        value = value.removesuffix("/").removesuffix(".git")
+        if value and not re.fullmatch(r"https?://[^/\s]*(github|gitlab)[^/\s]*(/[^/\s]+)+", value):
+            raise ValueError(
+                "a GitHub or GitLab repository's web address, e.g. https://github.com/acme/data-platform "
+                "(Dagster links to those two hosts only)"
+            )
         return value
 
     @classmethod
