@@ -8,10 +8,15 @@ and line, found through `__wrapped__`: `dg.with_source_code_references` takes th
 (every `@retried_on_fault` body would point into pipeline/lib/retries.py) and adds its reference to those an asset
 already has (each dbt model would also point at the kit's `@dbt_assets` function), so it is not used here.
 Asset checks get none: Dagster (1.13) neither attaches code references to checks nor shows a check's metadata.
+Dagster's notices that its code references are in beta (and map_asset_specs in preview) are silenced here, where
+they are used: the code server would log dozens at every load.
 """
 
+import contextlib
 import inspect
 import os
+import warnings
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -20,9 +25,20 @@ from pipeline.lib.settings import REPO_ROOT, Settings
 CODE_REFERENCES = "dagster/code_references"  # Dagster's metadata key (dg.CodeReferencesMetadataValue)
 
 
-def code_references(*references: dg.LocalFileCodeReference) -> dict[str, dg.CodeReferencesMetadataValue]:
-    """The metadata entry of these references, for an asset's `metadata=`."""
-    return {CODE_REFERENCES: dg.CodeReferencesMetadataValue(code_references=list(references))}
+@contextlib.contextmanager
+def quietly() -> Iterator[None]:
+    """Without Dagster's beta and preview notices (code references are beta in Dagster 1.13)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        yield
+
+
+def code_reference(path: str | os.PathLike, line: int | None = None) -> dict[str, dg.CodeReferencesMetadataValue]:
+    """The metadata entry of one reference, a file (and a line in it), for an asset's `metadata=`."""
+    with quietly():
+        reference = dg.LocalFileCodeReference(file_path=os.path.abspath(path), line_number=line)
+        return {CODE_REFERENCES: dg.CodeReferencesMetadataValue(code_references=[reference])}
 
 
 def called_from(depth: int = 1) -> dict[str, dg.CodeReferencesMetadataValue]:
@@ -32,15 +48,14 @@ def called_from(depth: int = 1) -> dict[str, dg.CodeReferencesMetadataValue]:
     frame = inspect.currentframe()
     for _ in range(depth + 1):
         frame = frame.f_back
-    path = os.path.abspath(frame.f_code.co_filename)
-    return code_references(dg.LocalFileCodeReference(file_path=path, line_number=frame.f_lineno))
+    return code_reference(frame.f_code.co_filename, frame.f_lineno)
 
 
-def function_reference(function) -> dg.LocalFileCodeReference:
-    """The file and first line (its first decorator's) of a function, under any decorators that set `__wrapped__`
-    (functools.wraps does). Read from the code object: no source file is opened."""
+def function_reference(function) -> dict[str, dg.CodeReferencesMetadataValue]:
+    """The metadata entry referencing the file and first line (its first decorator's) of a function, under any
+    decorators that set `__wrapped__` (functools.wraps does). Read from the code object: no file is opened."""
     code = inspect.unwrap(function).__code__
-    return dg.LocalFileCodeReference(file_path=os.path.abspath(code.co_filename), line_number=code.co_firstlineno)
+    return code_reference(code.co_filename, code.co_firstlineno)
 
 
 def with_own_references(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
@@ -48,7 +63,7 @@ def with_own_references(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
     if all(CODE_REFERENCES in spec.metadata for spec in asset.specs) or not isinstance(asset.node_def, dg.OpDefinition):
         return asset
     compute = asset.node_def.compute_fn
-    own = code_references(function_reference(getattr(compute, "decorated_fn", compute)))
+    own = function_reference(getattr(compute, "decorated_fn", compute))
     return asset.map_asset_specs(
         lambda spec: (
             spec if CODE_REFERENCES in spec.metadata else spec.replace_attributes(metadata={**spec.metadata, **own})
@@ -59,6 +74,11 @@ def with_own_references(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
 def with_code_references(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
     """The definitions with a code reference on every asset (the module's docstring says which), as links into the
     repository when CODE_REFERENCES_GIT_URL is set."""
+    with quietly():
+        return _with_code_references(defs, settings)
+
+
+def _with_code_references(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
     assets = [with_own_references(asset) for asset in defs.assets or [] if isinstance(asset, dg.AssetsDefinition)]
     if settings.code_references_git_url:
         assets = dg.link_code_references_to_git(

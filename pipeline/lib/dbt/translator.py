@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from pipeline.lib.code_references import quietly
 
 
 def model_folders(dbt_resource_props: Mapping[str, Any]) -> list[str]:
@@ -23,6 +25,10 @@ def model_folders(dbt_resource_props: Mapping[str, Any]) -> list[str]:
 class PipelineDbtTranslator(DagsterDbtTranslator):
     def __init__(self, settings: DagsterDbtTranslatorSettings | None = None):
         super().__init__(settings or DagsterDbtTranslatorSettings(enable_code_references=True))
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        with quietly():  # dagster-dbt makes each model's code reference with Dagster's beta classes
+            return super().get_asset_spec(manifest, unique_id, project)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] != "model":

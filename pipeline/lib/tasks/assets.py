@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.lib.code_references import code_references
+from pipeline.lib.code_references import code_reference
 from pipeline.lib.tasks.runs import run_task
 from pipeline.lib.tasks.settings import TasksSettings
 from pipeline.lib.tasks.spec import GROUP, TaskSpec
@@ -28,7 +28,7 @@ def task_definitions(task: TaskSpec, folder: Path, settings: TasksSettings) -> d
             metadata={
                 "task": task.name,
                 "image": task.image or f"built from {task.build}/Dockerfile",
-                **code_references(dg.LocalFileCodeReference(file_path=str(folder.resolve() / "defs.yaml"))),
+                **code_reference(folder.resolve() / "defs.yaml"),
             },
         )
         for key in task.keys
