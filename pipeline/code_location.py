@@ -1,6 +1,7 @@
 """Building the code location from a settings value: every folder under pipeline/defs/ (one per pipeline, plus
 platform/ and tasks/), with the resources and executor of this environment: the warehouse, and dbt on that
-warehouse. A pipeline is added by adding its folder; two configurations can be built in one process.
+warehouse, and a code reference on every asset. A pipeline is added by adding its folder; two configurations can
+be built in one process.
 """
 
 import importlib
@@ -9,6 +10,7 @@ from types import ModuleType
 
 import dagster as dg
 
+from pipeline.lib.code_references import with_code_references
 from pipeline.lib.dbt.cli import dbt_resource
 from pipeline.lib.dbt.project import dbt_project, prepare_if_dev
 from pipeline.lib.environment import executor_for, warehouse_resource
@@ -40,13 +42,15 @@ def build_pipelines(settings: Settings) -> tuple[Settings, list[Pipeline]]:
 
 
 def definitions_of(settings: Settings, pipelines: list[Pipeline]) -> dg.Definitions:
-    """The pipelines' definitions with this environment's warehouse, dbt and executor."""
+    """The pipelines' definitions with this environment's warehouse, dbt and executor; every asset links to the
+    code that declares it."""
     warehouse = warehouse_resource(settings)
     dbt = dbt_resource(dbt_project(settings), settings.warehouse, settings.dbt_variables(), settings.dbt_warm)
-    return dg.Definitions.merge(
+    defs = dg.Definitions.merge(
         *(pipeline.defs for pipeline in pipelines),
         dg.Definitions(resources={"warehouse": warehouse, "dbt": dbt}, executor=executor_for(warehouse)),
     )
+    return with_code_references(defs, settings)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

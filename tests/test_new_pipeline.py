@@ -143,6 +143,10 @@ print(json.dumps({
     "groups": {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()},
     "checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
     "sensors": sorted(s.name for s in defs.get_repository_def().sensor_defs),
+    "code": {
+        spec.key.to_user_string(): [ref.source for ref in spec.metadata["dagster/code_references"].code_references]
+        for spec in defs.resolve_all_asset_specs()
+    },
 }))
 """
 
@@ -182,6 +186,12 @@ def add_pipeline(root: Path) -> int:
     return sum(1 for text in PARCELS.values() for line in text.splitlines() if line.strip())
 
 
+def line_of(folder: Path, text: str) -> int:
+    """The first line of the folder's definitions.py that has `text`."""
+    lines = (folder / "definitions.py").read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
 def test_a_new_pipeline_folder_and_dbt_folder_join_the_code_location_and_the_demo(tmp_path, pipeline_env):
     before = definitions_in(copy_repository(tmp_path / "before"), pipeline_env)
 
@@ -196,6 +206,11 @@ def test_a_new_pipeline_folder_and_dbt_folder_join_the_code_location_and_the_dem
     assert sparkify == {key: group for key, group in before["groups"].items() if group == "sparkify"}
     assert after["checks"] == before["checks"]
     assert set(after["sensors"]) - set(before["sensors"]) == {"new_scan_files_sensor"}
+    # Each asset links to the new folders' code, the kit's raw asset to the pipeline's call that built it.
+    folder, models = root / "pipeline" / "defs" / "parcels", root / "dbt_project" / "models" / "parcels"
+    assert after["code"]["raw/scans"] == [f"{folder / 'definitions.py'}:{line_of(folder, 'observation_asset(')}"]
+    assert after["code"]["parcels/scans"] == [f"{folder / 'definitions.py'}:{line_of(folder, '@dg.asset(')}"]
+    assert after["code"]["parcels/parcel_weights"] == [str(models / "parcel_weights.sql")]
 
     # The demo finds the new pipeline's demo.py, writes its days and materializes them, down to dbt's model.
     demo = in_copy(root, pipeline_env, "-m", "pipeline", "demo", "--group", "parcels")

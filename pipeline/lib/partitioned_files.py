@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipeline.lib.code_references import called_from
 from pipeline.lib.lake import DataLake, LakeObject
 from pipeline.lib.pipelines import AssetJob
 from pipeline.lib.retries import retried_on_fault
@@ -111,7 +112,8 @@ def observation_asset(
     description: str,
 ) -> dg.AssetsDefinition:
     """The raw asset of the files: materializing a partition records the object it saw (an observation per
-    partition: key, size, version) and fails when its file is missing or empty."""
+    partition: key, size, version) and fails when its file is missing or empty. Its code reference is the
+    pipeline's call of this function, where its key and description are given."""
 
     @dg.asset(
         key=list(key),
@@ -121,6 +123,7 @@ def observation_asset(
         kinds=kinds,
         description=description,
         required_resource_keys={lake},
+        metadata=called_from(),
     )
     @retried_on_fault
     def observed_files(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

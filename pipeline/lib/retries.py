@@ -64,6 +64,8 @@ def retried_on_fault(compute: Callable) -> Callable:
 
     Interrupts (DagsterExecutionInterruptedError, KeyboardInterrupt) are BaseExceptions, not Exceptions,
     so they pass through untouched. Works for plain and generator bodies (the dbt assets stream events).
+    `functools.wraps` keeps the body in `__wrapped__`: Dagster reads the step's signature through it, and the
+    asset's code reference its file and line (pipeline/lib/code_references.py), not this module's.
     """
     if inspect.isgeneratorfunction(compute):
 

@@ -91,7 +91,7 @@ def _text(value: Any) -> str:
 
 
 class Settings(EnvironmentSettings):
-    """The platform's settings: the warehouse, the deployment, local state, retries, dbt, the sandbox."""
+    """The platform's settings: the warehouse, the deployment, local state, retries, dbt, code links, the sandbox."""
 
     warehouse: Warehouse = Field("duckdb", validation_alias="WAREHOUSE")
     deployment: Literal["local", "prod"] = Field("local", validation_alias="DAGSTER_DEPLOYMENT")
@@ -104,6 +104,10 @@ class Settings(EnvironmentSettings):
     dbt_schema: SchemaName = Field("analytics", validation_alias="DBT_SCHEMA")  # dbt's target schema
     # The webserver as a browser reaches it: every alert links to its run or asset check there.
     dagster_ui_url: str = Field("http://127.0.0.1:3000", validation_alias="DAGSTER_UI_URL")
+    # Where the assets' code references (the asset page's "Source code" in the UI) lead: this repository at this
+    # ref, or with no URL the files on the machine that loaded the code location (pipeline/lib/code_references.py).
+    code_references_git_url: str = Field("", validation_alias="CODE_REFERENCES_GIT_URL")
+    code_references_git_ref: str = Field("main", validation_alias="CODE_REFERENCES_GIT_REF")
     # A personal sandbox: its own instance, DuckDB file and task outputs under SANDBOX_DIR/<name>/, and every
     # pipeline's schemas prefixed `<name>_` (docs/tasks.md).
     sandbox: str = Field("", validation_alias="SANDBOX")
@@ -127,6 +131,17 @@ class Settings(EnvironmentSettings):
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
             raise ValueError("the web UI's address, e.g. http://127.0.0.1:3000 or https://dagster.example.com")
         return value.rstrip("/")
+
+    @field_validator("code_references_git_url")
+    @classmethod
+    def _repository_url(cls, value: str) -> str:
+        value = value.removesuffix("/").removesuffix(".git")
+        if value and not re.fullmatch(r"https?://[^/\s]*(github|gitlab)[^/\s]*(/[^/\s]+)+", value):
+            raise ValueError(
+                "a GitHub or GitLab repository's web address, e.g. https://github.com/acme/data-platform "
+                "(Dagster links to those two hosts only)"
+            )
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -4,14 +4,17 @@ A model's first folder under models/ is its pipeline and names its asset group; 
 prefix its key (models/sparkify/analytics/songplays.sql -> group `sparkify`, key `analytics/songplays`;
 a model straight in its pipeline's folder, models/nyc_taxi/trips.sql, is keyed `nyc_taxi/trips`).
 So a pipeline's models can only ever join that pipeline's group. Sources keep dagster-dbt's keys
-(`staging/staging_events`): the pipeline's own Python assets that load them.
+(`staging/staging_events`): the pipeline's own Python assets that load them. Each model links to its `.sql`
+(dagster-dbt's code references).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from pipeline.lib.code_references import quietly
 
 
 def model_folders(dbt_resource_props: Mapping[str, Any]) -> list[str]:
@@ -20,6 +23,13 @@ def model_folders(dbt_resource_props: Mapping[str, Any]) -> list[str]:
 
 
 class PipelineDbtTranslator(DagsterDbtTranslator):
+    def __init__(self, settings: DagsterDbtTranslatorSettings | None = None):
+        super().__init__(settings or DagsterDbtTranslatorSettings(enable_code_references=True))
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        with quietly():  # dagster-dbt makes each model's code reference with Dagster's beta classes
+            return super().get_asset_spec(manifest, unique_id, project)
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] != "model":
             return super().get_asset_key(dbt_resource_props)

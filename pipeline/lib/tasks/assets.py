@@ -1,9 +1,11 @@
-"""A task's definitions: its asset (or assets), its job, and its schedule when it has one."""
+"""A task's definitions: its asset (or assets), its job, and its schedule when it has one. The assets' code
+reference is the task's defs.yaml, which declares them."""
 
 from pathlib import Path
 
 import dagster as dg
 
+from pipeline.lib.code_references import code_reference
 from pipeline.lib.tasks.runs import run_task
 from pipeline.lib.tasks.settings import TasksSettings
 from pipeline.lib.tasks.spec import GROUP, TaskSpec
@@ -23,7 +25,11 @@ def task_definitions(task: TaskSpec, folder: Path, settings: TasksSettings) -> d
             kinds={"docker"},
             deps=[dg.AssetKey.from_user_string(dep) for dep in task.deps],
             partitions_def=partitions_def,
-            metadata={"task": task.name, "image": task.image or f"built from {task.build}/Dockerfile"},
+            metadata={
+                "task": task.name,
+                "image": task.image or f"built from {task.build}/Dockerfile",
+                **code_reference(folder.resolve() / "defs.yaml"),
+            },
         )
         for key in task.keys
     ]

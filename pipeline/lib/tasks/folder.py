@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.lib.code_references import code_reference
 from pipeline.lib.tasks.assets import task_definitions
 from pipeline.lib.tasks.review import Problem, load_task, task_folders
 from pipeline.lib.tasks.settings import TasksSettings
@@ -27,6 +28,7 @@ def broken_task(folder: Path, problems: list[Problem]) -> dg.Definitions:
         group_name=GROUP,
         description=f"BROKEN task definition, not loaded: {reasons}",
         kinds={"docker"},
+        metadata=code_reference(folder.resolve() / "defs.yaml"),
     )
     def broken(context: dg.AssetExecutionContext) -> None:
         raise dg.Failure(f"task folder {folder} is broken: {reasons}", allow_retries=False)
