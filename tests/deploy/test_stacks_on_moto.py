@@ -328,7 +328,7 @@ def test_a_taxi_month_runs_through_the_stacks_glue_job_and_emr_application_into_
     assert event.materialization.metadata["glue_partition"].value == f"{database}.fare_by_zone/month=2020-01"
 
 
-def test_a_container_task_runs_on_the_stacks_cluster_subnets_and_log_group(stack_env, completed, tmp_path):
+def test_a_container_task_runs_on_the_stacks_cluster_subnets_and_log_group(stack_env, completed, tmp_path, monkeypatch):
     from tests.tasks.test_ecs_runs import POLICY, PROBE, TASK, Agent, materialize
 
     compute = completed.outputs["compute"]
@@ -347,8 +347,8 @@ def test_a_container_task_runs_on_the_stacks_cluster_subnets_and_log_group(stack
     # The template enables DNS host names on the VPC (moto ignores the property; a task's ENI needs it there).
     assert completed.templates["compute"]["Resources"]["Vpc"]["Properties"]["EnableDnsHostnames"] is True
     completed.client("ec2").modify_vpc_attribute(VpcId=compute["VpcId"], EnableDnsHostnames={"Value": True})
-    os.environ["TASKS_ENGINE"] = "ecs"  # restored by monkeypatch (stack_env set it from the file: local by default)
-    os.environ["TASKS_ECS_POLL_SECONDS"] = "1"
+    monkeypatch.setenv("TASKS_ENGINE", "ecs")  # the environment file keeps the laptop's default, local
+    monkeypatch.setenv("TASKS_ECS_POLL_SECONDS", "1")
 
     try:
         result = materialize(probe)
