@@ -4,14 +4,12 @@ tables that are not counted by day."""
 
 import datetime as dt
 
-import dagster as dg
 import duckdb
 import pytest
 
 from pipeline.defs.sparkify.layout import event_key
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
-from pipeline.lib.instance import local_instance
-from pipeline.lib.settings import Settings
+from tests.platform import recorded_metadata
 from tests.sparkify.runs import materialize_all
 
 SPEC = SampleSpec(days=7, events_per_day=250, song_files=60, users=20, seed=7)
@@ -44,17 +42,7 @@ def week_run(tmp_path_factory, week_lake, extension_dir):
         runs = materialize_all(list(week_lake.days))
         assert [name.split()[0] for name, _ in runs] == ["sparkify_songs", "sparkify_daily"]
         assert all(outcome.ok for _, outcome in runs), [outcome.errors for _, outcome in runs]
-        with local_instance(Settings.from_env()) as instance:
-            yield instance, str(root / "warehouse.duckdb"), week_lake.days
-
-
-def recorded(instance: dg.DagsterInstance, key: list[str], partition: str | None = None) -> list[dict]:
-    """The metadata of every materialization of the asset (of one partition), as the instance stored them."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[partition] if partition else None),
-        limit=100,
-    ).records
-    return [{name: value.value for name, value in r.asset_materialization.metadata.items()} for r in records]
+        yield str(root / "warehouse.duckdb"), week_lake.days
 
 
 def count(db: str, sql: str) -> int:
@@ -67,10 +55,10 @@ def epoch_ms(day: dt.date) -> int:
 
 
 def test_each_day_of_a_range_run_records_its_own_staged_rows(week_run):
-    instance, db, days = week_run
+    db, days = week_run
     per_day = {}
     for day in days:
-        [metadata] = recorded(instance, ["staging", "staging_events"], day.isoformat())  # one event per day
+        [metadata] = recorded_metadata(["staging", "staging_events"], day.isoformat())  # one event per day
         in_table = count(
             db,
             "select count(*) from staging.staging_events"
@@ -84,11 +72,11 @@ def test_each_day_of_a_range_run_records_its_own_staged_rows(week_run):
 
 
 def test_each_day_of_a_range_run_records_its_own_songplays_and_time_rows(week_run):
-    instance, db, days = week_run
+    db, days = week_run
     for model in ("songplays", "time"):
         per_day = {}
         for day in days:
-            [metadata] = recorded(instance, ["analytics", model], day.isoformat())
+            [metadata] = recorded_metadata(["analytics", model], day.isoformat())
             per_day[day] = count(
                 db,
                 f"select count(*) from analytics.{model}"
@@ -99,12 +87,12 @@ def test_each_day_of_a_range_run_records_its_own_songplays_and_time_rows(week_ru
 
 
 def test_tables_not_counted_by_day_record_their_whole_count(week_run):
-    instance, db, days = week_run
+    db, days = week_run
     # users is replaced by user, not by day: every day's event carries the table's count.
     for day in days:
-        [metadata] = recorded(instance, ["analytics", "users"], day.isoformat())
+        [metadata] = recorded_metadata(["analytics", "users"], day.isoformat())
         assert metadata["dagster/row_count"] == count(db, "select count(*) from analytics.users")
         assert "dagster/partition_row_count" not in metadata
     for key in (["staging", "staging_songs"], ["analytics", "songs"], ["analytics", "artists"]):
-        [metadata] = recorded(instance, key)
+        [metadata] = recorded_metadata(key)
         assert metadata["dagster/row_count"] == count(db, f"select count(*) from {'.'.join(key)}") > 0, key
