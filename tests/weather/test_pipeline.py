@@ -105,6 +105,9 @@ def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_n
     assert weather == expected_weather(env, current_hour)
     assert [row[1] for row in weather] == sorted(["Mexico City", "New York", "São Paulo", "Tokyo", "Zürich"])
     assert sorted(query(platform, COCKTAILS_SQL)) == expected_cocktails(env, current_hour)
+    # The hour's rows, counted on each warehouse by the dbt step (pipeline/lib/dbt/row_counts.py).
+    [latest, *_] = recorded_metadata(["api_analytics", "weather"], current_hour.strftime(KEY_FORMAT))
+    assert latest["dagster/partition_row_count"] == len(weather)
 
     rerun = materialize(current_hour)
     if platform[0] == "snowflake":
