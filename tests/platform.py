@@ -52,3 +52,14 @@ def task_variables() -> dict[str, str]:
 
 def tasks_settings() -> TasksSettings:
     return TasksSettings.resolve(Settings.from_env())
+
+
+def recorded_metadata(key: list[str], partition: str | None = None) -> list[dict]:
+    """The metadata values of the asset's materializations (of one partition), newest first, as the instance of the
+    environment's DAGSTER_HOME stored them."""
+    with local_instance(Settings.from_env()) as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[partition] if partition else None),
+            limit=100,
+        ).records
+    return [{name: value.value for name, value in r.asset_materialization.metadata.items()} for r in records]

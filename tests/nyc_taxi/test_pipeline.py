@@ -13,6 +13,7 @@ import pytest
 from pipeline.defs.nyc_taxi.layout import csv_key
 from tests.conftest import platform_rows, warehouse_rows
 from tests.platform import materialize as materialize_group
+from tests.platform import recorded_metadata
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -63,6 +64,12 @@ def test_three_months_load_as_computed_from_the_csv_and_a_rerun_changes_nothing(
 
     per_month = warehouse_rows("select month, count(*) from nyc.green_trips group by month order by month")
     assert per_month == [(m.month, m.data_rows) for m in nyc_lake]
+    # Each month's materialization records the month's own rows, loaded (nyc/*) and built by dbt.
+    for key in (["nyc", "green_trips"], ["nyc", "main_data"], ["nyc_analytics", "nyc_taxi"]):
+        for m in nyc_lake:
+            [metadata] = recorded_metadata(key, m.month.isoformat())
+            [(in_table,)] = warehouse_rows(f"select count(*) from {'.'.join(key)} where month = date '{m.month}'")
+            assert metadata["dagster/partition_row_count"] == in_table > 0, (key, m.month)
     assert main_data() == _by_key([row for m in nyc_lake for row in expected_fare_by_zone(m)])
     # Lineage: every trip knows its file and line; a line of the file is the trip loaded from it.
     first = nyc_lake[0]

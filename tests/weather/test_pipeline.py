@@ -12,7 +12,7 @@ from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
 from pipeline.defs.weather.partitions import KEY_FORMAT, run_hr
 from pipeline.lib.lake import open_lake
 from tests.conftest import platform_rows
-from tests.platform import run
+from tests.platform import recorded_metadata, run
 
 READINGS = ("temp_c", "temp_f", "is_day", "wind_kph", "wind_degree", "pressure_mb", "humidity", "uv", "gust_kph")
 
@@ -105,6 +105,9 @@ def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_n
     assert weather == expected_weather(env, current_hour)
     assert [row[1] for row in weather] == sorted(["Mexico City", "New York", "São Paulo", "Tokyo", "Zürich"])
     assert sorted(query(platform, COCKTAILS_SQL)) == expected_cocktails(env, current_hour)
+    # The hour's rows, counted on each warehouse by the dbt step (pipeline/lib/dbt/row_counts.py).
+    [latest, *_] = recorded_metadata(["api_analytics", "weather"], current_hour.strftime(KEY_FORMAT))
+    assert latest["dagster/partition_row_count"] == len(weather)
 
     rerun = materialize(current_hour)
     if platform[0] == "snowflake":
@@ -149,3 +152,24 @@ def test_an_impossible_temperature_fails_its_hour(weather_env, current_hour):
     assert not outcome.ok
     [failed] = [c for c in outcome.checks if not c.passed]
     assert failed.name == "api_analytics/weather:temperatures_within_physical_bounds" and failed.blocking
+
+
+def test_each_hour_of_a_range_run_records_its_own_row_count(platform, current_hour):
+    _, env = platform
+    assert materialize(current_hour).ok
+    # The hour before, as a past run left it in the lake, with a city fewer in its list.
+    earlier = current_hour - dt.timedelta(hours=1)
+    copy_hour(env, current_hour, earlier)
+    path = f"{env['API_DATA_URI']}/{cities_key(earlier)}"
+    with open(path, encoding="utf-8") as f:
+        cities = json.load(f)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(cities[1:], f)
+
+    assert materialize(earlier, current_hour).ok  # both hours in one run
+
+    for key in (["api_staging", "weather_stage"], ["api_analytics", "weather"]):
+        for hour, rows in {earlier: len(cities) - 1, current_hour: len(cities)}.items():
+            [(in_table,)] = query(platform, f"select count(*) from {'.'.join(key)} where run_hr = {run_hr(hour)}")
+            latest = recorded_metadata(key, hour.strftime(KEY_FORMAT))[0]
+            assert latest["dagster/partition_row_count"] == in_table == rows, (key, hour)

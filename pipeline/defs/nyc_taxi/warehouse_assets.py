@@ -8,7 +8,7 @@ from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import FARE_BY_ZONE_COLUMNS, TRIP_COLUMNS, fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.metadata import TABLE_NAME
+from pipeline.lib.metadata import TABLE_NAME, record_partition_row_counts
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, LoadError, ParquetBatch, TableSpec, Warehouse
 
@@ -33,7 +33,9 @@ def _load(
         counts = warehouse.replace_from_parquet(lake, table, batches)
     except LoadError as exc:
         raise dg.Failure(f"{table.qualified} not loaded, nothing changed: {exc}", allow_retries=False) from exc
-    return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": table.qualified})
+    # A month's batch replaces the whole month, so the rows it loaded are the month's rows now.
+    record_partition_row_counts(context, dict(zip(context.partition_keys, counts, strict=True)))
+    return dg.MaterializeResult(metadata={"table": table.qualified})
 
 
 def warehouse_assets(

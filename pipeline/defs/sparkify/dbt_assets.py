@@ -13,6 +13,7 @@ from pipeline.lib.dbt.build import DBT_BUILD, dbt_build
 from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.retries import retried_on_fault
+from pipeline.lib.warehouse import Warehouse
 
 SPARKIFY_MODELS = "path:models/sparkify"
 INCREMENTAL_MODELS = "config.materialized:incremental"
@@ -30,12 +31,12 @@ def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> list
         dagster_dbt_translator=PipelineDbtTranslator(),
     )
     @retried_on_fault
-    def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
+    def sparkify_daily_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource, warehouse: Warehouse):
         if not song_catalogue_loaded(context.instance):  # else dbt fails on the missing staging_songs
             raise dg.Failure(
                 description=f"{WAITING_FOR_SONGS}: run it first (song_files_sensor does)", allow_retries=False
             )
-        yield from dbt_build(dbt, context, DBT_BUILD, partitioned=True)
+        yield from dbt_build(dbt, warehouse, context, DBT_BUILD, partitioned=True)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -45,7 +46,7 @@ def dbt_models(project: DbtProject, partitions: dg.PartitionsDefinition) -> list
         dagster_dbt_translator=PipelineDbtTranslator(),
     )
     @retried_on_fault
-    def sparkify_dimension_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
-        yield from dbt_build(dbt, context, DBT_BUILD)
+    def sparkify_dimension_models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource, warehouse: Warehouse):
+        yield from dbt_build(dbt, warehouse, context, DBT_BUILD)
 
     return [sparkify_daily_models, sparkify_dimension_models]

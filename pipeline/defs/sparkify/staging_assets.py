@@ -12,7 +12,7 @@ from pipeline.defs.sparkify.partitions import day_epoch_ms, days_of
 from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, StagingTables
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.metadata import TABLE_NAME
+from pipeline.lib.metadata import ROW_COUNT, TABLE_NAME, record_partition_row_counts
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import FileLedger, JsonBatch, Warehouse, ledger_table
 
@@ -79,15 +79,9 @@ def staging_assets(
         days = days_of(context)
         batches = day_batches(lake, days, LOG_FILES.clears_empty(context))
         counts = load_or_fail(lake, warehouse, tables.events, batches)
-        per_day = "\n".join(f"| {day} | {count} |" for day, count in zip(days, counts, strict=True))
-        return dg.MaterializeResult(
-            metadata={
-                "rows_loaded": sum(counts),
-                "days": len(days),
-                "rows_per_day": dg.MetadataValue.md(f"| day | rows |\n|---|---|\n{per_day}"),
-                "table": tables.events.qualified,
-            }
-        )
+        # A day's batch replaces the whole day, so the rows it loaded are the day's rows now.
+        record_partition_row_counts(context, dict(zip(context.partition_keys, counts, strict=True)))
+        return dg.MaterializeResult(metadata={"table": tables.events.qualified})
 
     @dg.asset(
         key=STAGING_SONGS_KEY,
@@ -109,7 +103,8 @@ def staging_assets(
         [count] = load_or_fail(lake, warehouse, tables.songs, [batch], ledger)
         return dg.MaterializeResult(
             metadata={
-                "rows_loaded": count,
+                ROW_COUNT: warehouse.row_count(tables.songs.qualified),
+                "rows_loaded": count,  # by this run: new files only add theirs
                 "files_loaded": len(keys),
                 "files_in_lake": len(current),
                 "mode": "full reload" if replace else "new files only",

@@ -12,7 +12,7 @@ from pipeline.defs.weather.partitions import hours_of, run_hr
 from pipeline.defs.weather.raw_assets import stored_cities
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.metadata import TABLE_NAME
+from pipeline.lib.metadata import TABLE_NAME, record_partition_row_counts
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, JsonBatch, TableSpec, Warehouse
 
@@ -48,6 +48,20 @@ def hour_batches(lake: DataLake, hour, keys: list[str]) -> list[JsonBatch]:
     ]
 
 
+def _load(
+    context: dg.AssetExecutionContext,
+    lake: DataLake,
+    warehouse: Warehouse,
+    table: TableSpec,
+    hours: dict[str, list[JsonBatch]],
+) -> dg.MaterializeResult:
+    """Every hour's batches in one transaction; each hour's partition gets its own row count (the sum of its
+    batches: the first replaced the hour, the others added theirs)."""
+    counts = iter(load_or_fail(lake, warehouse, table, [batch for batches in hours.values() for batch in batches]))
+    record_partition_row_counts(context, {key: sum(next(counts) for _ in batches) for key, batches in hours.items()})
+    return dg.MaterializeResult(metadata={"table": table.qualified})
+
+
 def staging_assets(
     schema: str, partitions: dg.PartitionsDefinition, raw: list[dg.AssetsDefinition], group: str
 ) -> list[dg.AssetsDefinition]:
@@ -70,13 +84,11 @@ def staging_assets(
         context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
     ) -> dg.MaterializeResult:
         lake = weather_lake.get_lake()
-        batches = [
-            batch
-            for hour in hours_of(context)
-            for batch in hour_batches(lake, hour, [weather_key(hour, city) for city in stored_cities(lake, hour)])
-        ]
-        counts = load_or_fail(lake, warehouse, weather_table, batches)
-        return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": weather_table.qualified})
+        hours = {
+            key: hour_batches(lake, hour, [weather_key(hour, city) for city in stored_cities(lake, hour)])
+            for key, hour in zip(context.partition_keys, hours_of(context), strict=True)
+        }
+        return _load(context, lake, warehouse, weather_table, hours)
 
     @dg.asset(
         key=["api_staging", "cocktails_stage"],
@@ -93,8 +105,10 @@ def staging_assets(
         context: dg.AssetExecutionContext, weather_lake: DataLakeResource, warehouse: Warehouse
     ) -> dg.MaterializeResult:
         lake = weather_lake.get_lake()
-        batches = [batch for hour in hours_of(context) for batch in hour_batches(lake, hour, [cocktails_key(hour)])]
-        counts = load_or_fail(lake, warehouse, cocktails_table, batches)
-        return dg.MaterializeResult(metadata={"rows_loaded": sum(counts), "table": cocktails_table.qualified})
+        hours = {
+            key: hour_batches(lake, hour, [cocktails_key(hour)])
+            for key, hour in zip(context.partition_keys, hours_of(context), strict=True)
+        }
+        return _load(context, lake, warehouse, cocktails_table, hours)
 
     return [weather_stage, cocktails_stage]

@@ -8,6 +8,7 @@ from pipeline.lib.dbt.build import DBT_BUILD, dbt_build
 from pipeline.lib.dbt.cli import LocalDbtCliResource
 from pipeline.lib.dbt.translator import PipelineDbtTranslator
 from pipeline.lib.retries import retried_on_fault
+from pipeline.lib.warehouse import Warehouse
 
 
 def partitioned_models(
@@ -25,7 +26,7 @@ def partitioned_models(
         dagster_dbt_translator=PipelineDbtTranslator(),
     )
     @retried_on_fault
-    def models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource):
-        yield from dbt_build(dbt, context, DBT_BUILD, partitioned=True)
+    def models(context: dg.AssetExecutionContext, dbt: LocalDbtCliResource, warehouse: Warehouse):
+        yield from dbt_build(dbt, warehouse, context, DBT_BUILD, partitioned=True)
 
     return models
