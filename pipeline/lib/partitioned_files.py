@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from pipeline.lib.lake import DataLake, LakeObject
+from pipeline.lib.metadata import URI
 from pipeline.lib.pipelines import AssetJob
 from pipeline.lib.retries import retried_on_fault
 
@@ -111,7 +112,8 @@ def observation_asset(
     description: str,
 ) -> dg.AssetsDefinition:
     """The raw asset of the files: materializing a partition records the object it saw (an observation per
-    partition: key, size, version) and fails when its file is missing or empty."""
+    partition: its dagster/uri, key, size, version) and fails when its file is missing or empty. The
+    materialization's dagster/uri is the files' prefix: a range run's one result is every partition's."""
 
     @dg.asset(
         key=list(key),
@@ -132,11 +134,12 @@ def observation_asset(
                 dg.AssetObservation(
                     asset_key=context.asset_key,
                     partition=partition,
-                    metadata={"uri": data_lake.uri(obj.key), "key": obj.key, "size": obj.size, "version": obj.version},
+                    metadata={URI: data_lake.uri(obj.key), "key": obj.key, "size": obj.size, "version": obj.version},
                 )
             )
         return dg.MaterializeResult(
             metadata={
+                URI: data_lake.uri(files.prefix),
                 "partitions": len(objects),
                 "bytes": sum(o.size for o in objects),
                 "objects": _objects_table(data_lake, objects),
