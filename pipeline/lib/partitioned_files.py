@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipeline.lib.code_references import called_from
 from pipeline.lib.lake import DataLake, LakeObject
+from pipeline.lib.metadata import URI
 from pipeline.lib.pipelines import AssetJob
 from pipeline.lib.retries import retried_on_fault
 
@@ -112,8 +113,9 @@ def observation_asset(
     description: str,
 ) -> dg.AssetsDefinition:
     """The raw asset of the files: materializing a partition records the object it saw (an observation per
-    partition: key, size, version) and fails when its file is missing or empty. Its code reference is the
-    pipeline's call of this function, where its key and description are given."""
+    partition: its dagster/uri, key, size, version) and fails when its file is missing or empty. The
+    materialization's dagster/uri is the files' prefix: a range run's one result is every partition's. Its code
+    reference is the pipeline's call of this function, where its key and description are given."""
 
     @dg.asset(
         key=list(key),
@@ -135,11 +137,12 @@ def observation_asset(
                 dg.AssetObservation(
                     asset_key=context.asset_key,
                     partition=partition,
-                    metadata={"uri": data_lake.uri(obj.key), "key": obj.key, "size": obj.size, "version": obj.version},
+                    metadata={URI: data_lake.uri(obj.key), "key": obj.key, "size": obj.size, "version": obj.version},
                 )
             )
         return dg.MaterializeResult(
             metadata={
+                URI: data_lake.uri(files.prefix),
                 "partitions": len(objects),
                 "bytes": sum(o.size for o in objects),
                 "objects": _objects_table(data_lake, objects),

@@ -8,6 +8,7 @@ import os
 from collections import defaultdict
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 
 from pipeline.defs.nyc_taxi.layout import csv_key
@@ -54,6 +55,20 @@ def main_data() -> list[tuple]:
     return _by_key([(m, z, t, p, round(f, 2), n) for m, z, t, p, f, n in rows])
 
 
+def recorded_uris(key: str, observed: bool = False) -> set[str]:
+    """The dagster/uri of every materialization (or observation) of the asset in this test's instance."""
+    instance, asset_key = dg.DagsterInstance.get(), dg.AssetKey(key.split("/"))
+    if observed:
+        return {
+            r.asset_observation.metadata["dagster/uri"].value
+            for r in instance.fetch_observations(asset_key, 100).records
+        }
+    return {
+        r.asset_materialization.metadata["dagster/uri"].value
+        for r in instance.fetch_materializations(asset_key, 100).records
+    }
+
+
 def test_three_months_load_as_computed_from_the_csv_and_a_rerun_changes_nothing(warehouse, nyc_lake):
     outcome = materialize("2020-01-01", "2020-03-01")
     assert outcome.ok, outcome.errors
@@ -61,6 +76,12 @@ def test_three_months_load_as_computed_from_the_csv_and_a_rerun_changes_nothing(
     assert checks["staging/green_trips:every_csv_line_is_a_trip"]
     assert checks["gold/fare_by_zone:total_fare_matches_trips"]
     assert checks["nyc_analytics/calendar_date:calendar_date_is_14000_consecutive_days"]
+    # Where each layer is: a month's file observed per month, each layer's prefix on its materializations.
+    root = nyc_lake[0].path.parents[2]
+    assert recorded_uris("raw/green_tripdata", observed=True) == {str(m.path) for m in nyc_lake}
+    assert recorded_uris("raw/green_tripdata") == {str(root / "raw" / "nyc")}
+    assert recorded_uris("staging/green_trips") == {str(root / "staging" / "nyc")}
+    assert recorded_uris("gold/fare_by_zone") == {str(root / "gold" / "nyc")}
 
     per_month = warehouse_rows("select month, count(*) from nyc.green_trips group by month order by month")
     assert per_month == [(m.month, m.data_rows) for m in nyc_lake]

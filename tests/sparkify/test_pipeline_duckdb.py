@@ -101,6 +101,25 @@ def test_every_check_passed_and_was_recorded(loaded):
     assert materialized == {d.isoformat() for d in DAYS}
 
 
+def test_the_raw_assets_record_where_their_files_are(loaded, sample_lake):
+    """dagster/uri: each day's observation names its file; the raw assets' materializations, their folders."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    log_data, song_data = dg.AssetKey(["raw", "log_data"]), dg.AssetKey(["raw", "song_data"])
+    observed = {
+        record.partition_key: record.asset_observation.metadata["dagster/uri"].value
+        for record in instance.fetch_observations(log_data, limit=100).records
+    }
+    assert observed == {day.isoformat(): str(sample_lake.root / event_key(day)) for day in DAYS}
+    materialized = instance.fetch_materializations(log_data, limit=100).records
+    assert {r.asset_materialization.metadata["dagster/uri"].value for r in materialized} == {
+        str(sample_lake.root / "log_data")
+    }
+    [songs] = instance.fetch_materializations(song_data, limit=100).records
+    assert songs.asset_materialization.metadata["dagster/uri"].value == str(sample_lake.root / "song_data")
+
+
 def test_rerunning_a_day_changes_nothing(loaded):
     before = snapshot(loaded["DUCKDB_PATH"])
     for _ in range(2):

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 
+import dagster as dg
 import pytest
 
 from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
@@ -122,6 +123,9 @@ def test_an_hour_is_typed_as_computed_from_the_served_json_and_a_rerun_changes_n
 def test_past_hours_reload_from_the_lake_in_one_run(platform, current_hour, api_server):
     _, env = platform
     assert materialize(current_hour).ok
+    for name in ("cities", "weather", "cocktails"):  # each raw asset's materialization names its folder
+        [record] = dg.DagsterInstance.get().fetch_materializations(dg.AssetKey(["raw", name]), 10).records
+        assert record.asset_materialization.metadata["dagster/uri"].value == f"{env['API_DATA_URI']}/{name}"
     before = api_server.requests()
     # An earlier hour whose answers are in the lake (a copy of this hour's), as a past run left them.
     earlier = current_hour - dt.timedelta(hours=3)

@@ -27,7 +27,7 @@ def build(platform: Settings) -> Pipeline:
     partitions = monthly_partitions(settings.first_month)
     raw = raw_green_tripdata(partitions, GROUP)
     layers = lake_assets(settings, platform.duckdb_extension_dir, partitions, raw, GROUP)
-    tables = warehouse_assets(settings.load_schema, partitions, layers, GROUP)
+    tables = warehouse_assets(settings.load_schema, partitions, layers, GROUP, platform.warehouse)
     # dbt_project/models/nyc_taxi/: the `calendar_date` dimension and the `nyc_taxi` model, each run replacing
     # exactly its months.
     models = partitioned_models(dbt_project(platform), GROUP, partitions, "nyc_taxi_models")

@@ -10,7 +10,9 @@ import dagster as dg
 
 from pipeline.defs.nyc_taxi import duckdb_engine
 from pipeline.defs.nyc_taxi.layout import (
+    FARE_BY_ZONE_PREFIX,
     FARE_BY_ZONE_TABLE,
+    TRIPS_PREFIX,
     TRIPS_TABLE,
     catalog_month,
     fare_by_zone_folder,
@@ -20,6 +22,7 @@ from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.defs.nyc_taxi.settings import NycTaxiSettings
 from pipeline.lib.catalog import CatalogTableMissing, register_partition
 from pipeline.lib.lake import DataLake, DataLakeResource
+from pipeline.lib.metadata import URI
 from pipeline.lib.retries import retried_on_fault
 
 
@@ -46,7 +49,7 @@ def catalog_metadata(registered: list[str | None]) -> dict[str, str]:
 
 
 def run_on_spark(
-    context, settings: NycTaxiSettings, lake, step: str, table: str, folder_of: Callable[[dt.date], str]
+    context, settings: NycTaxiSettings, lake, step: str, table: str, prefix: str, folder_of: Callable[[dt.date], str]
 ) -> dg.MaterializeResult:
     # The Spark launchers (boto3 and dagster-aws's Pipes clients) load only for a step on Spark: importing
     # dagster-aws costs every load of the code location ~0.9 s.
@@ -56,7 +59,7 @@ def run_on_spark(
     result = spark_engine.run_step(context, settings, lake, step, months)
     # The job writes every month of the range before it reports: each is registered once the job has succeeded.
     registered = [catalog_partition(settings, lake, table, folder_of, month) for month in months]
-    return result._replace(metadata={**(result.metadata or {}), **catalog_metadata(registered)})
+    return result._replace(metadata={URI: lake.uri(prefix), **(result.metadata or {}), **catalog_metadata(registered)})
 
 
 def lake_assets(
@@ -82,7 +85,7 @@ def lake_assets(
     def staging_green_trips(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, rows, skipped = settings.engine, nyc_lake.get_lake(), 0, 0
         if engine != "duckdb":
-            return run_on_spark(context, settings, lake, "stage", TRIPS_TABLE, trips_folder)
+            return run_on_spark(context, settings, lake, "stage", TRIPS_TABLE, TRIPS_PREFIX, trips_folder)
         registered = []
         for month in months_of(context):
             try:
@@ -94,7 +97,12 @@ def lake_assets(
             context.log.info(f"{month:%Y-%m}: {read['rows']} trips -> {lake.uri(trips_folder(month))}")
             rows, skipped = rows + read["rows"], skipped + read["repeated_headers_skipped"]
             registered.append(catalog_partition(settings, lake, TRIPS_TABLE, trips_folder, month))
-        metadata = {"rows": rows, "repeated_headers_skipped": skipped, **catalog_metadata(registered)}
+        metadata = {
+            URI: lake.uri(TRIPS_PREFIX),
+            "rows": rows,
+            "repeated_headers_skipped": skipped,
+            **catalog_metadata(registered),
+        }
         return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(
@@ -111,14 +119,21 @@ def lake_assets(
     def gold_fare_by_zone(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, groups, fare = settings.engine, nyc_lake.get_lake(), 0, 0.0
         if engine != "duckdb":
-            return run_on_spark(context, settings, lake, "aggregate", FARE_BY_ZONE_TABLE, fare_by_zone_folder)
+            return run_on_spark(
+                context, settings, lake, "aggregate", FARE_BY_ZONE_TABLE, FARE_BY_ZONE_PREFIX, fare_by_zone_folder
+            )
         registered = []
         for month in months_of(context):
             made = duckdb_engine.aggregate_month(lake, month, extension_dir)
             context.log.info(f"{month:%Y-%m}: {made['groups']} groups -> {lake.uri(fare_by_zone_folder(month))}")
             groups, fare = groups + made["groups"], fare + made["fare_amount"]
             registered.append(catalog_partition(settings, lake, FARE_BY_ZONE_TABLE, fare_by_zone_folder, month))
-        metadata = {"groups": groups, "fare_amount": round(fare, 2), **catalog_metadata(registered)}
+        metadata = {
+            URI: lake.uri(FARE_BY_ZONE_PREFIX),
+            "groups": groups,
+            "fare_amount": round(fare, 2),
+            **catalog_metadata(registered),
+        }
         return dg.MaterializeResult(metadata=metadata)
 
     return [staging_green_trips, gold_fare_by_zone]

@@ -88,12 +88,17 @@ def csv_key(month: dt.date) -> str:
     return f"raw/nyc/green_tripdata_{month:%Y-%m}.csv"
 
 
+# The lake's two derived layers, a folder per month under each prefix.
+TRIPS_PREFIX = "staging/nyc/"
+FARE_BY_ZONE_PREFIX = "gold/nyc/"
+
+
 def trips_folder(month: dt.date) -> str:
-    return f"staging/nyc/{month:%Y-%m}/"
+    return f"{TRIPS_PREFIX}{month:%Y-%m}/"
 
 
 def fare_by_zone_folder(month: dt.date) -> str:
-    return f"gold/nyc/{month:%Y-%m}/"
+    return f"{FARE_BY_ZONE_PREFIX}{month:%Y-%m}/"
 
 
 # The Glue catalog's tables of the two layers (the data stack creates them, partitioned by `month` = YYYY-MM):

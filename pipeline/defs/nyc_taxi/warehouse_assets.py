@@ -8,7 +8,7 @@ from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import FARE_BY_ZONE_COLUMNS, TRIP_COLUMNS, fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.metadata import TABLE_NAME, record_partition_row_counts
+from pipeline.lib.metadata import record_partition_row_counts, warehouse_table
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, LoadError, ParquetBatch, TableSpec, Warehouse
 
@@ -39,9 +39,14 @@ def _load(
 
 
 def warehouse_assets(
-    schema: str, partitions: dg.PartitionsDefinition, lake_layers: list[dg.AssetsDefinition], group: str
+    schema: str,
+    partitions: dg.PartitionsDefinition,
+    lake_layers: list[dg.AssetsDefinition],
+    group: str,
+    warehouse: str,
 ) -> list[dg.AssetsDefinition]:
-    """nyc/green_trips and nyc/main_data in the schema (NYC_TAXI_SCHEMA), from the lake's two layers."""
+    """nyc/green_trips and nyc/main_data in the schema (NYC_TAXI_SCHEMA) of the warehouse WAREHOUSE names, from the
+    lake's two layers."""
     staging_green_trips, gold_fare_by_zone = lake_layers
     green_trips, main_data = green_trips_table(schema), main_data_table(schema)
 
@@ -51,8 +56,8 @@ def warehouse_assets(
         group_name=group,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"sql"},
-        metadata={TABLE_NAME: green_trips.qualified},
+        kinds={warehouse},
+        metadata=warehouse_table(green_trips, warehouse),
         description="The typed trips of each month with source_file and source_row, replaced a month at a time.",
     )
     @retried_on_fault
@@ -67,8 +72,8 @@ def warehouse_assets(
         group_name=group,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"sql"},
-        metadata={TABLE_NAME: main_data.qualified},
+        kinds={warehouse},
+        metadata=warehouse_table(main_data, warehouse),
         description="Fare by pickup zone, trip type and payment type per month (the original's nyc.main_data), "
         "replaced a month at a time.",
     )

@@ -33,7 +33,7 @@ def build(platform: Settings) -> Pipeline:
     partitions = daily_partitions(settings.first_day)
     tables = staging_tables(settings.staging_schema)
     raw = [raw_log_files(partitions, GROUP), raw_song_files(GROUP)]
-    staging = staging_assets(tables, partitions, raw, GROUP)
+    staging = staging_assets(tables, partitions, raw, GROUP, platform.warehouse)
     models = dbt_models(dbt_project(platform), partitions)
     sensor_status = sensor_default_status(platform)
     # Evaluated by their own sensor, not in the pipeline's runs (and by the demo, in a run of their own).

@@ -4,8 +4,9 @@ and fails loudly when a day's file is missing, so a missing day is never mistake
 import dagster as dg
 
 from pipeline.defs.sparkify.lake_files import loadable_song_files, song_files_fingerprint
-from pipeline.defs.sparkify.layout import LOG_FILES
+from pipeline.defs.sparkify.layout import LOG_FILES, SONG_PREFIX
 from pipeline.lib.lake import DataLakeResource
+from pipeline.lib.metadata import URI
 from pipeline.lib.partitioned_files import observation_asset
 from pipeline.lib.retries import retried_on_fault
 
@@ -34,10 +35,15 @@ def raw_song_files(group: str) -> dg.AssetsDefinition:
         lake = sparkify_lake.get_lake()
         objects = loadable_song_files(lake)
         if not objects:
-            raise dg.Failure(f"no song files under {lake.uri('song_data/')}: is SPARKIFY_DATA_URI the lake's root?")
+            raise dg.Failure(f"no song files under {lake.uri(SONG_PREFIX)}: is SPARKIFY_DATA_URI the lake's root?")
         fingerprint = song_files_fingerprint(objects)
         return dg.MaterializeResult(
-            metadata={"files": len(objects), "bytes": sum(o.size for o in objects), "fingerprint": fingerprint},
+            metadata={
+                URI: lake.uri(SONG_PREFIX),
+                "files": len(objects),
+                "bytes": sum(o.size for o in objects),
+                "fingerprint": fingerprint,
+            },
             data_version=dg.DataVersion(fingerprint),
         )
 

@@ -12,7 +12,7 @@ from pipeline.defs.sparkify.partitions import day_epoch_ms, days_of
 from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, StagingTables
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.metadata import ROW_COUNT, TABLE_NAME, record_partition_row_counts
+from pipeline.lib.metadata import ROW_COUNT, record_partition_row_counts, warehouse_table
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import FileLedger, JsonBatch, Warehouse, ledger_table
 
@@ -57,8 +57,13 @@ def song_catalogue_loaded(instance: dg.DagsterInstance) -> bool:
 
 
 def staging_assets(
-    tables: StagingTables, partitions: dg.PartitionsDefinition, raw: list[dg.AssetsDefinition], group: str
+    tables: StagingTables,
+    partitions: dg.PartitionsDefinition,
+    raw: list[dg.AssetsDefinition],
+    group: str,
+    warehouse: str,
 ) -> list[dg.AssetsDefinition]:
+    """staging/staging_events and staging/staging_songs, on the warehouse WAREHOUSE names."""
     raw_log_files, raw_song_files = raw
 
     @dg.asset(
@@ -67,8 +72,8 @@ def staging_assets(
         group_name=group,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"sql"},
-        metadata={TABLE_NAME: tables.events.qualified},
+        kinds={warehouse},
+        metadata=warehouse_table(tables.events, warehouse),
         description="Every event of the activity logs, one row per JSON object; a day's load replaces that day's rows.",
     )
     @retried_on_fault
@@ -87,8 +92,8 @@ def staging_assets(
         key=STAGING_SONGS_KEY,
         deps=[raw_song_files],
         group_name=group,
-        kinds={"sql"},
-        metadata={TABLE_NAME: tables.songs.qualified},
+        kinds={warehouse},
+        metadata=warehouse_table(tables.songs, warehouse),
         description="Every song object of the song files, one row each (a song copied into two files is two rows). "
         "Only files not loaded before are read; staging_songs_files records which were.",
     )

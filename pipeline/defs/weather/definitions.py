@@ -29,7 +29,7 @@ def build(platform: Settings) -> Pipeline:
     settings = WeatherSettings.resolve(platform)
     partitions = hourly_partitions(settings.first_hour)
     raw = raw_assets(settings, partitions, GROUP)
-    staging = staging_assets(settings.staging_schema, partitions, raw, GROUP)
+    staging = staging_assets(settings.staging_schema, partitions, raw, GROUP, platform.warehouse)
     # dbt_project/models/weather/: `weather` and `cocktails`, typed from the staged answers, each run replacing
     # exactly its hours.
     models = partitioned_models(dbt_project(platform), GROUP, partitions, "weather_models")

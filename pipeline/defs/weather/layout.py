@@ -8,6 +8,11 @@ import unicodedata
 
 from pipeline.defs.weather.partitions import run_hr
 
+# Each raw asset's objects, an hour's folder each under its prefix.
+CITIES_PREFIX = "cities/"
+WEATHER_PREFIX = "weather/"
+COCKTAILS_PREFIX = "cocktails/"
+
 
 def city_slug(city: str) -> str:
     """Lower-case ASCII with `_` ("São Paulo" -> "sao_paulo"); the name itself stays as served in the data."""
@@ -19,12 +24,12 @@ def city_slug(city: str) -> str:
 
 
 def cities_key(hour: dt.datetime) -> str:
-    return f"cities/{run_hr(hour)}/cities.json"
+    return f"{CITIES_PREFIX}{run_hr(hour)}/cities.json"
 
 
 def weather_key(hour: dt.datetime, city: str) -> str:
-    return f"weather/{run_hr(hour)}/{city_slug(city)}.json"
+    return f"{WEATHER_PREFIX}{run_hr(hour)}/{city_slug(city)}.json"
 
 
 def cocktails_key(hour: dt.datetime) -> str:
-    return f"cocktails/{run_hr(hour)}/cocktails.json"
+    return f"{COCKTAILS_PREFIX}{run_hr(hour)}/cocktails.json"

@@ -15,13 +15,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from pipeline.defs.weather.layout import cities_key, cocktails_key, weather_key
+from pipeline.defs.weather.layout import (
+    CITIES_PREFIX,
+    COCKTAILS_PREFIX,
+    WEATHER_PREFIX,
+    cities_key,
+    cocktails_key,
+    weather_key,
+)
 from pipeline.defs.weather.partitions import KEY_FORMAT, hours_of
 from pipeline.defs.weather.resources import WeatherApis
 from pipeline.defs.weather.responses import InvalidResponse, check_cities, check_cocktails, check_weather
 from pipeline.defs.weather.settings import WeatherSettings
 from pipeline.lib.http_api import ApiClient, ApiError
 from pipeline.lib.lake import DataLake, DataLakeResource, open_lake
+from pipeline.lib.metadata import URI
 from pipeline.lib.pipelines import NoData
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.transient import TransientFault
@@ -152,7 +160,9 @@ def raw_assets(settings: WeatherSettings, partitions: dg.PartitionsDefinition, g
                 )
                 counts[source] += 1
                 context.log.info(f"{hour:%Y-%m-%d %H:00}: {len(cities)} cities ({source})")
-        return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
+        return dg.MaterializeResult(
+            metadata={URI: lake.uri(CITIES_PREFIX), "hours": len(context.partition_keys), **_objects_metadata(counts)}
+        )
 
     @dg.asset(
         key=["raw", "weather"],
@@ -197,7 +207,9 @@ def raw_assets(settings: WeatherSettings, partitions: dg.PartitionsDefinition, g
                 if errors:  # the cities fetched are kept: a retry fetches only the others
                     raise _failed(errors, hour)
                 context.log.info(f"{hour:%Y-%m-%d %H:00}: weather of {len(cities)} cities")
-        return dg.MaterializeResult(metadata={"hours": len(context.partition_keys), **_objects_metadata(counts)})
+        return dg.MaterializeResult(
+            metadata={URI: lake.uri(WEATHER_PREFIX), "hours": len(context.partition_keys), **_objects_metadata(counts)}
+        )
 
     @dg.asset(
         key=["raw", "cocktails"],
@@ -228,7 +240,12 @@ def raw_assets(settings: WeatherSettings, partitions: dg.PartitionsDefinition, g
                 counts[source] += 1
                 drinks += len(payload["drinks"])
         return dg.MaterializeResult(
-            metadata={"hours": len(context.partition_keys), "drinks": drinks, **_objects_metadata(counts)}
+            metadata={
+                URI: lake.uri(COCKTAILS_PREFIX),
+                "hours": len(context.partition_keys),
+                "drinks": drinks,
+                **_objects_metadata(counts),
+            }
         )
 
     return [raw_cities, raw_weather, raw_cocktails]

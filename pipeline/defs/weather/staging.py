@@ -12,7 +12,7 @@ from pipeline.defs.weather.partitions import hours_of, run_hr
 from pipeline.defs.weather.raw_assets import stored_cities
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.metadata import TABLE_NAME, record_partition_row_counts
+from pipeline.lib.metadata import record_partition_row_counts, warehouse_table
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, JsonBatch, TableSpec, Warehouse
 
@@ -63,9 +63,10 @@ def _load(
 
 
 def staging_assets(
-    schema: str, partitions: dg.PartitionsDefinition, raw: list[dg.AssetsDefinition], group: str
+    schema: str, partitions: dg.PartitionsDefinition, raw: list[dg.AssetsDefinition], group: str, warehouse: str
 ) -> list[dg.AssetsDefinition]:
-    """api_staging/weather_stage and api_staging/cocktails_stage, in the schema (WEATHER_STAGING_SCHEMA)."""
+    """api_staging/weather_stage and api_staging/cocktails_stage, in the schema (WEATHER_STAGING_SCHEMA) of the
+    warehouse WAREHOUSE names."""
     _, raw_weather, raw_cocktails = raw
     weather_table, cocktails_table = weather_stage_table(schema), cocktails_stage_table(schema)
 
@@ -75,8 +76,8 @@ def staging_assets(
         group_name=group,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"sql"},
-        metadata={TABLE_NAME: weather_table.qualified},
+        kinds={warehouse},
+        metadata=warehouse_table(weather_table, warehouse),
         description="Each city's weather answer of the hour, its objects as JSON text, with run_hr and the lake key.",
     )
     @retried_on_fault
@@ -96,8 +97,8 @@ def staging_assets(
         group_name=group,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"sql"},
-        metadata={TABLE_NAME: cocktails_table.qualified},
+        kinds={warehouse},
+        metadata=warehouse_table(cocktails_table, warehouse),
         description="The hour's latest-cocktails answer, its drinks as JSON text, with run_hr and the lake key.",
     )
     @retried_on_fault

@@ -26,6 +26,7 @@ from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse import bigquery_sql as sql
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
 from pipeline.lib.warehouse.duckdb import DuckDBWarehouse, lake_connection, literal
+from pipeline.lib.warehouse.types import BIGQUERY_TYPES
 
 # A scratch table outlives its load only when the process dies mid-load; BigQuery then drops it.
 SCRATCH_LIFETIME = dt.timedelta(days=1)
@@ -33,7 +34,7 @@ STAGING_PREFIX = "bigquery-loads"  # where the staging bucket's Parquet files go
 
 
 def schema_fields(table: TableSpec) -> list[bigquery.SchemaField]:
-    return [bigquery.SchemaField(c.name, sql.BIGQUERY_TYPES[c.type]) for c in table.columns]
+    return [bigquery.SchemaField(c.name, BIGQUERY_TYPES[c.type]) for c in table.columns]
 
 
 class BigQueryWarehouse(Warehouse):

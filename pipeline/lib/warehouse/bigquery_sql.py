@@ -11,15 +11,6 @@ from pipeline.lib.identifiers import checked_identifier
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.statements import partition_delete_sql, window
 
-BIGQUERY_TYPES = {
-    "text": "STRING",
-    "integer": "INT64",
-    "bigint": "INT64",
-    "double": "FLOAT64",
-    "timestamp": "DATETIME",  # a time without zone, as the CSVs write it
-    "date": "DATE",
-}
-
 
 def quote(name: str) -> str:
     return "`" + checked_identifier(name) + "`"

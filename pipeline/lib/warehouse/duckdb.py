@@ -16,18 +16,11 @@ from pipeline.lib.identifiers import quote
 from pipeline.lib.lake import DataLake, S3Access
 from pipeline.lib.warehouse.base import Column, FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec, Warehouse
 from pipeline.lib.warehouse.statements import create_table_sql, delete_sql, ledger_statements, partition_delete_sql
+from pipeline.lib.warehouse.types import DUCKDB_TYPES
 
 # Errors in the data itself: retrying cannot help. I/O and HTTP errors (S3) are left to retries.
 DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
-DUCKDB_TYPES = {
-    "text": "VARCHAR",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "double": "DOUBLE",
-    "timestamp": "TIMESTAMP",
-    "date": "DATE",
-}
 # Threads of a load that reads many objects from S3: each waits on one GET at a time.
 REMOTE_FILES_THREADS = 32
 

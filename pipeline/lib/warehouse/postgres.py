@@ -18,15 +18,7 @@ from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.base import FileLedger, JsonBatch, LoadError, ParquetBatch, TableSpec
 from pipeline.lib.warehouse.server import ServerWarehouse, record_ledger, rollback_quietly
 from pipeline.lib.warehouse.statements import column_list, create_table_sql, delete_sql, partition_delete_sql, target
-
-POSTGRES_TYPES = {
-    "text": "text",
-    "integer": "integer",
-    "bigint": "bigint",
-    "double": "double precision",
-    "timestamp": "timestamp",
-    "date": "date",
-}
+from pipeline.lib.warehouse.types import POSTGRES_TYPES
 
 # Errors in the data itself: retrying cannot help. Anything else (a dropped connection) is left to retries.
 DATA_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)

@@ -16,16 +16,7 @@ from pipeline.lib.warehouse.base import JsonBatch, TableSpec
 
 # delete_sql is shared by every warehouse; re-exported so the Redshift path's statements stay in one set.
 from pipeline.lib.warehouse.statements import column_list, delete_sql, target, window  # noqa: F401
-
-# Redshift's bare `text` is varchar(256), too short for user agents; 65535 bytes is its maximum.
-REDSHIFT_TYPES = {
-    "text": "varchar(65535)",
-    "integer": "integer",
-    "bigint": "bigint",
-    "double": "double precision",
-    "timestamp": "timestamp",
-    "date": "date",
-}
+from pipeline.lib.warehouse.types import REDSHIFT_TYPES
 
 REDACTED = "***"
 

@@ -15,15 +15,7 @@ from pipeline.lib.identifiers import checked_identifier
 from pipeline.lib.warehouse.base import JsonBatch, TableSpec
 from pipeline.lib.warehouse.redshift_sql import REDACTED, Statement, _check_secret, literal, s3_uri
 from pipeline.lib.warehouse.statements import window
-
-SNOWFLAKE_TYPES = {
-    "text": "varchar",
-    "integer": "integer",
-    "bigint": "bigint",
-    "double": "double",
-    "timestamp": "timestamp_ntz",
-    "date": "date",
-}
+from pipeline.lib.warehouse.types import SNOWFLAKE_TYPES
 
 # The scratch table's columns: the whole JSON object, and where it came from (for messages).
 RECORD, FILE_NAME, FILE_ROW = "RECORD", "FILE_NAME", "FILE_ROW"
