@@ -34,7 +34,7 @@ class VolumeAnomaly:
     """How a pipeline judges its volumes: the comparable partitions it needs, the score that flags, the severity."""
 
     history: int = 8
-    threshold: float = 3.5
+    threshold: float = 5.0
     severity: Literal["warn", "error"] = "warn"
 
     @property
@@ -46,7 +46,7 @@ class VolumeAnomaly:
 class Season:
     """Which earlier partitions are comparable: those a whole number of periods earlier (no period: all of them)."""
 
-    label: str  # the comparable partitions, in a sentence: "Mondays", "14:00 hours", "partitions"
+    label: str  # the comparable partitions, in a sentence: "Mondays", "hours at 14:00", "partitions"
     period: dt.timedelta | None = None
 
 
@@ -55,7 +55,7 @@ def season_of(partitions_def: dg.TimeWindowPartitionsDefinition, start: dt.datet
     if isinstance(partitions_def, dg.DailyPartitionsDefinition):
         return Season(f"{start:%A}s", dt.timedelta(days=7))
     if isinstance(partitions_def, dg.HourlyPartitionsDefinition):
-        return Season(f"{start:%H:%M} hours", dt.timedelta(days=1))
+        return Season(f"hours at {start:%H:%M}", dt.timedelta(days=1))
     return Season("partitions")
 
 
@@ -90,10 +90,9 @@ class Verdict:
 
     @property
     def spread(self) -> float:
-        """1.4826 MAD of the log counts; never narrower than 5 % of the median, nor than counting noise (a
-        Poisson count's on this scale, 1/sqrt(median)): a handful of rows is not judged to the row."""
+        """1.4826 MAD of the log counts, never narrower than MIN_RELATIVE_SPREAD."""
         mad = statistics.median(abs(log_count(value) - self._center) for value in self.history)
-        return max(MAD_TO_SIGMA * mad, MIN_RELATIVE_SPREAD, 1 / math.sqrt(self.median + 1))
+        return max(MAD_TO_SIGMA * mad, MIN_RELATIVE_SPREAD)
 
     @property
     def score(self) -> float:
@@ -158,7 +157,7 @@ def comparable_partitions(partitions_def: dg.TimeWindowPartitionsDefinition, par
     return keys
 
 
-def recorded_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str]) -> dict:
+def recorded_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str]) -> dict[str, int]:
     """Each partition's row count as its latest materialization recorded it; one that recorded none is absent."""
     counts, seen, cursor = {}, set(), None
     records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(partitions))

@@ -33,8 +33,8 @@ class NycTaxiSettings(PipelineSettings):
     glue_database: str = Field("", validation_alias="NYC_TAXI_GLUE_DATABASE")
     # green_trips' volume-anomaly check (docs/running-unattended.md): how many earlier months it needs and
     # compares a month with, the robust score above which it fails, and its severity then (never blocking).
-    anomaly_history: PositiveInt = Field(6, validation_alias="NYC_TAXI_ANOMALY_HISTORY")
-    anomaly_threshold: PositiveFloat = Field(3.5, validation_alias="NYC_TAXI_ANOMALY_THRESHOLD")
+    anomaly_history: PositiveInt = Field(12, validation_alias="NYC_TAXI_ANOMALY_HISTORY")
+    anomaly_threshold: PositiveFloat = Field(5.0, validation_alias="NYC_TAXI_ANOMALY_THRESHOLD")
     anomaly_severity: Literal["warn", "error"] = Field("warn", validation_alias="NYC_TAXI_ANOMALY_SEVERITY")
 
     def volume_anomaly(self) -> VolumeAnomaly:

@@ -23,7 +23,7 @@ class SparkifySettings(PipelineSettings):
     # it needs and compares a day with, the robust score above which it fails, and its severity then (never
     # blocking: what depends on the table still runs).
     anomaly_history: PositiveInt = Field(8, validation_alias="SPARKIFY_ANOMALY_HISTORY")
-    anomaly_threshold: PositiveFloat = Field(3.5, validation_alias="SPARKIFY_ANOMALY_THRESHOLD")
+    anomaly_threshold: PositiveFloat = Field(5.0, validation_alias="SPARKIFY_ANOMALY_THRESHOLD")
     anomaly_severity: Literal["warn", "error"] = Field("warn", validation_alias="SPARKIFY_ANOMALY_SEVERITY")
 
     def volume_anomaly(self) -> VolumeAnomaly:

@@ -32,7 +32,7 @@ class WeatherSettings(PipelineSettings):
     # weather_stage's volume-anomaly check (docs/running-unattended.md): how many earlier days' same hour it needs
     # and compares an hour with, the robust score above which it fails, and its severity then (never blocking).
     anomaly_history: PositiveInt = Field(14, validation_alias="WEATHER_ANOMALY_HISTORY")
-    anomaly_threshold: PositiveFloat = Field(3.5, validation_alias="WEATHER_ANOMALY_THRESHOLD")
+    anomaly_threshold: PositiveFloat = Field(5.0, validation_alias="WEATHER_ANOMALY_THRESHOLD")
     anomaly_severity: Literal["warn", "error"] = Field("warn", validation_alias="WEATHER_ANOMALY_SEVERITY")
 
     def volume_anomaly(self) -> VolumeAnomaly:
