@@ -245,7 +245,8 @@ def test_the_page_shows_every_day_filled_and_every_check_passed(ui, tmp_path):
             expect(filled).to_have_count(len(DAILY), timeout=60_000)
             expect(page.get_by_text(f"{DEMO_DAYS} partitions", exact=True)).to_have_count(len(DAILY))
             passed = page.get_by_text(re.compile(r"^\d+ / \d+ Passed$"))
-            expect(passed).to_have_count(7)  # every asset with checks: the five daily ones, songs and artists
+            # every asset with checks: the five daily ones, songs, artists and staging_songs (its column schema's)
+            expect(passed).to_have_count(8)
             tallies = [re.match(r"(\d+) / (\d+)", text).groups() for text in passed.all_inner_texts()]
             page.screenshot(path=str(tmp_path / "ui-after-demo-graph.png"))
             assert all(done == total for done, total in tallies), tallies
@@ -260,9 +261,11 @@ def test_the_page_shows_every_day_filled_and_every_check_passed(ui, tmp_path):
             expect(page.get_by_text(f"Passed ({DEMO_DAYS})", exact=True)).to_be_visible(timeout=60_000)
             for status in ("Missing", "Skipped", "Failed", "Execution Failed", "In Progress"):
                 expect(page.get_by_text(f"{status} (0)", exact=True)).to_be_visible()
-            # The asset's two checks as listed beside it, each with its status: the freshness check passed too.
+            # The asset's four checks as listed beside it, each with its status: the freshness check passed too, and
+            # the volume-anomaly and column-schema checks (7 days: not enough history to judge, passed).
             expect(page.get_by_text("freshness_check", exact=True).first).to_be_visible()
-            expect(page.get_by_text("Succeeded", exact=True)).to_have_count(2)
+            expect(page.get_by_text("no_volume_anomaly", exact=True).first).to_be_visible()
+            expect(page.get_by_text("Succeeded", exact=True)).to_have_count(4)
             page.screenshot(path=str(tmp_path / "ui-after-demo-reconciliation.png"))
         finally:
             browser.close()

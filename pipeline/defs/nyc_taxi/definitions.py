@@ -1,5 +1,6 @@
 """The NYC-taxi pipeline's definitions, built from its settings: a month's CSV -> typed parquet -> fare by zone
--> the warehouse -> dbt, with the month checks, the monthly job and the new-month-files sensor."""
+-> the warehouse -> dbt, with the month checks, the loaded tables' volume-anomaly and column-schema checks, the
+monthly job and the new-month-files sensor."""
 
 import dagster as dg
 
@@ -13,6 +14,7 @@ from pipeline.defs.nyc_taxi.warehouse_assets import warehouse_assets
 from pipeline.lib.dbt.assets import partitioned_models
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
+from pipeline.lib.history_checks import column_schema_change_checks, volume_anomaly_check
 from pipeline.lib.lake import lake_resource, open_lake
 from pipeline.lib.partitioned_files import new_files_sensor
 from pipeline.lib.pipelines import NoData, Pipeline
@@ -53,7 +55,11 @@ def build(platform: Settings) -> Pipeline:
     )
     defs = dg.Definitions(
         assets=[raw, *layers, *tables, models],
-        asset_checks=month_checks(layers, partitions, platform.duckdb_extension_dir),
+        asset_checks=[
+            *month_checks(layers, partitions, platform.duckdb_extension_dir),
+            volume_anomaly_check(tables[0], settings.volume_anomaly()),  # trips per month
+            *column_schema_change_checks(tables),
+        ],
         jobs=[job],
         sensors=[sensor],
         resources={"nyc_lake": lake_resource(settings.data_uri)},

@@ -3,8 +3,9 @@
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, PositiveInt, ValidationInfo, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
+from pipeline.lib.history_checks import VolumeAnomaly
 from pipeline.lib.settings import LOCAL_DIR, LoadSchemaName, PipelineSettings, SchemaName
 
 
@@ -30,6 +31,14 @@ class NycTaxiSettings(PipelineSettings):
     # The Glue Data Catalog database whose tables green_trips and fare_by_zone get each month written as a
     # partition (month=YYYY-MM); empty: no catalog (the laptop default).
     glue_database: str = Field("", validation_alias="NYC_TAXI_GLUE_DATABASE")
+    # green_trips' volume-anomaly check (docs/running-unattended.md): how many earlier months it needs and
+    # compares a month with, the robust score above which it fails, and its severity then (never blocking).
+    anomaly_history: PositiveInt = Field(12, validation_alias="NYC_TAXI_ANOMALY_HISTORY")
+    anomaly_threshold: PositiveFloat = Field(5.0, validation_alias="NYC_TAXI_ANOMALY_THRESHOLD")
+    anomaly_severity: Literal["warn", "error"] = Field("warn", validation_alias="NYC_TAXI_ANOMALY_SEVERITY")
+
+    def volume_anomaly(self) -> VolumeAnomaly:
+        return VolumeAnomaly(self.anomaly_history, self.anomaly_threshold, self.anomaly_severity)
 
     @field_validator("glue_database")
     @classmethod

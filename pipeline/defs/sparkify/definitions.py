@@ -1,5 +1,6 @@
 """Sparkify's definitions, built from its settings: raw files -> staging -> the dbt star schema, with the
-reconciliation and SQL checks, freshness checks, the two jobs, the daily schedule and the lake's sensors."""
+reconciliation and SQL checks, the volume-anomaly and column-schema checks, freshness checks, the two jobs, the
+daily schedule and the lake's sensors."""
 
 import dagster as dg
 
@@ -18,6 +19,7 @@ from pipeline.defs.sparkify.staging_tables import staging_tables
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
 from pipeline.lib.freshness import partition_freshness
+from pipeline.lib.history_checks import column_schema_change_checks, volume_anomaly_check
 from pipeline.lib.lake import lake_resource, open_lake
 from pipeline.lib.pipelines import NoData, Pipeline
 from pipeline.lib.settings import Settings
@@ -46,6 +48,8 @@ def build(platform: Settings) -> Pipeline:
         asset_checks=[
             reconciliation_check(tables, partitions),
             *quality_checks(settings, [*raw, *staging, *models]),
+            volume_anomaly_check(staging[0], settings.volume_anomaly()),  # events per day
+            *column_schema_change_checks(staging),
             *freshness,
         ],
         jobs=[daily_job, songs_job],

@@ -1,5 +1,6 @@
 """The weather pipeline's definitions, built from its settings: an hour's API answers into the lake, staged,
-modelled by dbt, checked; the hourly job and schedule, and the freshness checks with their sensor."""
+modelled by dbt, checked (the hour's rows against its history too); the hourly job and schedule, and the
+freshness checks with their sensor."""
 
 import dagster as dg
 
@@ -14,6 +15,7 @@ from pipeline.lib.dbt.assets import partitioned_models
 from pipeline.lib.dbt.project import dbt_project
 from pipeline.lib.environment import sensor_default_status
 from pipeline.lib.freshness import partition_freshness
+from pipeline.lib.history_checks import column_schema_change_checks, volume_anomaly_check
 from pipeline.lib.pipelines import Pipeline
 from pipeline.lib.settings import Settings
 
@@ -50,7 +52,12 @@ def build(platform: Settings) -> Pipeline:
     )
     defs = dg.Definitions(
         assets=[*raw, *staging, models],
-        asset_checks=[*weather_checks(settings.analytics_schema, partitions), *freshness],
+        asset_checks=[
+            *weather_checks(settings.analytics_schema, partitions),
+            volume_anomaly_check(staging[0], settings.volume_anomaly()),  # cities' rows per hour
+            *column_schema_change_checks(staging),
+            *freshness,
+        ],
         jobs=[job],
         schedules=[hourly_schedule(job, settings.fetch_hours)],
         sensors=[freshness_sensor],

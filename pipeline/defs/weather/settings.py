@@ -5,9 +5,11 @@ Parameter Store into the environment, as the other secrets).
 """
 
 import datetime as dt
+from typing import Literal
 
-from pydantic import Field, PositiveFloat, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
+from pipeline.lib.history_checks import VolumeAnomaly
 from pipeline.lib.settings import LOCAL_DIR, LoadSchemaName, PipelineSettings, SchemaName
 
 
@@ -27,6 +29,14 @@ class WeatherSettings(PipelineSettings):
     # How long after its start an hour may still be fetched: the APIs serve only *current* weather and
     # the latest drinks, so an older hour is reloaded from the lake, never refetched.
     fetch_hours: PositiveFloat = Field(2, validation_alias="WEATHER_FETCH_HOURS")
+    # weather_stage's volume-anomaly check (docs/running-unattended.md): how many earlier days' same hour it needs
+    # and compares an hour with, the robust score above which it fails, and its severity then (never blocking).
+    anomaly_history: PositiveInt = Field(14, validation_alias="WEATHER_ANOMALY_HISTORY")
+    anomaly_threshold: PositiveFloat = Field(5.0, validation_alias="WEATHER_ANOMALY_THRESHOLD")
+    anomaly_severity: Literal["warn", "error"] = Field("warn", validation_alias="WEATHER_ANOMALY_SEVERITY")
+
+    def volume_anomaly(self) -> VolumeAnomaly:
+        return VolumeAnomaly(self.anomaly_history, self.anomaly_threshold, self.anomaly_severity)
 
     @field_validator("first_hour")
     @classmethod
