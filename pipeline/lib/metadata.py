@@ -21,12 +21,22 @@ STORAGE_KIND = "dagster/storage_kind"  # the warehouse a table is in (dagster-db
 URI = "dagster/uri"  # the file or prefix a raw or lake asset is
 
 
-def warehouse_table(table: TableSpec, warehouse: str) -> dict[str, object]:
-    """A loaded table's definition metadata: its name, its columns typed as the warehouse (WAREHOUSE) names the
-    logical types, and that warehouse as its storage kind (as dagster-dbt declares a model's)."""
+def column_schema(table: TableSpec, warehouse: str) -> dg.TableSchema:
+    """The table's columns typed as the warehouse (WAREHOUSE) names the logical types."""
     types = WAREHOUSE_TYPES[warehouse]
-    schema = dg.TableSchema(columns=[dg.TableColumn(column.name, types[column.type]) for column in table.columns])
-    return {TABLE_NAME: table.qualified, COLUMN_SCHEMA: schema, STORAGE_KIND: warehouse}
+    return dg.TableSchema(columns=[dg.TableColumn(column.name, types[column.type]) for column in table.columns])
+
+
+def warehouse_table(table: TableSpec, warehouse: str) -> dict[str, object]:
+    """A loaded table's definition metadata: its name, its columns, and that warehouse as its storage kind (as
+    dagster-dbt declares a model's)."""
+    return {TABLE_NAME: table.qualified, COLUMN_SCHEMA: column_schema(table, warehouse), STORAGE_KIND: warehouse}
+
+
+def loaded_table(table: TableSpec, warehouse: str) -> dict[str, object]:
+    """What each materialization of a loaded table records: the table, and the columns it was loaded with, which
+    Dagster's column-schema-change check compares between the latest two materializations."""
+    return {"table": table.qualified, COLUMN_SCHEMA: column_schema(table, warehouse)}
 
 
 def record_partition_row_counts(

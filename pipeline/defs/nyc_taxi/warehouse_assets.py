@@ -8,7 +8,7 @@ from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import FARE_BY_ZONE_COLUMNS, TRIP_COLUMNS, fare_by_zone_folder, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLakeResource
-from pipeline.lib.metadata import record_partition_row_counts, warehouse_table
+from pipeline.lib.metadata import loaded_table, record_partition_row_counts, warehouse_table
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, LoadError, ParquetBatch, TableSpec, Warehouse
 
@@ -22,7 +22,7 @@ def main_data_table(schema: str) -> TableSpec:
 
 
 def _load(
-    context, nyc_lake: DataLakeResource, warehouse: Warehouse, table: TableSpec, folder_of
+    context, nyc_lake: DataLakeResource, warehouse: Warehouse, table: TableSpec, folder_of, recorded: dict[str, object]
 ) -> dg.MaterializeResult:
     lake = nyc_lake.get_lake()
     batches = [
@@ -35,7 +35,7 @@ def _load(
         raise dg.Failure(f"{table.qualified} not loaded, nothing changed: {exc}", allow_retries=False) from exc
     # A month's batch replaces the whole month, so the rows it loaded are the month's rows now.
     record_partition_row_counts(context, dict(zip(context.partition_keys, counts, strict=True)))
-    return dg.MaterializeResult(metadata={"table": table.qualified})
+    return dg.MaterializeResult(metadata=recorded)
 
 
 def warehouse_assets(
@@ -49,6 +49,7 @@ def warehouse_assets(
     lake's two layers."""
     staging_green_trips, gold_fare_by_zone = lake_layers
     green_trips, main_data = green_trips_table(schema), main_data_table(schema)
+    trips_loaded, fares_loaded = loaded_table(green_trips, warehouse), loaded_table(main_data, warehouse)
 
     @dg.asset(
         key=["nyc", "green_trips"],
@@ -64,7 +65,7 @@ def warehouse_assets(
     def green_trips_loaded(
         context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
     ) -> dg.MaterializeResult:
-        return _load(context, nyc_lake, warehouse, green_trips, trips_folder)
+        return _load(context, nyc_lake, warehouse, green_trips, trips_folder, trips_loaded)
 
     @dg.asset(
         key=["nyc", "main_data"],
@@ -81,6 +82,6 @@ def warehouse_assets(
     def main_data_loaded(
         context: dg.AssetExecutionContext, nyc_lake: DataLakeResource, warehouse: Warehouse
     ) -> dg.MaterializeResult:
-        return _load(context, nyc_lake, warehouse, main_data, fare_by_zone_folder)
+        return _load(context, nyc_lake, warehouse, main_data, fare_by_zone_folder, fares_loaded)
 
     return [green_trips_loaded, main_data_loaded]

@@ -12,7 +12,7 @@ from pipeline.defs.sparkify.partitions import day_epoch_ms, days_of
 from pipeline.defs.sparkify.staging_tables import EVENT_TIME_COLUMN, StagingTables
 from pipeline.lib.lake import DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.metadata import ROW_COUNT, record_partition_row_counts, warehouse_table
+from pipeline.lib.metadata import ROW_COUNT, loaded_table, record_partition_row_counts, warehouse_table
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import FileLedger, JsonBatch, Warehouse, ledger_table
 
@@ -65,6 +65,7 @@ def staging_assets(
 ) -> list[dg.AssetsDefinition]:
     """staging/staging_events and staging/staging_songs, on the warehouse WAREHOUSE names."""
     raw_log_files, raw_song_files = raw
+    events_loaded, songs_loaded = loaded_table(tables.events, warehouse), loaded_table(tables.songs, warehouse)
 
     @dg.asset(
         key=STAGING_EVENTS_KEY,
@@ -86,7 +87,7 @@ def staging_assets(
         counts = load_or_fail(lake, warehouse, tables.events, batches)
         # A day's batch replaces the whole day, so the rows it loaded are the day's rows now.
         record_partition_row_counts(context, dict(zip(context.partition_keys, counts, strict=True)))
-        return dg.MaterializeResult(metadata={"table": tables.events.qualified})
+        return dg.MaterializeResult(metadata=events_loaded)
 
     @dg.asset(
         key=STAGING_SONGS_KEY,
@@ -108,6 +109,7 @@ def staging_assets(
         [count] = load_or_fail(lake, warehouse, tables.songs, [batch], ledger)
         return dg.MaterializeResult(
             metadata={
+                **songs_loaded,
                 ROW_COUNT: warehouse.row_count(tables.songs.qualified),
                 "rows_loaded": count,  # by this run: new files only add theirs
                 "files_loaded": len(keys),

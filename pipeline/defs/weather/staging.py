@@ -12,7 +12,7 @@ from pipeline.defs.weather.partitions import hours_of, run_hr
 from pipeline.defs.weather.raw_assets import stored_cities
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.load_errors import load_or_fail
-from pipeline.lib.metadata import record_partition_row_counts, warehouse_table
+from pipeline.lib.metadata import loaded_table, record_partition_row_counts, warehouse_table
 from pipeline.lib.retries import retried_on_fault
 from pipeline.lib.warehouse import Column, JsonBatch, TableSpec, Warehouse
 
@@ -54,12 +54,13 @@ def _load(
     warehouse: Warehouse,
     table: TableSpec,
     hours: dict[str, list[JsonBatch]],
+    recorded: dict[str, object],
 ) -> dg.MaterializeResult:
     """Every hour's batches in one transaction; each hour's partition gets its own row count (the sum of its
     batches: the first replaced the hour, the others added theirs)."""
     counts = iter(load_or_fail(lake, warehouse, table, [batch for batches in hours.values() for batch in batches]))
     record_partition_row_counts(context, {key: sum(next(counts) for _ in batches) for key, batches in hours.items()})
-    return dg.MaterializeResult(metadata={"table": table.qualified})
+    return dg.MaterializeResult(metadata=recorded)
 
 
 def staging_assets(
@@ -69,6 +70,7 @@ def staging_assets(
     warehouse WAREHOUSE names."""
     _, raw_weather, raw_cocktails = raw
     weather_table, cocktails_table = weather_stage_table(schema), cocktails_stage_table(schema)
+    weather_loaded, cocktails_loaded = loaded_table(weather_table, warehouse), loaded_table(cocktails_table, warehouse)
 
     @dg.asset(
         key=["api_staging", "weather_stage"],
@@ -89,7 +91,7 @@ def staging_assets(
             key: hour_batches(lake, hour, [weather_key(hour, city) for city in stored_cities(lake, hour)])
             for key, hour in zip(context.partition_keys, hours_of(context), strict=True)
         }
-        return _load(context, lake, warehouse, weather_table, hours)
+        return _load(context, lake, warehouse, weather_table, hours, weather_loaded)
 
     @dg.asset(
         key=["api_staging", "cocktails_stage"],
@@ -110,6 +112,6 @@ def staging_assets(
             key: hour_batches(lake, hour, [cocktails_key(hour)])
             for key, hour in zip(context.partition_keys, hours_of(context), strict=True)
         }
-        return _load(context, lake, warehouse, cocktails_table, hours)
+        return _load(context, lake, warehouse, cocktails_table, hours, cocktails_loaded)
 
     return [weather_stage, cocktails_stage]
