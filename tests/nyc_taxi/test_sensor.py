@@ -4,10 +4,11 @@ replaced, never a month without a partition."""
 import datetime as dt
 
 import dagster as dg
+import pytest
 
 from pipeline.defs.nyc_taxi.layout import csv_key
 from pipeline.lib.lake import DataLakeResource
-from tests.platform import default_definitions
+from tests.platform import default_definitions, definitions
 
 BUCKET = "taxi-sensor"
 
@@ -44,3 +45,22 @@ def test_each_month_is_requested_once_and_again_only_when_its_file_is_replaced(s
     assert [r.partition_key for r in third.run_requests] == ["2020-02-01", "2020-03-01"]
     assert third.run_requests[0].run_key != first.run_requests[1].run_key
     assert tick(third.cursor).run_requests == []
+
+
+def test_the_last_month_ends_the_partitions_and_a_later_file_waits(s3_env, pipeline_env):
+    """NYC_TAXI_LAST_MONTH (what the demo records): the months up to it are the partitions, a later month's file
+    is not requested; a day other than the 1st, or a month before the first, is refused naming the variable."""
+    s3_env.create_bucket(Bucket=BUCKET)
+    for month in ("2020-01", "2020-02", "2020-03"):
+        put(s3_env, csv_key(dt.date.fromisoformat(f"{month}-01")))
+    defs = definitions({"NYC_TAXI_LAST_MONTH": "2020-02-01"})
+    assert defs.resolve_job_def("nyc_taxi_monthly").partitions_def.get_partition_keys() == ["2020-01-01", "2020-02-01"]
+    lake = DataLakeResource(data_uri=f"s3://{BUCKET}/nyc")
+    with dg.build_sensor_context(resources={"nyc_lake": lake}) as context:
+        ticked = defs.resolve_sensor_def("new_month_files_sensor")(context)
+    assert [r.partition_key for r in ticked.run_requests] == ["2020-01-01", "2020-02-01"]
+
+    with pytest.raises(ValueError, match=r"NYC_TAXI_LAST_MONTH\n.*a month's first day"):
+        definitions({"NYC_TAXI_LAST_MONTH": "2020-02-15"})
+    with pytest.raises(ValueError, match=r"NYC_TAXI_LAST_MONTH\n.*before NYC_TAXI_FIRST_MONTH"):
+        definitions({"NYC_TAXI_FIRST_MONTH": "2020-03-01", "NYC_TAXI_LAST_MONTH": "2020-02-01"})

@@ -26,7 +26,7 @@ SETTINGS = NycTaxiSettings
 
 def build(platform: Settings) -> Pipeline:
     settings = NycTaxiSettings.resolve(platform)
-    partitions = monthly_partitions(settings.first_month)
+    partitions = monthly_partitions(settings.first_month, settings.last_month)
     raw = raw_green_tripdata(partitions, GROUP)
     layers = lake_assets(settings, platform.duckdb_extension_dir, partitions, raw, GROUP)
     tables = warehouse_assets(settings.load_schema, partitions, layers, GROUP, platform.warehouse)

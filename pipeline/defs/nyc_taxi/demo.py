@@ -11,11 +11,13 @@ DEMO_SPEC = TaxiSpec(months=3, trips_per_month=2000)
 
 
 def prepare(folder: Path, today: dt.date) -> dict[str, str]:
-    """The demo's months under folder/nyc_taxi; the lake's variable."""
+    """The demo's months under folder/nyc_taxi; the lake's variable, and its last month as the last partition (the UI
+    shows three months filled, not three among every month since 2020)."""
     root = folder / "nyc_taxi"
     files = generate_months(root, DEMO_SPEC)
     print(f"NYC taxi: {len(files)} month files ({sum(f.data_rows for f in files):,} trips) in {root}")
-    return {"NYC_TAXI_DATA_URI": str(root)}
+    last = max(f.month for f in files)
+    return {"NYC_TAXI_DATA_URI": str(root), "NYC_TAXI_LAST_MONTH": last.isoformat()}
 
 
 demo = Demo(prepare=prepare, generate=main)

@@ -27,6 +27,9 @@ class NycTaxiSettings(PipelineSettings):
     analytics_schema: SchemaName = Field("nyc_analytics", validation_alias="NYC_TAXI_ANALYTICS_SCHEMA")
     # The first monthly partition; the originals' data starts with 2020.
     first_month: dt.date = Field(dt.date(2020, 1, 1), validation_alias="NYC_TAXI_FIRST_MONTH")
+    # The last monthly partition, for a lake that holds a fixed set of months (the demo's three); empty: every
+    # month up to the last one ended.
+    last_month: dt.date | None = Field(None, validation_alias="NYC_TAXI_LAST_MONTH")
     sensor_interval_seconds: PositiveInt = Field(300, validation_alias="NYC_TAXI_SENSOR_INTERVAL_SECONDS")
     # The Glue Data Catalog database whose tables green_trips and fare_by_zone get each month written as a
     # partition (month=YYYY-MM); empty: no catalog (the laptop default).
@@ -39,6 +42,21 @@ class NycTaxiSettings(PipelineSettings):
 
     def volume_anomaly(self) -> VolumeAnomaly:
         return VolumeAnomaly(self.anomaly_history, self.anomaly_threshold, self.anomaly_severity)
+
+    @field_validator("first_month", "last_month")
+    @classmethod
+    def _first_day_of_a_month(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value.day != 1:
+            raise ValueError(f"a month's first day (YYYY-MM-01), not {value}")
+        return value
+
+    @field_validator("last_month")
+    @classmethod
+    def _not_before_the_first(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        first = info.data.get("first_month")
+        if value is not None and first is not None and value < first:
+            raise ValueError(f"{value} is before NYC_TAXI_FIRST_MONTH ({first})")
+        return value
 
     @field_validator("glue_database")
     @classmethod
