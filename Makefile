@@ -64,12 +64,11 @@ test: lint prepare $(AWSCLI_VENV)/.installed
 ui: prepare
 	$(BIN)/python -m pipeline ui
 
-# Refresh the README's picture of the asset graph, docs/ui-asset-graph.png, on purpose: the production smoke
-# test's browser takes it after its runs (a plain `make test` keeps it in a temporary folder).
+# Refresh the README's pictures, docs/ui-asset-graph.png and docs/ui-asset-row-counts.png, on purpose: the UI test
+# after the demo takes them from the demo's instance (a plain `make test` keeps them in a temporary folder).
 ui-screenshot: prepare
-	bash tests/install_servers.sh
 	bash tests/install_browser.sh
-	UI_SCREENSHOT_PATH=$(CURDIR)/docs/ui-asset-graph.png $(BIN)/python -m pytest -q tests/deploy_smoke/test_production_smoke.py
+	UI_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/python -m pytest -q tests/test_ui_after_demo.py
 
 # The performance benchmark (docs/performance.md): make bench SCALE=medium
 SCALE ?= small

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         "--start", help="first partition key, e.g. a day YYYY-MM-DD (default: the first with data)"
     )
     materialize.add_argument("--end", help="last partition key, inclusive (default: the last with data)")
-    commands.add_parser("ui", help="dagster dev on 127.0.0.1:3000 over the same DAGSTER_HOME the commands write to")
+    ui = commands.add_parser("ui", help="dg dev on 127.0.0.1:3000 over the same DAGSTER_HOME the commands write to")
+    ui.add_argument("--port", type=int, default=3000, help="the web UI's port on 127.0.0.1 (default 3000)")
     demo = commands.add_parser(
         "demo", help="generate sample data under .local/, materialize it all and print a summary"
     )
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             return fail_orphaned_runs(args.location)
         _say_sandbox(settings)
         if args.command == "ui":
-            return _dagster_dev(settings)
+            return _dagster_dev(settings, args.port)
         if args.command in ("check-tasks", "task-images"):
             return _tasks_command(args, settings)
         if args.command == "materialize":
@@ -200,8 +201,9 @@ def _tasks_command(args, settings) -> int:
     return task_images_command(TASKS, args.push, args.dry_run, tasks, variables)
 
 
-def _dagster_dev(settings) -> int:
-    """`make ui`: dagster dev over DAGSTER_HOME, with the demo's recorded settings for those you have not set."""
+def _dagster_dev(settings, port: int) -> int:
+    """`make ui`: `dg dev` (what `dagster dev` now says to use) on the workspace over DAGSTER_HOME, with the demo's
+    recorded settings for those you have not set."""
     from pipeline.lib.instance import demo_env_path, ensure_dagster_home, with_demo_environment
     from pipeline.lib.settings import REPO_ROOT
 
@@ -212,10 +214,10 @@ def _dagster_dev(settings) -> int:
     for name, value in replaced.items():
         print(f"ui: your {name}={os.environ[name]}, not the demo's {value} ({recorded})")
     ensure_dagster_home(settings.dagster_home)
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000"]
+    dg = Path(sys.executable).with_name("dg")
+    command = [str(dg), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     os.chdir(REPO_ROOT)
-    # dagster dev and its code server get the instance's folder by DAGSTER_HOME, the rest as the user set it.
+    # dg dev and its code server get the instance's folder by DAGSTER_HOME, the rest as the user set it.
     os.execve(command[0], command, {**environ, "DAGSTER_HOME": settings.dagster_home})
 
 

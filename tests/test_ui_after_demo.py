@@ -2,8 +2,8 @@
 the reconciliation check passed for each day, the freshness checks passed, nothing left grey or unevaluated.
 
 The demo's flow (`_demo` of pipeline/__main__.py) runs in a process of its own into a temporary instance,
-warehouse and lake; `dagster-webserver` then serves that instance with the environment `python -m pipeline ui`
-gives `dagster dev` (the settings the demo recorded), and headless Chromium (Debian's) reads what a person sees.
+warehouse and lake; `make ui` (`python -m pipeline ui`: `dg dev` with the settings the demo recorded) then serves
+that instance, and headless Chromium (Debian's) reads what a person sees, in a new profile as a newcomer's.
 The README's sample of the demo's output is compared with what this demo printed: the same runs, tables, checks.
 """
 
@@ -16,12 +16,15 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from pipeline.defs.sparkify.staging_tables import staging_tables
 from pipeline.lib.dbt.fork_server import SOCKET_VARIABLE
 from pipeline.lib.instance import with_demo_environment
+from pipeline.lib.warehouse.types import WAREHOUSE_TYPES
 from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +37,11 @@ DEMO_DAYS = 7
 GRAPH_PATH = "/locations/data_platform/asset-groups/sparkify"
 CHECK_PATH = "/assets/staging/staging_events?view=checks&checkDetail=staging_events_match_raw_files"
 STARTUP_TIMEOUT_S = 180
+UI_LOG: dict[str, Path] = {}  # the `make ui` output of each UI the module serves, by its address
 README = REPO / "README.md"
+# `make ui-screenshot` sets it to docs/: the README's pictures are this demo's graph and asset page.
+SCREENSHOT_DIR_VARIABLE = "UI_SCREENSHOT_DIR"
+EVENTS_PATH = "/assets/staging/staging_events"
 # The README's sample of the demo's output: the fenced block after this comment.
 README_DEMO_MARKER = "<!-- demo-output:"
 
@@ -90,10 +97,14 @@ def test_the_demo_lake_ends_yesterday_and_its_days_are_the_partitions(demo):
     env = dict(demo["env"])
     # what `python -m pipeline ui` puts in dagster dev's environment
     _, applied, replaced = with_demo_environment(env, env["DAGSTER_HOME"])
+    # The hour the weather demo fetched (the one that just ended) is its first partition.
+    first_hour = dt.datetime.strptime(applied.pop("WEATHER_FIRST_HOUR"), "%Y-%m-%d-%H:%M").date()
+    assert first_hour in {today - dt.timedelta(days=n) for today in demo["today"] for n in (0, 1)}
     assert applied == {
         "SPARKIFY_DATA_URI": str(demo["lake"]),
         "SPARKIFY_FIRST_DAY": days[0].isoformat(),
         "NYC_TAXI_DATA_URI": str(demo["lake"].parent / "nyc_taxi"),
+        "NYC_TAXI_LAST_MONTH": "2020-03-01",  # the demo's third month: the UI shows 3 months, every one filled
     }
     assert replaced == {}
 
@@ -147,7 +158,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     """Until the webserver answers with the code location's assets (it loads the definitions in a subprocess)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:
-        assert process.poll() is None, f"dagster-webserver exited ({process.returncode}):\n{log.read_text()[-4000:]}"
+        assert process.poll() is None, f"the UI exited ({process.returncode}):\n{log.read_text()[-4000:]}"
         try:
             if _graphql(url, ASSETS_QUERY)["assetNodes"]:
                 return
@@ -158,14 +169,15 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the webserver's process group (its code server, the warm dbt); SIGKILL after 30 s, as a failure."""
+    """SIGTERM to the UI's process group (dg dev's webserver, daemon, code server, the warm dbt); SIGKILL after 30 s,
+    as a failure."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-        raise AssertionError("dagster-webserver ignored SIGTERM for 30 s and was killed") from None
+        raise AssertionError("the UI ignored SIGTERM for 30 s and was killed") from None
     deadline = time.monotonic() + 30  # its code server may outlive it for a moment
     while True:
         try:
@@ -174,28 +186,35 @@ def _stop(process: subprocess.Popen) -> None:
             return
         if time.monotonic() > deadline:
             os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError("processes of the webserver's group outlived it by 30 s and were killed")
+            raise AssertionError("processes of the UI's group outlived it by 30 s and were killed")
         time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
 def ui(demo, tmp_path_factory) -> str:
-    """dagster-webserver over the demo's instance, with the environment `python -m pipeline ui` would give it."""
-    env, _, _ = with_demo_environment(demo["env"], demo["env"]["DAGSTER_HOME"])
+    """`make ui` over the demo's instance (`python -m pipeline ui`: `dg dev` with the settings the demo recorded), on
+    a free port; its output in ui["log"]."""
     port = free_port()
-    log = tmp_path_factory.mktemp("webserver") / "webserver.log"
+    log = tmp_path_factory.mktemp("webserver") / "ui.log"
     with log.open("w") as out:
-        command = ["env", "--default-signal=INT,TERM", str(BIN / "dagster-webserver"), "-w", "workspace.yaml"]
-        command += ["-h", "127.0.0.1", "-p", str(port)]
+        command = ["env", "--default-signal=INT,TERM", sys.executable, "-m", "pipeline", "ui", "--port", str(port)]
         process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=REPO, env=demo["env"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_serving(url, process, log)
+        UI_LOG[url] = log
         yield url
     finally:
         _stop(process)
+
+
+def test_make_ui_runs_dg_dev_with_the_demos_settings_and_no_supersession_warning(ui):
+    output = UI_LOG[ui].read_text()
+    assert "ui: the demo's settings from" in output and "SPARKIFY_FIRST_DAY=" in output, output[-3000:]
+    assert "Launching Dagster services" in output, output[-3000:]
+    assert "SupersessionWarning" not in output and "dagster dev" not in output, output[-3000:]
 
 
 def test_graphql_has_every_day_materialized_and_every_check_passed(ui):
@@ -231,24 +250,33 @@ def _browser(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
 
 
+def _screenshot(tmp_path: Path, name: str) -> Path:
+    """Where a picture goes: the docs' own with UI_SCREENSHOT_DIR=docs (`make ui-screenshot`), else tmp_path."""
+    folder = Path(os.environ.get(SCREENSHOT_DIR_VARIABLE) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def test_the_page_shows_every_day_filled_and_every_check_passed(ui, tmp_path):
     with sync_playwright() as playwright:
         browser = _browser(playwright)
         try:
+            # A new browser profile, as a newcomer's: the instance's `nux: enabled: false` keeps Dagster's "join
+            # the community" dialog from covering the page.
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            # The "Join the Dagster community" dialog on localhost, dismissed beforehand as its Skip button does.
-            page.add_init_script("window.localStorage.setItem('communityNux', JSON.stringify('1'))")
 
             # The asset graph: each daily asset "100% filled" over its 7 partitions, each node's checks all passed.
             page.goto(ui + GRAPH_PATH, wait_until="domcontentloaded", timeout=60_000)
             filled = page.get_by_text("100% filled", exact=True)
             expect(filled).to_have_count(len(DAILY), timeout=60_000)
+            expect(page.locator('[role="dialog"]:visible')).to_have_count(0)
             expect(page.get_by_text(f"{DEMO_DAYS} partitions", exact=True)).to_have_count(len(DAILY))
             passed = page.get_by_text(re.compile(r"^\d+ / \d+ Passed$"))
             # every asset with checks: the five daily ones, songs, artists and staging_songs (its column schema's)
             expect(passed).to_have_count(8)
             tallies = [re.match(r"(\d+) / (\d+)", text).groups() for text in passed.all_inner_texts()]
-            page.screenshot(path=str(tmp_path / "ui-after-demo-graph.png"))
+            page.wait_for_timeout(1000)  # the nodes' last statuses drawn
+            page.screenshot(path=str(_screenshot(tmp_path, "ui-asset-graph.png")))
             assert all(done == total for done, total in tallies), tallies
             assert page.get_by_text("0% filled", exact=True).count() == 0
             for warning in ("Not evaluated", "Skipped", "Failed", "Missing"):
@@ -270,3 +298,50 @@ def test_the_page_shows_every_day_filled_and_every_check_passed(ui, tmp_path):
         finally:
             browser.close()
     print(f"screenshots in {tmp_path}")
+
+
+def _days_in_table(demo) -> dict[str, int]:
+    """staging.staging_events' rows per day of their event time (ts, epoch milliseconds, UTC), from the warehouse."""
+    with duckdb.connect(demo["env"]["DUCKDB_PATH"], read_only=True) as connection:
+        sql = "select strftime(epoch_ms(ts), '%Y-%m-%d'), count(*) from staging.staging_events group by 1"
+        return dict(connection.execute(sql).fetchall())
+
+
+def test_the_asset_page_shows_each_days_row_count_the_columns_and_the_checks(ui, demo, tmp_path):
+    """staging/staging_events as a newcomer opens it after the demo: each day's recorded row count, equal to the
+    day's rows in the table; its columns with the types DuckDB gives them; its row counts plotted by day; its
+    checks, the volume-anomaly and column-schema ones among them."""
+    days = _days_in_table(demo)
+    assert len(days) == DEMO_DAYS
+    events = staging_tables("staging").events
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            for day, rows in sorted(days.items()):
+                page.goto(f"{ui}{EVENTS_PATH}?view=partitions&partition={day}", wait_until="domcontentloaded")
+                recorded = page.locator("tr", has=page.get_by_text("dagster/partition_row_count", exact=True))
+                expect(recorded).to_have_count(1, timeout=60_000)
+                assert re.sub(r"\s+", " ", recorded.inner_text()).strip() == f"dagster/partition_row_count {rows}", day
+
+            page.goto(ui + EVENTS_PATH, wait_until="domcontentloaded")
+            expect(page.get_by_text("Columns", exact=True)).to_be_visible(timeout=60_000)
+            types = WAREHOUSE_TYPES["duckdb"]
+            for column in events.columns:
+                row = page.locator("tr", has=page.get_by_text(column.name, exact=True)).first
+                expect(row).to_contain_text(types[column.type])
+            page.get_by_text("Plots", exact=True).click()
+            plot = page.get_by_text("dagster/partition_row_count", exact=True)
+            expect(plot).to_be_visible(timeout=60_000)
+            plot.scroll_into_view_if_needed()
+            page.mouse.wheel(0, 250)
+            page.wait_for_timeout(1000)  # the chart's animation
+            expect(page.locator('[role="dialog"]:visible')).to_have_count(0)
+            page.screenshot(path=str(_screenshot(tmp_path, "ui-asset-row-counts.png")))
+
+            page.goto(f"{ui}{EVENTS_PATH}?view=checks", wait_until="domcontentloaded")
+            expect(page.get_by_text("Checks (4)", exact=True)).to_be_visible(timeout=60_000)
+            for check in ("no_volume_anomaly", "column_schema_change", "freshness_check"):
+                expect(page.get_by_text(check, exact=True).first).to_be_visible()
+        finally:
+            browser.close()

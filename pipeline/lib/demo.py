@@ -88,7 +88,7 @@ def run_demo(
     ui = f"make ui SANDBOX={settings.sandbox}" if settings.sandbox else "make ui"
     print(
         "\nOpen the UI to see these runs, their logs, the asset graph and the checks:\n"
-        f"  {ui:<14} (dagster dev on http://127.0.0.1:3000, DAGSTER_HOME={settings.dagster_home},\n"
+        f"  {ui:<14} (dg dev on http://127.0.0.1:3000, DAGSTER_HOME={settings.dagster_home},\n"
         f"                  with the demo's settings from {recorded})"
     )
     return 0 if all_ok(runs) else 1

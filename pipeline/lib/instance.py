@@ -1,4 +1,4 @@
-"""The local Dagster instance in DAGSTER_HOME that the platform's commands and `dagster dev` share, and
+"""The local Dagster instance in DAGSTER_HOME that the platform's commands and `dg dev` share (`make ui`), and
 the settings the demo's runs in it were made with (DEMO_ENV_FILE), which `python -m pipeline ui` reuses.
 
 Runs, event logs and schedules live in SQLite files there. Production uses deploy/dagster.yaml instead;
@@ -18,8 +18,11 @@ INSTANCE_RETENTION_FILE = Path(__file__).with_name("instance_retention.yaml")
 DEMO_ENV_FILE = "demo.env"  # in DAGSTER_HOME: the instance the demo's runs are in
 
 # One run at a time: the embedded DuckDB file takes one writer, and backfills of a job launch one run per day.
+# nux off: the UI's "join the community" pop-up would cover the first page a newcomer opens after `make demo`.
 LOCAL_INSTANCE_CONFIG = """\
 telemetry:
+  enabled: false
+nux:
   enabled: false
 concurrency:
   runs:

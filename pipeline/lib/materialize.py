@@ -4,7 +4,7 @@ A pipeline is an asset group (its folder under pipeline/defs/). Materializing on
 assets in one run, then, if that succeeded, its partitioned assets over a range of partitions in one run
 (every partitioned asset has BackfillPolicy.single_run()). A job of the code location that selects exactly
 those assets runs them under its name; otherwise an asset job is made for the command. Runs go through the
-instance in the settings' DAGSTER_HOME, so `dagster dev` shows them afterwards with their logs. The definitions
+instance in the settings' DAGSTER_HOME, so `make ui` shows them afterwards with their logs. The definitions
 and the pipelines' data ranges are given: this module builds nothing itself.
 """
 

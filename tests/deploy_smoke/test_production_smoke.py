@@ -5,14 +5,13 @@ instance config being deploy/dagster.yaml itself.
 Everything goes through the webserver's GraphQL API exactly as the UI's buttons do: `sparkify_songs`
 ("Materialize all"), one day of `sparkify_daily` ("Materialize all", one partition), then a backfill of the
 two other days that the daemon runs. Then a real browser (Debian's chromium, tests/install_browser.sh) draws
-the asset graph; its screenshot goes to pytest's tmp_path, or to $UI_SCREENSHOT_PATH (`make ui-screenshot`
-refreshes docs/ui-asset-graph.png so). Sensors start stopped (DAGSTER_DEPLOYMENT=local), and
+the asset graph; its screenshot goes to pytest's tmp_path (the README's pictures are the demo's:
+tests/test_ui_after_demo.py). Sensors start stopped (DAGSTER_DEPLOYMENT=local), and
 the test checks they are, so every run in the instance is one the test launched.
 """
 
 import datetime as dt
 import json
-import os
 import time
 from pathlib import Path
 
@@ -53,9 +52,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Where the screenshot goes when set (the README's docs/ui-asset-graph.png, by `make ui-screenshot`); else tmp_path,
-# so a test run leaves the repository as it was.
-SCREENSHOT_VARIABLE = "UI_SCREENSHOT_PATH"
 GRAPH_PATH = "/locations/data_platform/asset-groups/sparkify"  # the group's lineage page (WorkspaceRoot.tsx)
 ASSET_NAMES = [
     "log_data",
@@ -239,7 +235,7 @@ def test_backfill_of_the_other_days_runs_through_the_daemon(deployment, songs_ru
 
 
 def test_ui_draws_the_asset_graph(deployment, tmp_path):
-    screenshot = Path(os.environ.get(SCREENSHOT_VARIABLE) or tmp_path / "ui-asset-graph.png")
+    screenshot = tmp_path / "ui-asset-graph.png"
     if not CHROMIUM.exists():
         raise DeploymentError(f"{CHROMIUM} is missing: run tests/install_browser.sh (Debian's chromium)")
     started = time.monotonic()
