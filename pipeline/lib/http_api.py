@@ -97,7 +97,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 @dataclass(frozen=True)
 class RetryBudget:
     attempts: int = 5  # requests per call, the first included
-    seconds: float = 120.0  # time one call may spend waiting and retrying
+    seconds: float = 120.0  # time one call may spend, its attempts (each cut at its deadline) and waits included
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
 
@@ -129,8 +129,8 @@ class ApiClient:
     """GETs JSON from one API, within its rate limit, retry budget and deadline. Thread-safe: one per run.
 
     The requests run on an event loop in a thread of the client's own (anyio's blocking portal), because a
-    deadline over a whole request is a cancellation: httpx's sync client has per-operation timeouts only (its
-    issue #1450), while an anyio cancel scope cancels connecting, waiting and reading alike. Callers stay
+    deadline over a whole request is a cancellation: httpx has per-operation timeouts only (an open issue,
+    encode/httpx#1450), while an anyio cancel scope cancels connecting, waiting and reading alike. Callers stay
     synchronous and share one connection pool.
     """
 
