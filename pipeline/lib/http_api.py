@@ -159,7 +159,8 @@ class ApiClient:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        # Given the exception (an interrupt among them), the portal cancels requests in flight instead of awaiting them.
+        self._stack.__exit__(*exc)
 
     def get_json(self, url: str, what: str, params: Mapping[str, str] | None = None) -> tuple[bytes, object]:
         """(the body as received, its parsed JSON) of a 2xx answer; ApiError once the budget is spent."""
