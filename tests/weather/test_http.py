@@ -32,13 +32,13 @@ def test_a_redirect_to_another_origin_is_not_followed_and_the_key_never_reaches_
 
         outcome = run_hour(current_hour)
 
+    assert [path for path, headers in other.requests if KEY in headers.values()] == []  # the key never arrived
+    assert other.requests == []  # nor did anything else
     assert not outcome.ok
     [error] = [e for e in outcome.errors if e.startswith("raw__weather")]
     assert f"HTTP 302: {api_server.url}/weather/current.json redirected to {other.url}, another origin than " in error
     assert f"another origin than {api_server.url}: not followed" in error
     assert KEY not in error
-    assert [path for path, headers in other.requests if KEY in headers.values()] == []  # the key never arrived
-    assert other.requests == []  # nor did anything else
     assert not os.path.isfile(f"{weather_env['API_DATA_URI']}/{weather_key(current_hour, 'Tokyo')}")
 
 
