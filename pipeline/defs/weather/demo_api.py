@@ -4,7 +4,8 @@ It serves the documented formats: a JSON list of city names (the original's API 
 `current.json?q=<city>` and TheCocktailDB's `latest.php` (`{"drinks": [...]}`), with realistic values drawn
 from a seed and the current UTC hour. Like a paid plan each API allows `rate` requests per second (a token bucket) and
 answers 429 with `Retry-After` beyond that. Tests inject faults through `POST /_faults` (a status, a slow answer,
-malformed JSON, a 200 carrying an error object) and read what was asked at `GET /_requests`.
+malformed JSON, a 200 carrying an error object, a redirect, a body trickled a byte at a time) and read what was
+asked at `GET /_requests`.
 
 Run it alone: `python -m pipeline.defs.weather.demo_api --port 8765 [--rate 5] [--cities 200]`.
 """
@@ -273,6 +274,23 @@ class DemoApi:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _trickle(self, status: int, body: bytes, interval: float, seconds: float) -> None:
+                """The headers at once, then one byte of the body every `interval` for `seconds`, then the rest:
+                each byte resets a client's read timeout, so only a deadline over the whole request ends it."""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                sent, ends = 0, time.monotonic() + seconds
+                try:
+                    while sent < len(body) and time.monotonic() < ends:
+                        self.wfile.write(body[sent : sent + 1])
+                        sent += 1
+                        time.sleep(interval)
+                    self.wfile.write(body[sent:])
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up, as a deadline makes it
+                    pass
+
             def do_GET(self):
                 url = urlparse(self.path)
                 if url.path == "/_requests":
@@ -293,8 +311,15 @@ class DemoApi:
                         body = body[: len(body) // 2]
                     elif kind == "error_200":
                         body = b'{"message": "You have exceeded the rate limit per second for your plan"}'
+                    elif kind == "redirect":  # to `location`, absolute (another origin) or a path on this one
+                        status, body = fault.get("status", 302), b"{}"
+                    elif kind == "trickle":
+                        api.requests.append((now, url.path, status))
+                        return self._trickle(status, body, fault.get("interval", 0.5), fault.get("seconds", 20))
                 api.requests.append((now, url.path, status))
-                headers = {"Retry-After": str(fault["retry_after"])} if fault and "retry_after" in fault else None
+                headers = {"Retry-After": str(fault["retry_after"])} if fault and "retry_after" in fault else {}
+                if fault and fault.get("kind") == "redirect":
+                    headers["Location"] = fault["location"]
                 self._send(status, body, headers)
 
             def do_POST(self):

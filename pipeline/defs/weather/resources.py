@@ -21,7 +21,8 @@ class ApiClients:
 
 
 class WeatherApis(dg.ConfigurableResource):
-    """CITIES_API_URL, WEATHER_API_URL, COCKTAILS_API_URL; RapidAPI's key and host headers when set."""
+    """CITIES_API_URL, WEATHER_API_URL, COCKTAILS_API_URL; RapidAPI's key and host headers when set, sent to
+    each API's own origin only (pipeline/lib/http_api.py follows no redirect to another)."""
 
     cities_url: str
     weather_url: str
@@ -31,6 +32,7 @@ class WeatherApis(dg.ConfigurableResource):
     cocktails_api_key: str = Field(default="", repr=False)
     cocktails_api_host: str = ""
     requests_per_second: str = "5"  # the plan's limit, per API (text: it comes from the environment)
+    request_deadline_seconds: str = "30"  # each request's total deadline, connect to last byte
 
     def url(self, name: str) -> str:
         url = getattr(self, f"{name}_url")
@@ -54,20 +56,22 @@ class WeatherApis(dg.ConfigurableResource):
     @contextmanager
     def clients(self) -> Iterator[ApiClients]:
         """One client per API, each within its own plan's rate, shared by the run's threads."""
-        rate = float(self.requests_per_second)
+        rate, deadline = float(self.requests_per_second), float(self.request_deadline_seconds)
         with ExitStack() as stack:
             yield ApiClients(
-                cities=stack.enter_context(ApiClient(RateLimiter(rate))),
+                cities=stack.enter_context(ApiClient(RateLimiter(rate), deadline=deadline)),
                 weather=stack.enter_context(
                     ApiClient(
                         RateLimiter(rate),
                         self._headers(self.weather_api_key, self.weather_api_host),
+                        deadline=deadline,
                     )
                 ),
                 cocktails=stack.enter_context(
                     ApiClient(
                         RateLimiter(rate),
                         self._headers(self.cocktails_api_key, self.cocktails_api_host),
+                        deadline=deadline,
                     )
                 ),
             )
@@ -85,6 +89,7 @@ def weather_resources(settings: WeatherSettings, platform: Settings) -> dict:
             cocktails_api_key=_key(platform, "COCKTAILS_API_KEY"),
             cocktails_api_host=settings.cocktails_api_host,
             requests_per_second=str(settings.requests_per_second),
+            request_deadline_seconds=str(settings.request_deadline_seconds),
         ),
         "weather_lake": lake_resource(settings.data_uri),
     }

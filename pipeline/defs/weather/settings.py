@@ -21,6 +21,8 @@ class WeatherSettings(PipelineSettings):
     weather_api_host: str = Field("", validation_alias="WEATHER_API_HOST")  # RapidAPI's host header, when set
     cocktails_api_host: str = Field("", validation_alias="COCKTAILS_API_HOST")
     requests_per_second: PositiveFloat = Field(5, validation_alias="API_REQUESTS_PER_SECOND")  # per API
+    # Each request's total deadline, connecting to the last byte of the body (a trickling body ends there).
+    request_deadline_seconds: PositiveFloat = Field(30, validation_alias="API_REQUEST_DEADLINE_SECONDS")
     data_uri: str = Field(str(LOCAL_DIR / "api_data"), validation_alias="API_DATA_URI")
     staging_schema: LoadSchemaName = Field("api_staging", validation_alias="WEATHER_STAGING_SCHEMA")
     analytics_schema: SchemaName = Field("api_analytics", validation_alias="WEATHER_ANALYTICS_SCHEMA")
