@@ -17,9 +17,9 @@ from typing import Literal
 import dagster as dg
 
 from pipeline.lib.dagster_internals import latest_materialization_target
+from pipeline.lib.metadata import PARTITION_ROW_COUNT
 
 CHECK_NAME = "no_volume_anomaly"
-PARTITION_ROW_COUNT = "dagster/partition_row_count"
 # 1.4826 * MAD estimates the standard deviation of normal data, so the score reads as "standard deviations".
 MAD_TO_SIGMA = 1.4826
 # The spread is never taken as narrower than 5 % of the median: a history of equal counts (MAD 0, as every
