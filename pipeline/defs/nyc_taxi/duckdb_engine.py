@@ -82,7 +82,8 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
         "columns = {'line': 'VARCHAR'}, auto_detect = false, delim = '\x01', quote = '', escape = '', "
         "strict_mode = false)"
         "), numbered as ("
-        "select source_row, line, row_number() over (order by source_row) as reader_row from physical "
+        f"select source_row, {_fields_if_trailing('line')} as fields, "
+        "row_number() over (order by source_row) as reader_row from physical "
         "where source_row > 1 and line is not null"
         ") "
         f"select {', '.join(typed)}, {literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
@@ -94,20 +95,23 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
     )
 
 
-def _no_trailing_fields(uri: str) -> str:
-    """True, or an error naming the line and its count: DuckDB's reader drops empty fields after the last column
-    (a trailing comma), which the contract refuses as any other wrong count (the Spark engine counts them too).
-    Only a line ending in a separator can hold one, so only those are counted; quoted fields go first."""
-    line = "rtrim(line, chr(13))"
+def _fields_if_trailing(column: str) -> str:
+    """The line's number of fields when it ends in a separator, else NULL: DuckDB's reader drops empty fields
+    after the last column (a trailing comma), which the contract refuses as any other wrong count (the Spark
+    engine counts them too). Only such a line can hold one, so only those are counted, quoted fields removed
+    first; the others carry a NULL through the numbering's sort, not their text."""
+    line = f"rtrim({column}, chr(13))"
     count = f"len(string_split(regexp_replace({line}, {literal(QUOTED_FIELD)}, '', 'g'), ','))"
+    return f"case when suffix({line}, ',') then {count} end"
+
+
+def _no_trailing_fields(uri: str) -> str:
+    """True, or an error naming the line and its count of fields."""
+    expected = len(CSV_COLUMNS)
     problem = (
-        f"{literal(uri + ', line ')} || source_row || {literal(f': expected {len(CSV_COLUMNS)} columns, found ')} "
-        f"|| {count}"
+        f"{literal(uri + ', line ')} || source_row || {literal(f': expected {expected} columns, found ')} || fields"
     )
-    return (
-        f"case when suffix({line}, ',') and {count} != {len(CSV_COLUMNS)} then cast(error({problem}) as boolean) "
-        "else true end"
-    )
+    return f"case when fields != {expected} then cast(error({problem}) as boolean) else true end"
 
 
 def stage_month(lake: DataLake, month: dt.date, extension_dir: str, clear_empty: bool = False) -> dict[str, int]:
