@@ -133,8 +133,8 @@ def stage_month(lake: DataLake, month: dt.date, extension_dir: str, clear_empty:
 
 def no_trip_message(month: dt.date, uri: str) -> str:
     return (
-        f"{month:%Y-%m}: {uri} holds no trip (its header alone, or blank lines): nothing was replaced (to clear "
-        f"the month on purpose, run {month_key(month)} with the tag {CLEAR_EMPTY_MONTHS_TAG}=true)"
+        f"{month:%Y-%m}: {uri} holds no trip (only its header, blank lines or empty fields): nothing was replaced "
+        f"(to clear the month on purpose, run {month_key(month)} with the tag {CLEAR_EMPTY_MONTHS_TAG}=true)"
     )
 
 

@@ -142,8 +142,8 @@ def stage(spark, month: dict, extras: dict) -> dict:
     )
     if not extras["clear_empty"] and trips.isEmpty():
         return {
-            "rejected": f"{month['month'][:7]}: {source} holds no trip (its header alone, or blank lines): nothing "
-            f"was replaced (to clear the month on purpose, run {month['month']} with the tag "
+            "rejected": f"{month['month'][:7]}: {source} holds no trip (only its header, blank lines or empty fields): "
+            f"nothing was replaced (to clear the month on purpose, run {month['month']} with the tag "
             f"{extras['clear_empty_tag']}=true)"
         }
     trips.write.mode("overwrite").parquet(month["target"])
