@@ -103,13 +103,16 @@ def stage(spark, month: dict, extras: dict) -> dict:
         "source_row", fields.alias("fields"), F.from_csv("value", schema, {"escape": '"'}).alias("csv")
     )
 
-    def at_line(text):
-        return F.concat(F.lit(f"{source}, line "), F.col("source_row").cast("string"), F.lit(", "), text)
+    def at_line(text, separator=", "):
+        # "line 7, column x: …" for a value, "line 7: …" for the line's shape, as the DuckDB engine words them.
+        return F.concat(F.lit(f"{source}, line "), F.col("source_row").cast("string"), F.lit(separator), text)
 
     problems = [
         F.when(
             F.col("fields") != len(csv_columns),
-            at_line(F.concat(F.lit(f"expected {len(csv_columns)} columns, found "), F.col("fields").cast("string"))),
+            at_line(
+                F.concat(F.lit(f"expected {len(csv_columns)} columns, found "), F.col("fields").cast("string")), ": "
+            ),
         )
     ]
     typed = []
