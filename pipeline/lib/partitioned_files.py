@@ -4,7 +4,8 @@ file, and the range of partitions the lake holds.
 
 A pipeline gives its layout (`PartitionedFiles`: a prefix, partition key -> object key and back) and its names;
 the kit gives the same behaviour to every pipeline: a missing or empty file fails the partition (an empty one may
-be cleared on purpose with a run tag), and the sensor's cursor has one format, {"latest": key, "versions": {...}}.
+be cleared on purpose with a run tag; a pipeline says what empty means for its files, a CSV's header alone is no
+data), and the sensor's cursor has one format, {"latest": key, "versions": {...}}.
 """
 
 import json
@@ -22,6 +23,11 @@ from pipeline.lib.retries import retried_on_fault
 # A failed or interrupted upload leaves an object of zero bytes; one of only whitespace is as empty. Objects up
 # to this size are read to tell (a partition's real file is larger), so a file costs no extra read.
 SMALL_ENOUGH_TO_READ = 4096
+
+
+def only_whitespace(content: bytes) -> bool:
+    """The default meaning of an empty file: nothing but whitespace (a UTF-8 byte-order mark included)."""
+    return not content.removeprefix(b"\xef\xbb\xbf").strip()
 
 
 class MissingFiles(dg.Failure):
@@ -44,6 +50,8 @@ class PartitionedFiles:
     partition_of: Callable[[str], str | None]
     what: str = "file"
     clear_empty_tag: str | None = None  # the run tag that clears a partition whose file was emptied on purpose
+    # Whether a (small) file's content holds no data: a CSV's pipeline counts a header alone as empty.
+    empty_when: Callable[[bytes], bool] = only_whitespace
 
     def files(self, lake: DataLake, partitions: Sequence[str], clear_empty: bool = False) -> list[LakeObject]:
         """Each partition's file, or MissingFiles naming every partition without one or with an empty one.
@@ -54,8 +62,8 @@ class PartitionedFiles:
             key = self.key_of(partition)
             obj = lake.stat(key)
             if obj is None:
-                missing.append(f"{partition} ({lake.uri(key)})")
-            elif is_empty(lake, obj) and not clear_empty:
+                missing.append(f"{partition} ({lake.uri(key)}{_beside(lake, key, self.what)})")
+            elif self.is_empty(lake, obj) and not clear_empty:
                 empty.append(f"{partition} ({lake.uri(key)})")
             else:
                 found.append(obj)
@@ -70,6 +78,15 @@ class PartitionedFiles:
 
     def clears_empty(self, context: dg.AssetExecutionContext) -> bool:
         return self.clear_empty_tag is not None and context.run.tags.get(self.clear_empty_tag) == "true"
+
+    def is_empty(self, lake: DataLake, obj: LakeObject) -> bool:
+        """The file holds no data: zero bytes, or small and empty by `empty_when` (a real file is larger)."""
+        if obj.size == 0:
+            return True
+        if obj.size > SMALL_ENOUGH_TO_READ:
+            return False
+        with lake.open(obj.key) as stream:
+            return self.empty_when(stream.read())
 
     def present(self, lake: DataLake) -> tuple[dict[str, LakeObject], list[str]]:
         """The files in the layout by partition key, and the keys under the prefix that are outside it."""
@@ -88,13 +105,16 @@ class PartitionedFiles:
         return (partitions[0], partitions[-1]) if partitions else None
 
 
-def is_empty(lake: DataLake, obj: LakeObject) -> bool:
-    if obj.size == 0:
-        return True
-    if obj.size > SMALL_ENOUGH_TO_READ:
-        return False
-    with lake.open(obj.key) as stream:
-        return not stream.read().strip()
+def _beside(lake: DataLake, key: str, what: str) -> str:
+    """What lies beside a missing file under the same name in another format (a .csv.gz for a .csv), said so a
+    reader knows why it was not read."""
+    folder, _, name = key.rpartition("/")
+    stem, _, extension = name.partition(".")
+    # The folder is listed, not the name's prefix: a local lake lists folders only.
+    others = [o.key.rpartition("/")[2] for o in lake.list(folder + "/") if o.key.startswith(f"{folder}/{stem}.")]
+    if not others:
+        return ""
+    return f"; beside it: {', '.join(others)}, not read: a {what} is read as .{extension} only"
 
 
 def _objects_table(lake: DataLake, objects: Sequence[LakeObject]) -> dg.MetadataValue:

@@ -3,8 +3,8 @@ holds every trip's fare. Both block: a month that fails stops its loads into the
 
 import dagster as dg
 
-from pipeline.defs.nyc_taxi.duckdb_engine import HEADER, read_layer_sql
-from pipeline.defs.nyc_taxi.layout import csv_key, fare_by_zone_folder, trips_folder
+from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
+from pipeline.defs.nyc_taxi.layout import csv_key, fare_by_zone_folder, is_trip_line, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLake, DataLakeResource
 from pipeline.lib.warehouse.duckdb import lake_connection
@@ -14,7 +14,7 @@ def csv_data_lines(lake: DataLake, key: str) -> int:
     """Lines of the file that are trips, counted in Python apart from the engine: not a header, and not blank
     or only separators (no field at all)."""
     with lake.open(key) as stream:
-        return sum(1 for line in stream if line.replace(b",", b"").strip() and line.rstrip(b"\r\n").decode() != HEADER)
+        return sum(1 for line in stream if is_trip_line(line))
 
 
 def _parquet_one(lake: DataLake, sql: str, extension_dir: str):
@@ -50,7 +50,10 @@ def month_checks(
                 lake, f"select count(*), round(coalesce(sum(fare_amount), 0), 2) from {trips}", extension_dir
             )
             summed = _parquet_one(
-                lake, f"select sum(trips), round(coalesce(sum(fare_amount), 0), 2) from {gold}", extension_dir
+                # A cleared month has no group: its sums are NULL, its trips 0.
+                lake,
+                f"select coalesce(sum(trips), 0), round(coalesce(sum(fare_amount), 0), 2) from {gold}",
+                extension_dir,
             )
             if tuple(staged) != tuple(summed):
                 problems.append(

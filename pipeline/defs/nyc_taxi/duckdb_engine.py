@@ -3,10 +3,12 @@
 Staging takes Arrow's fast path (arrow_csv.py) for a clean file. Any other file is staged the careful way:
 DuckDB reads every column as text and types each value by a guarded cast, so a value that is not empty and
 does not parse fails the month naming the file, its line and the column; a row with the wrong number of
-columns fails in DuckDB's reader with its line; a header repeated inside the file (TLC files concatenated) is
-skipped and counted. Empty fields are NULL (the TLC writes nulls as empty strings). The first line must be
-the green-taxi header. Nothing is written unless the whole month converts: a temporary file becomes the
-month's one parquet file in one put; files another engine left in the month's folder are then removed.
+columns fails with its line and the count (DuckDB's reader for most, a guard here for the trailing empty fields
+its reader drops); a header repeated inside the file (TLC files concatenated) is skipped and counted. Empty
+fields are NULL (the TLC writes nulls as empty strings). The first line must be the green-taxi header (a UTF-8
+byte-order mark before it is skipped). A month of no trip is refused unless the run clears it on purpose.
+Nothing is written unless the whole month converts: a temporary file becomes the month's one parquet file in
+one put; files another engine left in the month's folder are then removed.
 """
 
 import datetime as dt
@@ -17,19 +19,25 @@ import duckdb
 
 from pipeline.defs.nyc_taxi.lake_files import layer_files
 from pipeline.defs.nyc_taxi.layout import (
+    BOM,
+    CLEAR_EMPTY_MONTHS_TAG,
     CSV_COLUMNS,
     FARE_GROUPS,
+    HEADER,
+    MONTH_FILES,
     STAGED_FROM_CSV,
+    TRIP_COLUMNS,
     csv_key,
     fare_by_zone_folder,
+    month_key,
     trips_folder,
 )
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection, literal
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
-HEADER = ",".join(CSV_COLUMNS)
 PART = "part-00000.parquet"  # the one file of a month's folder written here
+QUOTED_FIELD = '"(?:[^"]|"")*"'  # a quoted CSV field, doubled quotes inside (as the Spark engine's)
 
 
 class MonthRejected(Exception):
@@ -74,39 +82,86 @@ def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
         "columns = {'line': 'VARCHAR'}, auto_detect = false, delim = '\x01', quote = '', escape = '', "
         "strict_mode = false)"
         "), numbered as ("
-        "select source_row, row_number() over (order by source_row) as reader_row from physical "
+        f"select source_row, {_fields_if_trailing('line')} as fields, "
+        "row_number() over (order by source_row) as reader_row from physical "
         "where source_row > 1 and line is not null"
         ") "
         f"select {', '.join(typed)}, {literal(uri)} as source_file, source_row, date '{month.isoformat()}' as month "
         "from lines join numbered using (reader_row) where \"VendorID\" is distinct from 'VendorID' "
         # A line whose fields are all empty is no trip (as blank lines, which the reader skips).
-        f"and coalesce({', '.join(chr(34) + c + chr(34) for c in CSV_COLUMNS)}) is not null"
+        f"and coalesce({', '.join(chr(34) + c + chr(34) for c in CSV_COLUMNS)}) is not null "
+        f"and {_no_trailing_fields(uri)}"
         f") to {literal(str(parquet))} (format parquet)"
     )
 
 
-def stage_month(lake: DataLake, month: dt.date, extension_dir: str) -> dict[str, int]:
-    """The month's CSV as typed parquet in trips_folder(month); what was read."""
+def _fields_if_trailing(column: str) -> str:
+    """The line's number of fields when it ends in a separator, else NULL: DuckDB's reader drops empty fields
+    after the last column (a trailing comma), which the contract refuses as any other wrong count (the Spark
+    engine counts them too). Only such a line can hold one, so only those are counted, quoted fields removed
+    first; the others carry a NULL through the numbering's sort, not their text."""
+    line = f"rtrim({column}, chr(13))"
+    count = f"len(string_split(regexp_replace({line}, {literal(QUOTED_FIELD)}, '', 'g'), ','))"
+    return f"case when suffix({line}, ',') then {count} end"
+
+
+def _no_trailing_fields(uri: str) -> str:
+    """True, or an error naming the line and its count of fields."""
+    expected = len(CSV_COLUMNS)
+    problem = (
+        f"{literal(uri + ', line ')} || source_row || {literal(f': expected {expected} columns, found ')} || fields"
+    )
+    return f"case when fields != {expected} then cast(error({problem}) as boolean) else true end"
+
+
+def stage_month(lake: DataLake, month: dt.date, extension_dir: str, clear_empty: bool = False) -> dict[str, int]:
+    """The month's CSV as typed parquet in trips_folder(month); what was read. A month of no trip is refused before
+    anything is replaced, unless `clear_empty` (the run's CLEAR_EMPTY_MONTHS_TAG): then its layer is emptied."""
     key = csv_key(month)
     uri = lake.uri(key)
-    _check_header(lake, key, month)
-    # Arrow's reader (pyarrow and numpy, ~35 MB) loads only when a month is staged, not with the code location.
-    from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
-
     with tempfile.TemporaryDirectory() as folder:
         parquet = Path(folder) / "trips.parquet"
-        try:
-            read = {"rows": stage_clean_month(lake, key, month, parquet), "repeated_headers_skipped": 0}
-        except NotClean:
-            read = _stage_carefully(lake, uri, month, parquet, extension_dir)
+        if clear_empty and MONTH_FILES.is_empty(lake, lake.stat(key)):
+            read = _no_trips(parquet)  # a file of zero bytes has no header to read
+        else:
+            read = _stage(lake, key, month, parquet, extension_dir)
+        if read["rows"] == 0 and not clear_empty:
+            raise MonthRejected(no_trip_message(month, uri))
         replace_folder(lake, trips_folder(month), parquet)
     return read
 
 
+def no_trip_message(month: dt.date, uri: str) -> str:
+    return (
+        f"{month:%Y-%m}: {uri} holds no trip (only its header, blank lines or empty fields): nothing was replaced "
+        f"(to clear the month on purpose, run {month_key(month)} with the tag {CLEAR_EMPTY_MONTHS_TAG}=true)"
+    )
+
+
+def _stage(lake: DataLake, key: str, month: dt.date, parquet: Path, extension_dir: str) -> dict[str, int]:
+    _check_header(lake, key, month)
+    # Arrow's reader (pyarrow and numpy, ~35 MB) loads only when a month is staged, not with the code location.
+    from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
+
+    try:
+        return {"rows": stage_clean_month(lake, key, month, parquet), "repeated_headers_skipped": 0}
+    except NotClean:
+        return _stage_carefully(lake, lake.uri(key), month, parquet, extension_dir)
+
+
+def _no_trips(parquet: Path) -> dict[str, int]:
+    """The typed trips' file with no row: a month cleared on purpose."""
+    columns = ", ".join(f"cast(null as {DUCKDB_TYPES[logical]}) as {name}" for name, logical in TRIP_COLUMNS)
+    with duckdb.connect() as connection:
+        connection.execute(f"copy (select {columns} where false) to {literal(str(parquet))} (format parquet)")
+    return {"rows": 0, "repeated_headers_skipped": 0}
+
+
 def _check_header(lake: DataLake, key: str, month: dt.date) -> None:
-    """Columns are read by position: a file whose first line is not the green-taxi header is refused."""
+    """Columns are read by position: a file whose first line is not the green-taxi header is refused. A UTF-8
+    byte-order mark before it is skipped (both CSV readers skip it too)."""
     with lake.open(key) as stream:
-        first = stream.readline(len(HEADER) + 3).decode("utf-8", "replace").rstrip("\r\n")
+        first = stream.readline(len(HEADER) + 6).decode("utf-8", "replace").removeprefix(BOM).rstrip("\r\n")
     if first != HEADER:
         raise MonthRejected(f"{month:%Y-%m}: {lake.uri(key)}, line 1: {first[:200]!r} is not the header {HEADER!r}")
 

@@ -1,7 +1,9 @@
 """The lake's derived layers, a folder of parquet files per month: the typed trips (staging) and fare by zone
 (gold), computed by the engine NYC_TAXI_ENGINE names: duckdb in this process, or spark/month_job.py on a local
 Spark, AWS Glue or EMR Serverless (spark_engine.py). With NYC_TAXI_GLUE_DATABASE set, each month written is
-registered as its partition of the layer's Glue catalog table, whichever the engine."""
+registered as its partition of the layer's Glue catalog table, whichever the engine. A month file that is missing or
+holds no trip fails staging before any engine runs (the kit's check, as the raw asset's), unless the run clears
+empty months on purpose (CLEAR_EMPTY_MONTHS_TAG)."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -12,6 +14,7 @@ from pipeline.defs.nyc_taxi import duckdb_engine
 from pipeline.defs.nyc_taxi.layout import (
     FARE_BY_ZONE_PREFIX,
     FARE_BY_ZONE_TABLE,
+    MONTH_FILES,
     TRIPS_PREFIX,
     TRIPS_TABLE,
     catalog_month,
@@ -49,14 +52,21 @@ def catalog_metadata(registered: list[str | None]) -> dict[str, str]:
 
 
 def run_on_spark(
-    context, settings: NycTaxiSettings, lake, step: str, table: str, prefix: str, folder_of: Callable[[dt.date], str]
+    context,
+    settings: NycTaxiSettings,
+    lake,
+    step: str,
+    table: str,
+    prefix: str,
+    folder_of: Callable[[dt.date], str],
+    clear_empty: bool = False,
 ) -> dg.MaterializeResult:
     # The Spark launchers (boto3 and dagster-aws's Pipes clients) load only for a step on Spark: importing
     # dagster-aws costs every load of the code location ~0.9 s.
     from pipeline.defs.nyc_taxi import spark_engine
 
     months = months_of(context)
-    result = spark_engine.run_step(context, settings, lake, step, months)
+    result = spark_engine.run_step(context, settings, lake, step, months, clear_empty)
     # The job writes every month of the range before it reports: each is registered once the job has succeeded.
     registered = [catalog_partition(settings, lake, table, folder_of, month) for month in months]
     return result._replace(metadata={URI: lake.uri(prefix), **(result.metadata or {}), **catalog_metadata(registered)})
@@ -84,12 +94,15 @@ def lake_assets(
     @retried_on_fault
     def staging_green_trips(context: dg.AssetExecutionContext, nyc_lake: DataLakeResource) -> dg.MaterializeResult:
         engine, lake, rows, skipped = settings.engine, nyc_lake.get_lake(), 0, 0
+        clear_empty = MONTH_FILES.clears_empty(context)
+        # Before any engine reads: a missing month file, or one that holds no trip, fails here naming it.
+        MONTH_FILES.files(lake, context.partition_keys, clear_empty)
         if engine != "duckdb":
-            return run_on_spark(context, settings, lake, "stage", TRIPS_TABLE, TRIPS_PREFIX, trips_folder)
+            return run_on_spark(context, settings, lake, "stage", TRIPS_TABLE, TRIPS_PREFIX, trips_folder, clear_empty)
         registered = []
         for month in months_of(context):
             try:
-                read = duckdb_engine.stage_month(lake, month, extension_dir)
+                read = duckdb_engine.stage_month(lake, month, extension_dir, clear_empty)
             except duckdb_engine.MonthRejected as exc:
                 raise dg.Failure(
                     f"staging/green_trips not written, nothing changed: {exc}", allow_retries=False

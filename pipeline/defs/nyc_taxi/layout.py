@@ -118,7 +118,29 @@ def is_parquet_part(key: str) -> bool:
     return name.endswith(".parquet") and not name.startswith((".", "_"))
 
 
+# A UTF-8 byte-order mark that an editor or an export may put before the header: skipped, as every reader does.
+BOM = "\ufeff"
+HEADER = ",".join(CSV_COLUMNS)
+_BOM_BYTES, _HEADER_BYTES = BOM.encode(), HEADER.encode()
+
+
+def is_trip_line(line: bytes) -> bool:
+    """A line of a month file that is a trip: not the header (a byte-order mark before it skipped), not blank,
+    not only separators (fields all empty)."""
+    if not line.replace(b",", b"").strip():
+        return False
+    return line.rstrip(b"\r\n").removeprefix(_BOM_BYTES) != _HEADER_BYTES
+
+
+def holds_no_trip(content: bytes) -> bool:
+    """A month file with no trip in it: empty, or its header alone (with blank lines): what an interrupted export
+    leaves, refused unless the month is cleared on purpose."""
+    return not any(is_trip_line(line) for line in content.splitlines())
+
+
 RAW_PREFIX = "raw/nyc/"
+# The run tag that clears a month whose file was emptied on purpose (the kit's, as Sparkify's for a day).
+CLEAR_EMPTY_MONTHS_TAG = "nyc_taxi/clear_empty_months"
 _MONTH_FILE = re.compile(r"^raw/nyc/green_tripdata_(\d{4})-(\d{2})\.csv$")
 
 
@@ -133,4 +155,6 @@ MONTH_FILES = PartitionedFiles(
     key_of=lambda partition: csv_key(dt.date.fromisoformat(partition)),
     partition_of=_month_of_key,
     what="month file",
+    clear_empty_tag=CLEAR_EMPTY_MONTHS_TAG,
+    empty_when=holds_no_trip,
 )

@@ -22,6 +22,7 @@ from dagster_aws.pipes import (
 )
 
 from pipeline.defs.nyc_taxi.layout import (
+    CLEAR_EMPTY_MONTHS_TAG,
     CSV_COLUMNS,
     FARE_GROUPS,
     STAGED_FROM_CSV,
@@ -36,13 +37,16 @@ SCRIPT = Path(__file__).parent / "spark" / "month_job.py"
 MESSAGE_INTERVAL = 2.0  # seconds between reads of the job's message chunks in S3
 
 
-def step_extras(lake: DataLake, step: str, months) -> dict:
-    """What the job does: the step, each month's source and target URIs, the CSV's columns and their types."""
+def step_extras(lake: DataLake, step: str, months, clear_empty: bool = False) -> dict:
+    """What the job does: the step, each month's source and target URIs, the CSV's columns and their types, and
+    whether a month of no trip is cleared (the run's tag) or refused."""
     if step == "stage":
         layers = [(csv_key(month), trips_folder(month)) for month in months]
         details = {
             "csv_columns": list(CSV_COLUMNS),
             "columns": [list(column) for column in STAGED_FROM_CSV],
+            "clear_empty": clear_empty,
+            "clear_empty_tag": CLEAR_EMPTY_MONTHS_TAG,
         }
     else:
         layers = [(trips_folder(month), fare_by_zone_folder(month)) for month in months]
@@ -58,10 +62,15 @@ def step_extras(lake: DataLake, step: str, months) -> dict:
 
 
 def run_step(
-    context: dg.AssetExecutionContext, settings: NycTaxiSettings, lake: DataLake, step: str, months
+    context: dg.AssetExecutionContext,
+    settings: NycTaxiSettings,
+    lake: DataLake,
+    step: str,
+    months,
+    clear_empty: bool = False,
 ) -> dg.MaterializeResult:
     """The step over the months on the engine; a month the job rejects fails the step with the job's reason."""
-    extras = step_extras(lake, step, months)
+    extras = step_extras(lake, step, months, clear_empty)
     if settings.engine == "spark":
         invocation = _local(context, settings, lake, extras)
     elif settings.engine == "glue":

@@ -3,7 +3,9 @@ launched through Dagster Pipes (../spark_engine.py). It does what ../duckdb_engi
 (tests/nyc_taxi/test_spark_engine.py compares the two row for row):
 
 - stage: a month's CSV -> typed parquet, each trip with its source file and line; a line with the wrong number
-  of columns or a value that does not parse rejects the month, naming file, line and column;
+  of columns (a trailing comma included) or a value that does not parse rejects the month, naming file, line and
+  column; a UTF-8 byte-order mark before the header is skipped; a month of no trip is rejected unless the run
+  clears it on purpose (`clear_empty`);
 - aggregate: a month's trips -> sum of fare and count of trips by pickup zone, trip type and payment type.
 
 What to do comes in the Pipes context's extras (step, months and their URIs, the CSV's columns and their types,
@@ -22,6 +24,7 @@ SPARK_TYPES = {"integer": "int", "bigint": "bigint", "double": "double", "text":
 TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss"
 # A quoted CSV field, doubled quotes inside: removed before counting a line's separators.
 QUOTED_FIELD = '"(?:[^"]|"")*"'
+BOM = "\ufeff"  # a UTF-8 byte-order mark, skipped before the header
 
 
 def pipes_io() -> dict:
@@ -87,8 +90,10 @@ def stage(spark, month: dict, extras: dict) -> dict:
     numbered = numbered_lines(spark, source)
     # Columns are read by position: a file whose first line is not the header is refused.
     first = numbered.where("source_row = 1").first()
-    first = first["value"] if first else ""
-    if first != header:
+    first = first["value"].removeprefix(BOM) if first else ""
+    # A file of zero bytes (or blank lines) has no header: a month cleared on purpose may be one.
+    cleared = extras["clear_empty"] and not first.strip() and numbered.where("trim(value) != ''").isEmpty()
+    if first != header and not cleared:
         return {"rejected": f"{month['month'][:7]}: {source}, line 1: {first[:200]!r} is not the header {header!r}"}
     lines = numbered.where("source_row > 1 and trim(value) != ''")
     headers = lines.where(F.col("value") == header).count()
@@ -98,13 +103,16 @@ def stage(spark, month: dict, extras: dict) -> dict:
         "source_row", fields.alias("fields"), F.from_csv("value", schema, {"escape": '"'}).alias("csv")
     )
 
-    def at_line(text):
-        return F.concat(F.lit(f"{source}, line "), F.col("source_row").cast("string"), F.lit(", "), text)
+    def at_line(text, separator=", "):
+        # "line 7, column x: …" for a value, "line 7: …" for the line's shape, as the DuckDB engine words them.
+        return F.concat(F.lit(f"{source}, line "), F.col("source_row").cast("string"), F.lit(separator), text)
 
     problems = [
         F.when(
             F.col("fields") != len(csv_columns),
-            at_line(F.concat(F.lit(f"expected {len(csv_columns)} columns, found "), F.col("fields").cast("string"))),
+            at_line(
+                F.concat(F.lit(f"expected {len(csv_columns)} columns, found "), F.col("fields").cast("string")), ": "
+            ),
         )
     ]
     typed = []
@@ -135,6 +143,12 @@ def stage(spark, month: dict, extras: dict) -> dict:
         F.col("source_row").cast("bigint").alias("source_row"),
         F.lit(month["month"]).cast("date").alias("month"),
     )
+    if not extras["clear_empty"] and trips.isEmpty():
+        return {
+            "rejected": f"{month['month'][:7]}: {source} holds no trip (only its header, blank lines or empty fields): "
+            f"nothing was replaced (to clear the month on purpose, run {month['month']} with the tag "
+            f"{extras['clear_empty_tag']}=true)"
+        }
     trips.write.mode("overwrite").parquet(month["target"])
     return {"rows": spark.read.parquet(month["target"]).count(), "repeated_headers_skipped": headers}
 

@@ -1,0 +1,204 @@
+"""docs/guarantees.md's NYC-taxi rows: a month file as people have it (empty, its header alone, a byte-order mark,
+a trailing comma on every row, compressed), run through the real monthly job on the DuckDB engine and on a real
+local Spark, with what the run says and what is left in the lake's layers, the warehouse and the dbt model.
+
+Every test starts from the same two loaded months (January and February 2020, loaded once on DuckDB and copied)
+and changes February's file.
+"""
+
+import datetime as dt
+import gzip
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
+from pipeline.defs.nyc_taxi.layout import CLEAR_EMPTY_MONTHS_TAG, HEADER, fare_by_zone_folder, trips_folder
+from pipeline.defs.nyc_taxi.sample_data import TaxiSpec, generate_months
+from pipeline.lib.lake import LocalLake
+from tests.conftest import restarted_steps, warehouse_rows
+from tests.nyc_taxi.test_spark_engine import SPARK_PYTHON
+from tests.platform import materialize, run
+
+JANUARY, FEBRUARY = dt.date(2020, 1, 1), dt.date(2020, 2, 1)
+JOB = "nyc_taxi_monthly"
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, sample_lake, extension_dir):
+    """January and February loaded once on DuckDB (lake layers, warehouse, dbt): the folders a test copies."""
+    root = tmp_path_factory.mktemp("month_input")
+    months = generate_months(root / "nyc", TaxiSpec(months=2, trips_per_month=200))
+    env = {
+        "SPARKIFY_DATA_URI": str(sample_lake.root),
+        "NYC_TAXI_DATA_URI": str(root / "nyc"),
+        "NYC_TAXI_SPARK_PYTHON": str(SPARK_PYTHON),
+        "WAREHOUSE": "duckdb",
+        "DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "DUCKDB_EXTENSION_DIR": str(extension_dir),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "RETRY_DELAY_SECONDS": "0",  # a wrong retry shows as a restarted step, not as a wait
+    }
+    (root / "dagster_home").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        runs = materialize("nyc_taxi", JANUARY.isoformat(), FEBRUARY.isoformat())
+    assert all(outcome.ok for _, outcome in runs), [outcome.errors for _, outcome in runs]
+    return env, months
+
+
+def _comparable(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    return Path(value).name if isinstance(value, str) and value.startswith("/") else value
+
+
+@dataclass
+class Platform:
+    lake: Path
+
+    @property
+    def month_file(self) -> Path:
+        return self.lake / "raw" / "nyc" / "green_tripdata_2020-02.csv"
+
+    def layer(self, folder_of, month: dt.date) -> list[tuple]:
+        """The layer's rows, doubles to the micro-unit (Spark sums a month's fares in another order than DuckDB),
+        source_file by its name (the baseline's lake was elsewhere)."""
+        with duckdb.connect() as connection:
+            sql = f"select * from {read_layer_sql(LocalLake(self.lake), folder_of(month))} order by all"
+            rows = connection.execute(sql).fetchall()
+        return [tuple(_comparable(v) for v in row) for row in rows]
+
+    def month_state(self, month: dt.date) -> dict[str, object]:
+        """What the month is in every layer and table: the lake's staged trips and aggregate (rows), the
+        warehouse's trips and aggregate and the dbt model (count and sum of fare)."""
+        tables = {
+            "nyc.green_trips": "month",
+            "nyc.main_data": "month",
+            "nyc_analytics.nyc_taxi": "cast(month as date)",
+        }
+        state = {
+            table: warehouse_rows(
+                f"select count(*), round(sum(fare_amount), 2) from {table} where {column} = date '{month}'"
+            )
+            for table, column in tables.items()
+        }
+        return state | {
+            "staging": self.layer(trips_folder, month),
+            "gold": self.layer(fare_by_zone_folder, month),
+        }
+
+    def state(self) -> dict[dt.date, dict[str, object]]:
+        return {month: self.month_state(month) for month in (JANUARY, FEBRUARY)}
+
+
+@pytest.fixture(params=["duckdb", "spark"])
+def engine(request):
+    return request.param
+
+
+@pytest.fixture
+def platform(baseline, engine, tmp_path, monkeypatch) -> Platform:
+    """A copy of the loaded baseline (lake, warehouse, instance), its lake steps on the engine."""
+    env, _ = baseline
+    if engine == "spark":
+        assert SPARK_PYTHON.exists(), "the Spark double is missing: run bash tests/install_servers.sh"
+    copied = {
+        "NYC_TAXI_DATA_URI": str(tmp_path / "nyc"),
+        "DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    shutil.copytree(env["NYC_TAXI_DATA_URI"], copied["NYC_TAXI_DATA_URI"])
+    shutil.copytree(env["DAGSTER_HOME"], copied["DAGSTER_HOME"])
+    shutil.copy(env["DUCKDB_PATH"], copied["DUCKDB_PATH"])
+    for name, value in (env | copied | {"NYC_TAXI_ENGINE": engine}).items():
+        monkeypatch.setenv(name, value)
+    return Platform(Path(copied["NYC_TAXI_DATA_URI"]))
+
+
+def run_february(tags: dict[str, str] | None = None):
+    return run(JOB, (FEBRUARY.isoformat(), FEBRUARY.isoformat()), tags)
+
+
+# What an interrupted export or upload leaves; the last is larger than the files the kit reads to tell (4 KiB), so
+# the engine's own count of trips refuses it.
+NO_TRIP = {
+    "zero-bytes": b"",
+    "header-only": HEADER.encode() + b"\n",
+    "header-and-empty-rows": HEADER.encode() + b"\n" + b",,,,,,,,,,,,,,,,,,,\n" * 300,
+}
+
+
+@pytest.mark.parametrize("content", NO_TRIP.values(), ids=NO_TRIP.keys())
+def test_a_month_file_of_no_trip_fails_before_anything_is_replaced(platform, content):
+    before = platform.state()
+    platform.month_file.write_bytes(content)
+
+    outcome = run_february()
+
+    assert not outcome.success
+    named = [e for e in outcome.errors if str(platform.month_file) in e]
+    assert named and any(CLEAR_EMPTY_MONTHS_TAG in e for e in named), outcome.errors
+    assert not restarted_steps(outcome.run_id)
+    assert platform.state() == before  # both months, in every layer and table
+
+
+@pytest.mark.parametrize("content", ["zero-bytes", "header-only"])
+def test_a_month_is_cleared_only_on_purpose_by_a_tagged_run_over_its_emptied_file(platform, content):
+    january = platform.month_state(JANUARY)
+    platform.month_file.write_bytes(NO_TRIP[content])
+
+    outcome = run_february({CLEAR_EMPTY_MONTHS_TAG: "true"})
+
+    assert outcome.ok, outcome.errors
+    assert platform.month_state(FEBRUARY) == {
+        "nyc.green_trips": [(0, None)],
+        "nyc.main_data": [(0, None)],
+        "nyc_analytics.nyc_taxi": [(0, None)],
+        "staging": [],
+        "gold": [],
+    }
+    assert platform.month_state(JANUARY) == january
+
+
+def test_a_byte_order_mark_is_skipped_by_both_engines_and_the_check_alike(platform):
+    before = platform.state()
+    platform.month_file.write_bytes(b"\xef\xbb\xbf" + platform.month_file.read_bytes())
+
+    outcome = run_february()
+
+    assert outcome.ok, outcome.errors
+    assert {c.name: c.passed for c in outcome.checks}["staging/green_trips:every_csv_line_is_a_trip"]
+    assert platform.state() == before  # the same trips, from the same lines
+
+
+def test_a_trailing_comma_on_every_row_is_refused_naming_file_line_and_count(platform):
+    before = platform.state()
+    header, *rows = platform.month_file.read_text().split("\n")
+    platform.month_file.write_text("\n".join([header, *(row + "," if row else row for row in rows)]))
+
+    outcome = run_february()
+
+    assert not outcome.success
+    problem = f"{platform.month_file}, line 2: expected 20 columns, found 21"
+    assert any(problem in e for e in outcome.errors), outcome.errors
+    assert platform.state() == before
+
+
+@pytest.mark.parametrize("engine", ["duckdb"], indirect=True)  # the month file is found before any engine runs
+def test_a_compressed_month_beside_no_csv_is_named_with_the_format_read(platform):
+    before = platform.state()
+    compressed = platform.month_file.with_name(platform.month_file.name + ".gz")
+    compressed.write_bytes(gzip.compress(platform.month_file.read_bytes()))
+    platform.month_file.unlink()
+
+    outcome = run_february()
+
+    assert not outcome.success
+    expected = "green_tripdata_2020-02.csv.gz, not read: a month file is read as .csv only"
+    assert any(str(platform.month_file) in e and expected in e for e in outcome.errors), outcome.errors
+    assert platform.state() == before
