@@ -12,12 +12,29 @@ from moto.server import ThreadedMotoServer
 from pipeline.defs.sparkify.sample_data import SampleSpec, generate_lake
 from pipeline.lib.dbt.manifest import prepare_manifest
 from pipeline.lib.settings import Settings
+from tests import session_tmp
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmpdir plugin reads --basetemp
 def pytest_configure(config):
-    """dbt's manifest is current before any test builds the definitions (dagster-dbt reads it then)."""
+    """The session's own temporary root (tests/session_tmp.py); dbt's manifest is current before any test builds
+    the definitions (dagster-dbt reads it then)."""
+    session_tmp.give_own_root(config)
     settings = Settings.from_env()
     prepare_manifest(settings.dbt_variables(), settings.warehouse)
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures (a Postgres server in the root) are torn down
+def pytest_sessionfinish(session, exitstatus):
+    session_tmp.decide(session, exitstatus)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    session_tmp.summary(terminalreporter, config)
+
+
+def pytest_unconfigure(config):
+    session_tmp.clean_up(config)
 
 
 SAMPLE = SampleSpec(days=3, events_per_day=250, song_files=60, users=20, seed=7)

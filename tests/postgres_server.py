@@ -71,6 +71,22 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def make_parents_traversable(path: Path, owner: pwd.struct_passwd) -> None:
+    """Grant the user search (x, not read) permission on every ancestor of ``path``."""
+    uid, gid = owner.pw_uid, owner.pw_gid
+    groups = {gid, *os.getgrouplist(owner.pw_name, gid)}
+    for parent in path.parents:
+        st = os.stat(parent)
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            os.chmod(parent, stat.S_IMODE(st.st_mode) | bit)
+
+
 class PostgresServer:
     """One PostgreSQL cluster under ``base_dir``; ``start()``/``stop()`` or use as a context manager."""
 
@@ -215,22 +231,7 @@ class PostgresServer:
                 os.chown(path, self._owner.pw_uid, self._owner.pw_gid)
         if self._owner:
             for path in (self.root, self.socket_dir):
-                self._make_parents_traversable(path)
-
-    def _make_parents_traversable(self, path: Path) -> None:
-        """Grant the postgres user search (x, not read) permission on every ancestor of ``path``."""
-        uid, gid = self._owner.pw_uid, self._owner.pw_gid
-        groups = {gid, *os.getgrouplist(self._owner.pw_name, gid)}
-        for parent in path.parents:
-            st = os.stat(parent)
-            if st.st_uid == uid:
-                bit = stat.S_IXUSR
-            elif st.st_gid in groups:
-                bit = stat.S_IXGRP
-            else:
-                bit = stat.S_IXOTH
-            if not st.st_mode & bit:
-                os.chmod(parent, stat.S_IMODE(st.st_mode) | bit)
+                make_parents_traversable(path, self._owner)
 
     def _run(self, args, *, timeout: float, reset_signals: bool = False) -> subprocess.CompletedProcess:
         args = [str(a) for a in args]

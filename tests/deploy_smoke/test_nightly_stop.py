@@ -3,23 +3,33 @@ the stop interrupts, or that a power loss kills, is marked failed and retried, n
 and the retry writes its day exactly once.
 
 With a deployment of its own (tests/deploy_smoke/production.py over deploy/dagster.yaml, unchanged: its
-own DAGSTER_HOME, Postgres database and S3 prefix; a DuckDB warehouse in tmp; the pipeline's own step
-retry settings):
+own DAGSTER_HOME, Postgres database and S3 prefix; a Postgres warehouse, a database of its own on the same
+server; the pipeline's own step retry settings):
 
 1. the song catalogue (`sparkify_songs`), then one day of `sparkify_daily` are launched through the
-   webserver's GraphQL API (the UI's Materialize button); the test waits for the day's run until the run is
-   STARTED and one of its steps has started;
+   webserver's GraphQL API (the UI's Materialize button). Before the day's run is launched the test takes
+   an ACCESS EXCLUSIVE lock on `staging.staging_songs` in a transaction it keeps open, so the run's dbt step
+   builds `users` and then waits, inside `songplays` (which reads it), until the lock is gone. The test waits until
+   the run is STARTED, its dbt step has started and a warehouse connection is waiting on the test's lock
+   (`pg_blocking_pids`): the step is then certainly in flight, and stays so, whatever the machine's speed;
 2. the deployment goes down, one of two ways:
    - ``stop``, as the host stops it: the harness's stop(), SIGTERM to every process group (daemon,
-     webserver, then the code server, whose group holds the run worker and dbt), once a dbt step (the
-     longest) has started;
-   - ``power_loss``: SIGKILL to every process at once, in whatever step is running; nothing can record
-     anything, so the run is still STARTED in Postgres while the host is down (asserted);
+     webserver, then the code server, whose group holds the run worker and dbt);
+   - ``power_loss``: SIGKILL to every process at once; nothing can record anything, so the run is still
+     STARTED in Postgres while the host is down (asserted);
+   then the test releases its lock (the killed dbt's waiting statement is rolled back by the server);
 3. a second ProductionDeployment on the same instance (same base dir and DAGSTER_HOME config, Postgres
    database and bucket prefix) starts;
 4. the run must be FAILURE with reason UNEXPECTED_TERMINATION, the daemon must launch one retry
    (`dagster/parent_run_id`) that succeeds, and the warehouse must hold that day's songplays once (one
    row per NextSong event).
+
+Why a lock and a Postgres warehouse: the stop must land while a step runs. Without a hold, a stop sent when
+the test saw the dbt step start raced it: the daemon's and webserver's stops come first (production's
+order), and a daily dbt build takes about a second, so once in a fresh-clone CI run the run had finished
+before SIGTERM reached its worker. A lock held on a table the step reads keeps the real step waiting in the
+real warehouse without changing any code or sleeping; DuckDB has no such wait (a second writer fails at
+once), and Postgres is the kind of warehouse production runs (Redshift speaks its protocol).
 
 Why the stop holds: SIGTERM reaches the run worker and dbt (the code server's process group) and
 surfaces as an interrupt inside the running step. Dagster's own RetryPolicy would put that step up for
@@ -33,9 +43,7 @@ Why the power loss holds: before the code server starts, `python -m pipeline fai
 (systemd's ExecStartPre, the compose command, the harness) fails every STARTED run of the location as
 UNEXPECTED_TERMINATION, since no worker of a previous code server survives it (pipeline/lib/orphaned_runs.py);
 the same run retries re-execute it. This is also what happens to a run that a stop did not interrupt
-and that outlived the stop's grace period (systemd TimeoutStopSec=90, compose stop_grace_period 90 s):
-seen once in CI, a stop landing in a fraction-of-a-second Python step (`raw__log_data`) did not
-interrupt the worker, and the run finished SUCCESS during the code server's 16.6 s stop.
+and that outlived the stop's grace period (systemd TimeoutStopSec=90, compose stop_grace_period 90 s).
 Observed on Dagster 1.13.27, 2026-11-21: each case takes about a minute.
 """
 
@@ -44,7 +52,6 @@ import json
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipeline.defs.sparkify.layout import event_key
@@ -62,8 +69,10 @@ JOB = "sparkify_daily"
 SONGS_JOB = "sparkify_songs"
 DAY = "2018-11-02"
 DATABASE = "dagster_nightly_stop"
+WAREHOUSE_DATABASE = "warehouse_nightly_stop"
 BUCKET = "sparkify-dagster-compute-logs"
 PREFIX = "compute-logs/nightly-stop"
+HELD_TABLE = "staging.staging_songs"  # read by the daily dbt step's songplays, by no step before it
 STEP_START_TIMEOUT_S = 120
 FAILED_TIMEOUT_S = 150  # two of run monitoring's 60 s polls after the restart, and some
 RETRY_APPEAR_TIMEOUT_S = 90
@@ -89,6 +98,33 @@ query RunProgress($runId: ID!) {
 def _next_song_events(lake_root: Path, day: str) -> int:
     """NextSong events in the day's raw file."""
     return sum(e.get("page") == "NextSong" for e in read_objects(lake_root / event_key(dt.date.fromisoformat(day))))
+
+
+class TableLock:
+    """An ACCESS EXCLUSIVE lock on a table, held in an open transaction of the test's own: every statement
+    that touches the table waits until release()."""
+
+    def __init__(self, connection, table: str):
+        self.connection = connection
+        with connection.cursor() as cursor:
+            cursor.execute(f"lock table {table} in access exclusive mode")
+            cursor.execute("select pg_backend_pid()")
+            (self.pid,) = cursor.fetchone()
+
+    def waiting(self) -> list[str]:
+        """The statements of other connections that wait for this lock."""
+        with self.connection.cursor() as cursor:
+            # pg_stat_activity is read once per transaction, and this one stays open: read it anew.
+            cursor.execute("select pg_stat_clear_snapshot()")
+            cursor.execute(
+                "select application_name, query from pg_stat_activity where %s = any(pg_blocking_pids(pid))",
+                (self.pid,),
+            )
+            return [f"{application}: {' '.join(query.split())[:200]}" for application, query in cursor.fetchall()]
+
+    def release(self) -> None:
+        self.connection.rollback()
+        self.connection.close()
 
 
 def _run_in_postgres(postgres_server, database: str, run_id: str) -> tuple[str, str]:
@@ -136,7 +172,6 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
     how,
     tmp_path_factory,
     sample_lake,
-    extension_dir,
     postgres_server,
     s3_endpoint,
 ):
@@ -144,7 +179,7 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
     base = tmp_path_factory.mktemp(f"nightly_{how}")
     database = f"{DATABASE}_{how}"
     postgres_server.create_database(database)
-    warehouse = base / "warehouse.duckdb"
+    warehouse = postgres_server.create_database(f"{WAREHOUSE_DATABASE}_{how}")
 
     def deployment() -> ProductionDeployment:
         """The same instance each time: one base dir (DAGSTER_HOME), one database, one bucket prefix."""
@@ -166,12 +201,15 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
             ),
             pipeline_env={
                 "SPARKIFY_DATA_URI": str(sample_lake.root),
-                "WAREHOUSE": "duckdb",
-                "DUCKDB_PATH": str(warehouse),
-                "DUCKDB_EXTENSION_DIR": str(extension_dir),
+                "WAREHOUSE": "postgres",
+                "POSTGRES_HOST": postgres_server.host,
+                "POSTGRES_PORT": str(postgres_server.port),
+                "POSTGRES_USER": postgres_server.user,
+                "POSTGRES_PASSWORD": postgres_server.password,
+                "POSTGRES_DB": warehouse,
             },
             deployment="local",  # sensors start stopped: only the test's runs happen
-            max_concurrent_runs=1,  # DuckDB: one writer per file
+            max_concurrent_runs=1,
         )
 
     began = time.monotonic()
@@ -180,12 +218,14 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
         first = deployment()
         first.start()
         timings["first start"] = time.monotonic() - began
+        lock = None
         try:
             assert first.api.runs() == [], "the instance had runs before the test launched any"
             songs = first.api.wait_for_run(
                 first.api.launch_run(SONGS_JOB), RETRY_TIMEOUT_S
             )  # the daily run joins to it
             assert songs["status"] == "SUCCESS", first.api.failure_report(songs["id"])
+            lock = TableLock(postgres_server.connect(warehouse), HELD_TABLE)
             run_id = first.api.launch_partition_run(JOB, DAY)
             launched = time.monotonic()
             while True:
@@ -196,30 +236,33 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
                     for e in run["eventConnection"]["events"]
                     if e["__typename"] == "ExecutionStepStartEvent"
                 ]
-                # A stop once a dbt step runs (a Python step may not be interrupted: see the docstring).
-                if run["status"] == "STARTED" and any(
-                    step.endswith("_models") or how == "power_loss" for step in started_steps
-                ):
-                    break
                 assert run["status"] in ("QUEUED", "NOT_STARTED", "STARTING", "STARTED"), (
-                    f"the run ended before the stop:\n{first.api.failure_report(run_id)}"
+                    f"the run ended while the test held {HELD_TABLE}:\n{first.api.failure_report(run_id)}"
                 )
+                waiting = lock.waiting()
+                # The dbt step has started and waits for the lock: it cannot end before the lock is released.
+                if run["status"] == "STARTED" and any(step.endswith("_models") for step in started_steps) and waiting:
+                    break
                 if time.monotonic() > launched + STEP_START_TIMEOUT_S:
                     raise DeploymentError(
-                        f"no step of {run_id} started in {STEP_START_TIMEOUT_S} s\n{first.log_tails()}"
+                        f"{run_id} did not reach its dbt step waiting for {HELD_TABLE} in {STEP_START_TIMEOUT_S} s "
+                        f"(status {run['status']}, steps started {started_steps}, waiting for the lock {waiting})\n"
+                        f"{first.log_tails()}"
                     )
                 time.sleep(0.5)
-            timings["launch to first step started"] = time.monotonic() - launched
+            timings["launch to dbt step waiting"] = time.monotonic() - launched
         finally:
             # 2. The host goes down: SIGTERM to every process group (daemon, webserver, code server + run
-            # worker), or SIGKILL to every process.
+            # worker), or SIGKILL to every process. Then the lock goes, as a restart would end any session.
             stopping = time.monotonic()
             first_stop = _kill_and_check(first) if how == "power_loss" else _stop_and_check(first)
             timings[how] = time.monotonic() - stopping
+            if lock is not None:
+                lock.release()
 
         status_while_down, while_down = _run_in_postgres(postgres_server, database, run_id)
         stop_report = (
-            f"the stop (steps started by the last poll before it: {started_steps}): {first_stop}\n"
+            f"the stop (steps started: {started_steps}; waiting for {HELD_TABLE}: {waiting}): {first_stop}\n"
             f"run {run_id} in Postgres while the host was down: {while_down}"
         )
         print(stop_report)
@@ -282,12 +325,14 @@ def test_a_run_cut_off_by_the_host_going_down_fails_and_the_daemon_retries_it(
 
     # The warehouse has that day's songplays exactly once.
     expected = _next_song_events(sample_lake.root, DAY)
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        total, distinct, of_day = connection.execute(
-            "select count(*), count(distinct songplay_id), count(*) filter (where cast(start_time as date) = ?) "
+    with postgres_server.connect(warehouse) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select count(*), count(distinct songplay_id), count(*) filter (where start_time::date = %s) "
             "from analytics.songplays",
-            [DAY],
-        ).fetchone()
+            (DAY,),
+        )
+        total, distinct, of_day = cursor.fetchone()
+    connection.close()
     assert expected > 0
     assert total == distinct, f"duplicate songplays: {total} rows, {distinct} ids"
     assert total == of_day == expected, (total, of_day, expected)
