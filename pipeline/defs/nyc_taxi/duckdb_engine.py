@@ -142,9 +142,13 @@ def no_trip_message(month: dt.date, uri: str) -> str:
 
 def _stage(lake: DataLake, key: str, month: dt.date, parquet: Path, extension_dir: str) -> dict[str, int]:
     if is_parquet_month(key):
-        from pipeline.defs.nyc_taxi.parquet_month import stage_parquet_month
+        from pipeline.defs.nyc_taxi import parquet_month
 
-        return {"rows": stage_parquet_month(lake, key, month, parquet, extension_dir), "repeated_headers_skipped": 0}
+        try:
+            rows = parquet_month.stage_parquet_month(lake, key, month, parquet, extension_dir)
+        except parquet_month.MonthRejected as exc:
+            raise MonthRejected(str(exc)) from exc
+        return {"rows": rows, "repeated_headers_skipped": 0}
     _check_header(lake, key, month)
     # Arrow's reader (pyarrow and numpy, ~35 MB) loads only when a month is staged, not with the code location.
     from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.defs.nyc_taxi.duckdb_engine import MonthRejected
 from pipeline.defs.nyc_taxi.layout import STAGED_FROM_CSV
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection, literal
@@ -25,6 +24,11 @@ NUMBERS = INTEGERS | {"FLOAT", "DOUBLE", "DECIMAL"}
 TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE"}
 # The file's types each logical type of the contract is read from (an all-null column reads as INTEGER).
 ACCEPTED = {"integer": NUMBERS, "double": NUMBERS, "text": {"VARCHAR"}, "timestamp": TIMESTAMPS}
+
+
+class MonthRejected(Exception):
+    """The Parquet month breaks the contract; the message names the file, and the row or column (duckdb_engine.py
+    reports it as its own)."""
 
 
 def stage_parquet_month(lake: DataLake, key: str, month: dt.date, parquet: Path, extension_dir: str) -> int:
