@@ -239,7 +239,7 @@ def _compress(partial: Path) -> None:
     with (
         open(partial, "rb") as source,
         open(compressed, "wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as out,
     ):
         shutil.copyfileobj(source, out)
     os.replace(compressed, partial)
