@@ -62,9 +62,12 @@ class PartitionedFiles:
         """Every name the partition's file may have, `key_of`'s first."""
         return (self.key_of(partition), *self.also_as(partition))
 
+    def _present(self, lake: DataLake, partition: str) -> list[LakeObject]:
+        return [obj for obj in map(lake.stat, self.keys_of(partition)) if obj is not None]
+
     def file_of(self, lake: DataLake, partition: str) -> LakeObject | None:
         """The partition's one file, whichever its name; None if there is none; MissingFiles if there are two."""
-        found = [obj for obj in map(lake.stat, self.keys_of(partition)) if obj is not None]
+        found = self._present(lake, partition)
         if len(found) > 1:
             raise MissingFiles(self._two_files(lake, partition, found))
         return found[0] if found else None
@@ -76,15 +79,15 @@ class PartitionedFiles:
         )
 
     def files(self, lake: DataLake, partitions: Sequence[str], clear_empty: bool = False) -> list[LakeObject]:
-        """Each partition's file, or MissingFiles naming every partition without one or with an empty one.
+        """Each partition's file, or MissingFiles naming every partition without one, with an empty one or with two.
 
         With `clear_empty` an empty file is returned like any other, and its partition replaced by no rows."""
         found, missing, empty, doubled = [], [], [], []
         for partition in partitions:
-            keys = self.keys_of(partition)
-            objects = [obj for obj in map(lake.stat, keys) if obj is not None]
+            objects = self._present(lake, partition)
             obj = objects[0] if objects else None
             if obj is None:
+                keys = self.keys_of(partition)
                 missing.append(f"{partition} ({lake.uri(keys[0])}{_beside(lake, keys, self.what)})")
             elif len(objects) > 1:
                 doubled.append(self._two_files(lake, partition, objects))

@@ -341,3 +341,18 @@ def test_a_compressed_header_or_a_parquet_of_no_row_is_a_month_of_no_trip(platfo
     named = [e for e in outcome.errors if f"month file is empty: 2020-02-01 ({empty})" in e]
     assert named and any(CLEAR_EMPTY_MONTHS_TAG in e for e in named), outcome.errors
     assert platform.state() == before
+
+
+@pytest.mark.parametrize("engine", ["duckdb"], indirect=True)  # the month file is found before any engine runs
+def test_a_month_in_a_format_not_read_is_named_with_the_formats_read(platform):
+    before = platform.state()
+    other = platform.month_file.with_name(platform.month_file.name + ".bz2")
+    other.write_bytes(b"BZh9")  # never opened: its name says it is no month file
+    platform.month_file.unlink()
+
+    outcome = run_february()
+
+    assert not outcome.success
+    expected = "green_tripdata_2020-02.csv.bz2, not read: a month file is read as .csv or .csv.gz or .parquet only"
+    assert any(str(platform.month_file) in e and expected in e for e in outcome.errors), outcome.errors
+    assert platform.state() == before
