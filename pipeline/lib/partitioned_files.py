@@ -2,10 +2,12 @@
 on them: the raw asset that observes each partition's file, the sensor that requests a run per new or replaced
 file, and the range of partitions the lake holds.
 
-A pipeline gives its layout (`PartitionedFiles`: a prefix, partition key -> object key and back) and its names;
-the kit gives the same behaviour to every pipeline: a missing or empty file fails the partition (an empty one may
-be cleared on purpose with a run tag; a pipeline says what empty means for its files, a CSV's header alone is no
-data), and the sensor's cursor has one format, {"latest": key, "versions": {...}}.
+A pipeline gives its layout (`PartitionedFiles`: a prefix, partition key -> object key and back, and the other
+names a partition's file may have, one per format it reads) and its names; the kit gives the same behaviour to
+every pipeline: a missing or empty file fails the partition (an empty one may be cleared on purpose with a run
+tag; a pipeline says what empty means for its files, a CSV's header alone is no data), so do two files for one
+partition (one per format: which is the partition is not guessed), and the sensor's cursor has one format,
+{"latest": key, "versions": {...}}.
 """
 
 import json
@@ -43,7 +45,9 @@ class MissingFiles(dg.Failure):
 @dataclass(frozen=True)
 class PartitionedFiles:
     """Where each partition's file lives: `key_of(partition key)`, and back, `partition_of(object key)` (None for
-    an object outside the layout). `what` names a file in messages ("day file", "month file")."""
+    an object outside the layout). `also_as(partition key)` gives the other names it may have (a `.csv.gz` or a
+    `.parquet` for a `.csv`), in key order; one of these names at most may be present. `what` names a file in
+    messages ("day file", "month file")."""
 
     prefix: str
     key_of: Callable[[str], str]
@@ -52,23 +56,48 @@ class PartitionedFiles:
     clear_empty_tag: str | None = None  # the run tag that clears a partition whose file was emptied on purpose
     # Whether a (small) file's content holds no data: a CSV's pipeline counts a header alone as empty.
     empty_when: Callable[[bytes], bool] = only_whitespace
+    also_as: Callable[[str], Sequence[str]] = lambda partition: ()
+
+    def keys_of(self, partition: str) -> tuple[str, ...]:
+        """Every name the partition's file may have, `key_of`'s first."""
+        return (self.key_of(partition), *self.also_as(partition))
+
+    def _present(self, lake: DataLake, partition: str) -> list[LakeObject]:
+        return [obj for obj in map(lake.stat, self.keys_of(partition)) if obj is not None]
+
+    def file_of(self, lake: DataLake, partition: str) -> LakeObject | None:
+        """The partition's one file, whichever its name; None if there is none; MissingFiles if there are two."""
+        found = self._present(lake, partition)
+        if len(found) > 1:
+            raise MissingFiles(self._two_files(lake, partition, found))
+        return found[0] if found else None
+
+    def _two_files(self, lake: DataLake, partition: str, found: Sequence[LakeObject]) -> str:
+        return (
+            f"one {self.what} per partition: {partition} has {' and '.join(lake.uri(o.key) for o in found)}; "
+            "nothing was replaced (remove all but one)"
+        )
 
     def files(self, lake: DataLake, partitions: Sequence[str], clear_empty: bool = False) -> list[LakeObject]:
-        """Each partition's file, or MissingFiles naming every partition without one or with an empty one.
+        """Each partition's file, or MissingFiles naming every partition without one, with an empty one or with two.
 
         With `clear_empty` an empty file is returned like any other, and its partition replaced by no rows."""
-        found, missing, empty = [], [], []
+        found, missing, empty, doubled = [], [], [], []
         for partition in partitions:
-            key = self.key_of(partition)
-            obj = lake.stat(key)
+            objects = self._present(lake, partition)
+            obj = objects[0] if objects else None
             if obj is None:
-                missing.append(f"{partition} ({lake.uri(key)}{_beside(lake, key, self.what)})")
+                keys = self.keys_of(partition)
+                missing.append(f"{partition} ({lake.uri(keys[0])}{_beside(lake, keys, self.what)})")
+            elif len(objects) > 1:
+                doubled.append(self._two_files(lake, partition, objects))
             elif self.is_empty(lake, obj) and not clear_empty:
-                empty.append(f"{partition} ({lake.uri(key)})")
+                empty.append(f"{partition} ({lake.uri(obj.key)})")
             else:
                 found.append(obj)
         problems = [f"missing {self.what}(s): {', '.join(missing)}"] if missing else []
         problems += [f"{self.what} is empty: {', '.join(empty)}"] if empty else []
+        problems += doubled
         if problems:
             hint = "; nothing was replaced"
             if self.clear_empty_tag:
@@ -105,16 +134,17 @@ class PartitionedFiles:
         return (partitions[0], partitions[-1]) if partitions else None
 
 
-def _beside(lake: DataLake, key: str, what: str) -> str:
-    """What lies beside a missing file under the same name in another format (a .csv.gz for a .csv), said so a
-    reader knows why it was not read."""
-    folder, _, name = key.rpartition("/")
-    stem, _, extension = name.partition(".")
+def _beside(lake: DataLake, keys: Sequence[str], what: str) -> str:
+    """What lies beside a missing file under the same name in a format not read (a .csv.bz2 for a .csv), said so
+    a reader knows why it was not read."""
+    folder, _, name = keys[0].rpartition("/")
+    stem = name.partition(".")[0]
+    extensions = " or ".join("." + key.rpartition("/")[2].partition(".")[2] for key in keys)
     # The folder is listed, not the name's prefix: a local lake lists folders only.
     others = [o.key.rpartition("/")[2] for o in lake.list(folder + "/") if o.key.startswith(f"{folder}/{stem}.")]
     if not others:
         return ""
-    return f"; beside it: {', '.join(others)}, not read: a {what} is read as .{extension} only"
+    return f"; beside it: {', '.join(others)}, not read: a {what} is read as {extensions} only"
 
 
 def _objects_table(lake: DataLake, objects: Sequence[LakeObject]) -> dg.MetadataValue:
@@ -198,8 +228,9 @@ def scan(
     index = {key: n for n, key in enumerate(keys)}
     start_after = None
     if lookback is not None and latest in index and index[latest] - lookback - 1 >= 0:
-        start_after = files.key_of(keys[index[latest] - lookback - 1])
-    found = Scan()
+        # After the last name that partition's file may have: every name of the next partitions sorts after it.
+        start_after = max(files.keys_of(keys[index[latest] - lookback - 1]))
+    found, seen = Scan(), {}
     for obj in lake.list(files.prefix, start_after=start_after):
         partition = files.partition_of(obj.key)
         if partition is None:
@@ -209,10 +240,14 @@ def scan(
             if keys and partition < keys[0]:
                 found.before_first.append(obj.key)
             continue
-        if versions.get(partition) != obj.version:
-            found.requests.append((partition, obj.version))
-            versions[partition] = obj.version
+        seen.setdefault(partition, []).append(obj.version)
         latest = max(latest, partition) if latest else partition
+    for partition, seen_versions in seen.items():
+        # A partition with two files (two formats: its run fails naming both) is one request, and one version.
+        version = "+".join(seen_versions)
+        if versions.get(partition) != version:
+            found.requests.append((partition, version))
+            versions[partition] = version
     if latest is not None:
         if lookback is not None and latest in index:
             window_start = keys[max(index[latest] - lookback, 0)]

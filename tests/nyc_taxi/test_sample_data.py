@@ -7,6 +7,7 @@ own internals.
 import csv
 import dataclasses
 import datetime
+import gzip
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -231,3 +232,26 @@ def test_cli_refuses_a_bad_month(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path), "--first-month", "2021-13"])
     assert exit_info.value.code == 2
+
+
+def test_each_format_holds_the_same_trips_and_parquet_is_typed_as_the_tlc_types_it(tmp_path, small, capsys):
+    """--format csv.gz is the CSV's bytes compressed (the same each time); --format parquet the same trips, named
+    and typed as TLC's Parquet files: integer columns as doubles or bigints, an untyped all-null ehail_fee."""
+    argv = ["--months", "2", "--trips-per-month", "200", "--first-month", "2020-12", "--seed", "3"]
+    for month_format in ("csv.gz", "parquet"):
+        assert main([str(tmp_path / month_format), *argv, "--format", month_format]) == 0
+    for month_file in small:
+        name = month_file.path.relative_to(month_file.path.parents[2]).as_posix()
+        compressed = tmp_path / "csv.gz" / f"{name}.gz"
+        assert gzip.decompress(compressed.read_bytes()) == month_file.path.read_bytes()
+        parquet = (tmp_path / "parquet" / name).with_suffix(".parquet")
+        with duckdb.connect() as connection:
+            described = connection.execute(f"describe select * from read_parquet('{parquet}')").fetchall()
+            types = {column: kind for column, kind, *_ in described}
+            [trips] = connection.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()
+        assert list(types) == list(CSV_COLUMNS) and trips == month_file.data_rows
+        assert types["passenger_count"] == types["trip_type"] == "DOUBLE" and types["VendorID"] == "BIGINT"
+        assert types["lpep_pickup_datetime"] == "TIMESTAMP"
+    assert "(200 lines) to" in capsys.readouterr().out  # a Parquet month's rows, no header
+    [again] = generate_months(tmp_path / "again", dataclasses.replace(SMALL, months=1, format="csv.gz"))
+    assert again.path.read_bytes() == (tmp_path / "csv.gz" / f"{csv_key(SMALL.first_month)}.gz").read_bytes()

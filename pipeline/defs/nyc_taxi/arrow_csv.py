@@ -1,5 +1,6 @@
 """The local engine's fast path for staging a month: Arrow's CSV reader types every column as it parses (all
-cores), each trip gets its line number from its position, and the typed table is written as parquet.
+cores), each trip gets its line number from its position, and the typed table is written as parquet. A .csv.gz
+is decompressed as it is read (Arrow's gzip stream).
 
 It takes only a clean file: every value parses as its type, every line has the header's columns, no header
 repeats. Anything else raises NotClean, and duckdb_engine.py stages the month its careful way instead, which
@@ -35,7 +36,7 @@ def stage_clean_month(lake: DataLake, key: str, month: dt.date, parquet: Path) -
     try:
         with lake.open(key) as stream:
             table = pa_csv.read_csv(
-                stream,
+                pa.CompressedInputStream(stream, "gzip") if key.endswith(".gz") else stream,
                 read_options=pa_csv.ReadOptions(column_names=list(CSV_COLUMNS), skip_rows=1, block_size=BLOCK),
                 parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
                 convert_options=pa_csv.ConvertOptions(

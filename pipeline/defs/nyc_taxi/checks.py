@@ -1,19 +1,24 @@
-"""Checks of each month, reading the lake again: every data line of the CSV is a staged trip, and the aggregate
-holds every trip's fare. Both block: a month that fails stops its loads into the warehouse."""
+"""Checks of each month, reading the lake again: every data line of the CSV (every row of a Parquet month) is a
+staged trip, and the aggregate holds every trip's fare. Both block: a month that fails stops its loads into the
+warehouse."""
 
 import dagster as dg
 
 from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
-from pipeline.defs.nyc_taxi.layout import csv_key, fare_by_zone_folder, is_trip_line, trips_folder
+from pipeline.defs.nyc_taxi.lake_files import month_file, open_month_file
+from pipeline.defs.nyc_taxi.layout import fare_by_zone_folder, is_parquet_month, is_trip_line, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLake, DataLakeResource
-from pipeline.lib.warehouse.duckdb import lake_connection
+from pipeline.lib.warehouse.duckdb import lake_connection, literal
 
 
-def csv_data_lines(lake: DataLake, key: str) -> int:
-    """Lines of the file that are trips, counted in Python apart from the engine: not a header, and not blank
-    or only separators (no field at all)."""
-    with lake.open(key) as stream:
+def month_file_trips(lake: DataLake, key: str, extension_dir: str) -> int:
+    """The trips in the month file, counted apart from the engine: a CSV's lines that are not a header, and not
+    blank or only separators (no field at all), counted in Python; a Parquet file's rows, from its footer."""
+    if is_parquet_month(key):
+        [rows] = _parquet_one(lake, f"select count(*) from read_parquet({literal(lake.uri(key))})", extension_dir)
+        return rows
+    with open_month_file(lake, key) as stream:
         return sum(1 for line in stream if is_trip_line(line))
 
 
@@ -33,7 +38,7 @@ def month_checks(
     def every_csv_line_is_a_trip(context: dg.AssetCheckExecutionContext, nyc_lake: DataLakeResource):
         lake, problems = nyc_lake.get_lake(), []
         for month in months_of(context):
-            lines = csv_data_lines(lake, csv_key(month))
+            lines = month_file_trips(lake, month_file(lake, month), extension_dir)
             [trips] = _parquet_one(
                 lake, f"select count(*) from {read_layer_sql(lake, trips_folder(month))}", extension_dir
             )

@@ -72,7 +72,7 @@ def months_in_lake(data_uri: str) -> tuple[str, str]:
     found = MONTH_FILES.data_range(open_lake(data_uri))
     if found is None:
         raise NoData(
-            f"nyc_taxi: no green_tripdata_YYYY-MM.csv under {data_uri}/raw/nyc/: put the month files there, or "
-            "generate some (python -m pipeline generate nyc_taxi DIR), or give --group"
+            f"nyc_taxi: no green_tripdata_YYYY-MM.csv (.csv.gz, .parquet) under {data_uri}/raw/nyc/: put the month "
+            "files there, or generate some (python -m pipeline generate nyc_taxi DIR), or give --group"
         )
     return found

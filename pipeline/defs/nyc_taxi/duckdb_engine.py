@@ -1,4 +1,5 @@
-"""The local engine: a month's CSV to typed parquet, and the parquet to the fare-by-zone aggregate, in DuckDB.
+"""The local engine: a month's file to typed parquet, and the parquet to the fare-by-zone aggregate, in DuckDB.
+A month's CSV may be gzip-compressed (.csv.gz, read as its .csv); a Parquet month is read by parquet_month.py.
 
 Staging takes Arrow's fast path (arrow_csv.py) for a clean file. Any other file is staged the careful way:
 DuckDB reads every column as text and types each value by a guarded cast, so a value that is not empty and
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.defs.nyc_taxi.lake_files import layer_files
+from pipeline.defs.nyc_taxi.lake_files import layer_files, month_file, open_month_file
 from pipeline.defs.nyc_taxi.layout import (
     BOM,
     CLEAR_EMPTY_MONTHS_TAG,
@@ -27,8 +28,8 @@ from pipeline.defs.nyc_taxi.layout import (
     MONTH_FILES,
     STAGED_FROM_CSV,
     TRIP_COLUMNS,
-    csv_key,
     fare_by_zone_folder,
+    is_parquet_month,
     month_key,
     trips_folder,
 )
@@ -115,9 +116,10 @@ def _no_trailing_fields(uri: str) -> str:
 
 
 def stage_month(lake: DataLake, month: dt.date, extension_dir: str, clear_empty: bool = False) -> dict[str, int]:
-    """The month's CSV as typed parquet in trips_folder(month); what was read. A month of no trip is refused before
-    anything is replaced, unless `clear_empty` (the run's CLEAR_EMPTY_MONTHS_TAG): then its layer is emptied."""
-    key = csv_key(month)
+    """The month's file as typed parquet in trips_folder(month); what was read. A month of no trip is refused
+    before anything is replaced, unless `clear_empty` (the run's CLEAR_EMPTY_MONTHS_TAG): then its layer is
+    emptied."""
+    key = month_file(lake, month)
     uri = lake.uri(key)
     with tempfile.TemporaryDirectory() as folder:
         parquet = Path(folder) / "trips.parquet"
@@ -139,6 +141,14 @@ def no_trip_message(month: dt.date, uri: str) -> str:
 
 
 def _stage(lake: DataLake, key: str, month: dt.date, parquet: Path, extension_dir: str) -> dict[str, int]:
+    if is_parquet_month(key):
+        from pipeline.defs.nyc_taxi import parquet_month
+
+        try:
+            rows = parquet_month.stage_parquet_month(lake, key, month, parquet, extension_dir)
+        except parquet_month.MonthRejected as exc:
+            raise MonthRejected(str(exc)) from exc
+        return {"rows": rows, "repeated_headers_skipped": 0}
     _check_header(lake, key, month)
     # Arrow's reader (pyarrow and numpy, ~35 MB) loads only when a month is staged, not with the code location.
     from pipeline.defs.nyc_taxi.arrow_csv import NotClean, stage_clean_month
@@ -160,7 +170,7 @@ def _no_trips(parquet: Path) -> dict[str, int]:
 def _check_header(lake: DataLake, key: str, month: dt.date) -> None:
     """Columns are read by position: a file whose first line is not the green-taxi header is refused. A UTF-8
     byte-order mark before it is skipped (both CSV readers skip it too)."""
-    with lake.open(key) as stream:
+    with open_month_file(lake, key) as stream:
         first = stream.readline(len(HEADER) + 6).decode("utf-8", "replace").removeprefix(BOM).rstrip("\r\n")
     if first != HEADER:
         raise MonthRejected(f"{month:%Y-%m}: {lake.uri(key)}, line 1: {first[:200]!r} is not the header {HEADER!r}")

@@ -1,13 +1,17 @@
 """The month files and what they hold: where each layer of a month lives in the lake (NYC_TAXI_DATA_URI), the
 green-taxi CSV's columns (TLC, 2020) and the typed columns every engine writes them as.
 
-raw/nyc/green_tripdata_YYYY-MM.csv -> staging/nyc/YYYY-MM/*.parquet -> gold/nyc/YYYY-MM/*.parquet (the MWAA
-original's raw/, staging/ and gold/ prefixes). A month's layer is a folder of parquet files, replaced whole: DuckDB
-writes one file, Spark a file per task.
+raw/nyc/green_tripdata_YYYY-MM.csv (or .csv.gz, or TLC's .parquet: one of them a month) ->
+staging/nyc/YYYY-MM/*.parquet -> gold/nyc/YYYY-MM/*.parquet (the MWAA original's raw/, staging/ and gold/
+prefixes). A month's layer is a folder of parquet files, replaced whole: DuckDB writes one file, Spark a file per
+task.
 """
 
 import datetime as dt
+import gzip
+import io
 import re
+import zlib
 
 from pipeline.lib.partitioned_files import PartitionedFiles
 
@@ -59,7 +63,7 @@ TRIP_COLUMNS = (
     ("payment_type", "integer"),
     ("trip_type", "integer"),
     ("source_file", "text"),  # the month file's URI
-    ("source_row", "bigint"),  # its line number in that file (the header is line 1)
+    ("source_row", "bigint"),  # its line in that file (the header is line 1); a Parquet file's row, from 1
     ("month", "date"),  # the file's month (the partition), whatever a late trip's pickup date
 )
 # (CSV column, staged name, logical type) of every column read from the CSV: the CSV's, DROPPED left out, in order.
@@ -84,8 +88,21 @@ def month_key(month: dt.date) -> str:
     return month.strftime("%Y-%m-01")
 
 
+# What a month file may be, one file a month: TLC's CSV, the same CSV gzip-compressed, TLC's Parquet (read by
+# column name and type). In key order, so a month's names sort together and the last is its greatest.
+MONTH_FORMATS = ("csv", "csv.gz", "parquet")
+
+
+def month_file_key(month: dt.date, month_format: str = "csv") -> str:
+    return f"raw/nyc/green_tripdata_{month:%Y-%m}.{month_format}"
+
+
 def csv_key(month: dt.date) -> str:
-    return f"raw/nyc/green_tripdata_{month:%Y-%m}.csv"
+    return month_file_key(month, "csv")
+
+
+def is_parquet_month(key: str) -> bool:
+    return key.endswith(".parquet")
 
 
 # The lake's two derived layers, a folder per month under each prefix.
@@ -132,16 +149,32 @@ def is_trip_line(line: bytes) -> bool:
     return line.rstrip(b"\r\n").removeprefix(_BOM_BYTES) != _HEADER_BYTES
 
 
+_GZIP_MAGIC, _PARQUET_MAGIC = b"\x1f\x8b", b"PAR1"
+
+
 def holds_no_trip(content: bytes) -> bool:
-    """A month file with no trip in it: empty, or its header alone (with blank lines): what an interrupted export
-    leaves, refused unless the month is cleared on purpose."""
+    """A (small) month file with no trip in it: empty, or its header alone (with blank lines), compressed or not,
+    or a Parquet file of no row: what an interrupted export leaves, refused unless the month is cleared on
+    purpose. Told by the content's first bytes, as the kit gives content only; a file that does not open is
+    not called empty (the engine names what is wrong with it)."""
+    try:
+        if content.startswith(_GZIP_MAGIC):
+            content = gzip.decompress(content)
+        elif content.startswith(_PARQUET_MAGIC):
+            import pyarrow.parquet as pq  # loads only for a small Parquet file, not with the code location
+
+            return pq.read_metadata(io.BytesIO(content)).num_rows == 0
+    except (OSError, EOFError, zlib.error, ValueError):
+        return False
     return not any(is_trip_line(line) for line in content.splitlines())
 
 
 RAW_PREFIX = "raw/nyc/"
 # The run tag that clears a month whose file was emptied on purpose (the kit's, as Sparkify's for a day).
 CLEAR_EMPTY_MONTHS_TAG = "nyc_taxi/clear_empty_months"
-_MONTH_FILE = re.compile(r"^raw/nyc/green_tripdata_(\d{4})-(\d{2})\.csv$")
+_MONTH_FILE = re.compile(
+    r"^raw/nyc/green_tripdata_(\d{4})-(\d{2})\.(?:" + "|".join(map(re.escape, MONTH_FORMATS)) + ")$"
+)
 
 
 def _month_of_key(key: str) -> str | None:
@@ -157,4 +190,5 @@ MONTH_FILES = PartitionedFiles(
     what="month file",
     clear_empty_tag=CLEAR_EMPTY_MONTHS_TAG,
     empty_when=holds_no_trip,
+    also_as=lambda partition: tuple(month_file_key(dt.date.fromisoformat(partition), f) for f in MONTH_FORMATS[1:]),
 )

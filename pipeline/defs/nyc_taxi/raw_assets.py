@@ -15,5 +15,6 @@ def raw_green_tripdata(partitions: dg.PartitionsDefinition, group: str) -> dg.As
         partitions_def=partitions,
         group=group,
         kinds={"s3", "csv"},
-        description="One TLC green-taxi CSV per month: raw/nyc/green_tripdata_YYYY-MM.csv under NYC_TAXI_DATA_URI.",
+        description="One TLC green-taxi file per month under NYC_TAXI_DATA_URI: raw/nyc/green_tripdata_YYYY-MM.csv, "
+        ".csv.gz or .parquet.",
     )

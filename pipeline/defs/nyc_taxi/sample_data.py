@@ -1,24 +1,27 @@
-"""A deterministic generator of NYC green-taxi month files, raw/nyc/green_tripdata_YYYY-MM.csv, as the TLC wrote them.
+"""A deterministic generator of NYC green-taxi month files, raw/nyc/green_tripdata_YYYY-MM.csv, as the TLC wrote them
+(or the same gzip-compressed, .csv.gz, or as TLC's Parquet files type them, .parquet: `--format`).
 
 Every quirk of the real 2020 files is in every month it writes, so even a 20-trip month has empty values (ehail_fee
 always; the "unknown vendor" rows' VendorID, store_and_fwd_flag, RatecodeID, passenger_count, payment_type,
 trip_type and congestion_surcharge together), "Y" flags, refunds (negative amounts), late records from the previous
 month, one trip of the next month, and a blank last line:
 `python -m pipeline.defs.nyc_taxi.sample_data OUT_DIR [--months N] [--trips-per-month N] [--first-month YYYY-MM]
-[--seed N] [--repeated-header]`.
+[--seed N] [--repeated-header] [--format csv|csv.gz|parquet]`.
 """
 
 import argparse
 import calendar
 import datetime
 import functools
+import gzip
 import os
 import random
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, csv_key
+from pipeline.defs.nyc_taxi.layout import CSV_COLUMNS, MONTH_FORMATS, month_file_key
 from pipeline.lib.arguments import positive_int
 
 PROGRESS_THRESHOLD = 200_000  # trips per month from which the CLI shows a percentage
@@ -58,12 +61,13 @@ class TaxiSpec:
     first_month: datetime.date = datetime.date(2020, 1, 1)
     seed: int = 7
     repeated_header: bool = False
+    format: str = "csv"  # one of layout.MONTH_FORMATS
 
 
 @dataclass(frozen=True)
 class MonthFile:
-    """One written month: data_rows counts trips only; lines counts every line, header(s) and the blank last one
-    included (what `wc -l` says)."""
+    """One written month: data_rows counts trips only; lines counts every line of the CSV, header(s) and the blank
+    last one included (what `wc -l` says of it, decompressed); a Parquet month's rows."""
 
     month: datetime.date
     path: Path
@@ -184,6 +188,10 @@ def _check_spec(spec: TaxiSpec) -> None:
         raise ValueError(f"TaxiSpec.trips_per_month must be at least {len(_SHOWCASE)}, got {spec.trips_per_month}")
     if spec.first_month.day != 1:
         raise ValueError(f"TaxiSpec.first_month must be a month's first day, got {spec.first_month}")
+    if spec.format not in MONTH_FORMATS:
+        raise ValueError(f"TaxiSpec.format must be one of {', '.join(MONTH_FORMATS)}, got {spec.format!r}")
+    if spec.format == "parquet" and spec.repeated_header:
+        raise ValueError("a repeated header is a CSV's: not with TaxiSpec.format parquet")
 
 
 def _months(spec: TaxiSpec) -> list[datetime.date]:
@@ -213,17 +221,61 @@ def _write_month(path: Path, month: datetime.date, spec: TaxiSpec, progress: boo
             if progress:
                 print(f"\r{path.name}: {min(start + BATCH, trips) * 100 // trips}%", end="", file=sys.stderr)
         out.write("\n")  # the blank last line some real files end with
-    os.replace(partial, path)
     if progress:
         print(file=sys.stderr)
-    return MonthFile(month, path, trips, trips + 2 + spec.repeated_header)
+    lines = trips + 2 + spec.repeated_header
+    if spec.format == "csv.gz":
+        _compress(partial)
+    elif spec.format == "parquet":
+        _as_tlc_parquet(partial)
+        lines = trips
+    os.replace(partial, path)
+    return MonthFile(month, path, trips, lines)
+
+
+def _compress(partial: Path) -> None:
+    """The CSV gzip-compressed in place; mtime 0 so that the same spec gives the same bytes."""
+    compressed = partial.with_name(partial.name + ".gz")
+    with (
+        open(partial, "rb") as source,
+        open(compressed, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as out,
+    ):
+        shutil.copyfileobj(source, out)
+    os.replace(compressed, partial)
+
+
+# TLC's Parquet types (its files since 2022): int64 vendor and zones, doubles for the other integer columns and the
+# amounts, microsecond timestamps, and an all-null ehail_fee of no type.
+_INTEGERS_AS_INT64 = {"VendorID", "PULocationID", "DOLocationID"}
+
+
+def _as_tlc_parquet(partial: Path) -> None:
+    """The CSV rewritten in place as TLC's Parquet: its columns, named and typed as TLC's files have them."""
+    import pyarrow as pa  # only to write a Parquet month: the CSV generator needs no more than the standard library
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    types = {column: pa.float64() for column in CSV_COLUMNS} | {column: pa.int64() for column in _INTEGERS_AS_INT64}
+    types |= {"store_and_fwd_flag": pa.string(), "ehail_fee": pa.null()}
+    types |= {column: pa.timestamp("us") for column in ("lpep_pickup_datetime", "lpep_dropoff_datetime")}
+    table = pa_csv.read_csv(
+        partial,
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types, timestamp_parsers=["%Y-%m-%d %H:%M:%S"], strings_can_be_null=True
+        ),
+    )
+    pq.write_table(table, partial.with_name(partial.name + ".parquet"))
+    os.replace(partial.with_name(partial.name + ".parquet"), partial)
 
 
 def generate_months(root: Path, spec: TaxiSpec = TaxiSpec(), progress: bool = False) -> list[MonthFile]:
-    """Write spec.months consecutive month files under root at csv_key(month), replacing those there;
-    progress shows a percentage per file on stderr."""
+    """Write spec.months consecutive month files under root at month_file_key(month, spec.format), replacing those
+    there; progress shows a percentage per file on stderr."""
     _check_spec(spec)
-    return [_write_month(Path(root) / csv_key(month), month, spec, progress) for month in _months(spec)]
+    return [
+        _write_month(Path(root) / month_file_key(month, spec.format), month, spec, progress) for month in _months(spec)
+    ]
 
 
 def _year_month(text: str) -> datetime.date:
@@ -242,8 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-month", type=_year_month, default=defaults.first_month, help="YYYY-MM")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--repeated-header", action="store_true", help="repeat the header mid-file (bad input)")
+    parser.add_argument(
+        "--format", choices=MONTH_FORMATS, default=defaults.format, help="csv (default), csv.gz, or TLC's parquet"
+    )
     args = parser.parse_args(argv)
-    spec = TaxiSpec(args.months, args.trips_per_month, args.first_month, args.seed, args.repeated_header)
+    spec = TaxiSpec(args.months, args.trips_per_month, args.first_month, args.seed, args.repeated_header, args.format)
     try:
         files = generate_months(args.out_dir, spec, progress=spec.trips_per_month >= PROGRESS_THRESHOLD)
     except ValueError as error:

@@ -2,10 +2,11 @@
 names: `spark` (a local Spark, the script in a subprocess), `glue` (an AWS Glue job) or `emr-serverless` (a job run
 of an EMR Serverless application).
 
-The months, their URIs and the CSV's columns go to the job in the Pipes extras; what the job reports (rows,
-groups, fare) becomes the materialization's metadata. On AWS the repository's script is uploaded to
-NYC_TAXI_SPARK_SCRIPT_URI before each launch, so the job always runs this version of it, and the Pipes context
-and messages travel through that bucket (PipesS3ContextInjector, PipesS3MessageReader).
+The months, their files' URIs (.csv, .csv.gz or .parquet) and the contract's columns go to the job in the Pipes
+extras; what the job reports (rows, groups, fare) becomes the materialization's metadata. On AWS the
+repository's script is uploaded to NYC_TAXI_SPARK_SCRIPT_URI before each launch, so the job always runs this
+version of it, and the Pipes context and messages travel through that bucket (PipesS3ContextInjector,
+PipesS3MessageReader).
 """
 
 import sys
@@ -21,12 +22,12 @@ from dagster_aws.pipes import (
     PipesS3MessageReader,
 )
 
+from pipeline.defs.nyc_taxi.lake_files import month_file
 from pipeline.defs.nyc_taxi.layout import (
     CLEAR_EMPTY_MONTHS_TAG,
     CSV_COLUMNS,
     FARE_GROUPS,
     STAGED_FROM_CSV,
-    csv_key,
     fare_by_zone_folder,
     trips_folder,
 )
@@ -41,7 +42,7 @@ def step_extras(lake: DataLake, step: str, months, clear_empty: bool = False) ->
     """What the job does: the step, each month's source and target URIs, the CSV's columns and their types, and
     whether a month of no trip is cleared (the run's tag) or refused."""
     if step == "stage":
-        layers = [(csv_key(month), trips_folder(month)) for month in months]
+        layers = [(month_file(lake, month), trips_folder(month)) for month in months]
         details = {
             "csv_columns": list(CSV_COLUMNS),
             "columns": [list(column) for column in STAGED_FROM_CSV],

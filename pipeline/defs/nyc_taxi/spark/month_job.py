@@ -2,10 +2,11 @@
 launched through Dagster Pipes (../spark_engine.py). It does what ../duckdb_engine.py does, to the same contract
 (tests/nyc_taxi/test_spark_engine.py compares the two row for row):
 
-- stage: a month's CSV -> typed parquet, each trip with its source file and line; a line with the wrong number
-  of columns (a trailing comma included) or a value that does not parse rejects the month, naming file, line and
-  column; a UTF-8 byte-order mark before the header is skipped; a month of no trip is rejected unless the run
-  clears it on purpose (`clear_empty`);
+- stage: a month's CSV (a .csv.gz decompressed by Spark's reader) -> typed parquet, each trip with its source
+  file and line; a line with the wrong number of columns (a trailing comma included) or a value that does not
+  parse rejects the month, naming file, line and column; a UTF-8 byte-order mark before the header is skipped; a
+  month of no trip is rejected unless the run clears it on purpose (`clear_empty`). A Parquet month (TLC's) is
+  read by column name and type, as ../parquet_month.py reads it, its rows numbered from 1;
 - aggregate: a month's trips -> sum of fare and count of trips by pickup zone, trip type and payment type.
 
 What to do comes in the Pipes context's extras (step, months and their URIs, the CSV's columns and their types,
@@ -21,6 +22,11 @@ import datetime as dt
 from dagster_pipes import PipesCliArgsParamsLoader, PipesContext, PipesEnvVarParamsLoader, open_dagster_pipes
 
 SPARK_TYPES = {"integer": "int", "bigint": "bigint", "double": "double", "text": "string", "date": "date"}
+# A Parquet month's types (as Spark names them) each logical type is read from; an all-null column reads as int.
+INTEGERS = {"tinyint", "smallint", "int", "bigint"}
+NUMBERS = INTEGERS | {"float", "double", "decimal"}
+PARQUET_TYPES = {"integer": NUMBERS, "double": NUMBERS, "text": {"string"}, "timestamp": {"timestamp", "timestamp_ntz"}}
+INT_RANGE = (-(2**31), 2**31 - 1)
 TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss"
 # A quoted CSV field, doubled quotes inside: removed before counting a line's separators.
 QUOTED_FIELD = '"(?:[^"]|"")*"'
@@ -82,7 +88,16 @@ def numbered_lines(spark, source: str):
 
 
 def stage(spark, month: dict, extras: dict) -> dict:
-    """The month's CSV as typed parquet in its staging folder; what was read, or why the month is rejected."""
+    """The month's file as typed parquet in its staging folder; what was read, or why the month is rejected. A
+    Parquet file of zero bytes (a month cleared on purpose) is read as an empty CSV: it has no footer to read."""
+    source = month["source"]
+    if source.endswith(".parquet") and spark.read.format("binaryFile").load(source).select("length").first()[0]:
+        return stage_parquet(spark, month, extras)
+    return stage_csv(spark, month, extras)
+
+
+def stage_csv(spark, month: dict, extras: dict) -> dict:
+    """The month's CSV typed: its trips, or why the month is rejected."""
     from pyspark.sql import functions as F
 
     source, csv_columns, columns = month["source"], extras["csv_columns"], extras["columns"]
@@ -137,8 +152,71 @@ def stage(spark, month: dict, extras: dict) -> dict:
     rejected = first_problem.orderBy("source_row").first()
     if rejected:
         return {"rejected": f"{month['month'][:7]}: {rejected['problem']}"}
-    trips = parsed.select(
-        *typed,
+    return write_trips(spark, parsed.select(*typed, "source_row"), month, extras, headers)
+
+
+def stage_parquet(spark, month: dict, extras: dict) -> dict:
+    """The month's Parquet file typed: its columns taken by name (others left out), each checked against the
+    contract's type; a number read as an integer only when integral and in range; its trips, or why the month is
+    rejected (worded as the DuckDB engine words it, the file's types as Spark names them)."""
+    from pyspark.sql import functions as F
+
+    source, label = month["source"], month["month"][:7]
+    try:
+        frame = spark.read.parquet(source)
+        types = {field.name: field.dataType.simpleString() for field in frame.schema.fields}
+    except Exception as exc:  # Spark's reader raises its JVM's errors: the first line says what it could not read
+        return {
+            "rejected": f"{label}: {source}: not a Parquet file that can be read: {str(exc).strip().splitlines()[0]}"
+        }
+    position = F.col("_metadata.row_index") + 1  # the row's place in the file, from 1
+    typed, problems = [], []
+    for column, name, logical in extras["columns"]:
+        if column not in types:
+            return {"rejected": f"{label}: {source}: no column {column} (a Parquet month's columns are read by name)"}
+        kind = types[column]
+        if kind.split("(")[0] not in PARQUET_TYPES[logical]:
+            return {"rejected": f"{label}: {source}, column {column}: a {kind} column is not read as {logical}"}
+        raw = F.col(f"`{column}`")
+        if logical == "timestamp":
+            value = raw.cast("timestamp_ntz")  # a time zone's timestamp at UTC, the session's zone
+        elif logical == "integer":
+            # Range first: a double's NaN or infinity is outside it, and floor() of a huge double overflows.
+            fits = raw.between(*INT_RANGE) & (raw == F.floor(raw))
+            value = F.when(fits, raw.cast("int"))
+            problems.append(
+                F.when(
+                    raw.isNotNull() & value.isNull(),
+                    F.concat(
+                        F.lit(f"{source}, row "),
+                        position.cast("string"),
+                        F.lit(f", column {column}: cannot read "),
+                        raw.cast("string"),
+                        F.lit(" as integer"),
+                    ),
+                )
+            )
+        else:
+            value = raw.cast(SPARK_TYPES[logical])
+        typed.append(value.alias(name))
+    if problems:
+        first = frame.select(F.coalesce(*problems).alias("problem"), position.alias("source_row")).where(
+            "problem is not null"
+        )
+        rejected = first.orderBy("source_row").first()
+        if rejected:
+            return {"rejected": f"{label}: {rejected['problem']}"}
+    return write_trips(spark, frame.select(*typed, position.alias("source_row")), month, extras, 0)
+
+
+def write_trips(spark, typed, month: dict, extras: dict, headers: int) -> dict:
+    """The typed trips (with source_row) written to the month's staging folder, with their file and month; a month
+    of no trip rejected unless the run clears it on purpose."""
+    from pyspark.sql import functions as F
+
+    source = month["source"]
+    trips = typed.select(
+        *[name for _, name, _ in extras["columns"]],
         F.lit(source).alias("source_file"),
         F.col("source_row").cast("bigint").alias("source_row"),
         F.lit(month["month"]).cast("date").alias("month"),
