@@ -7,14 +7,15 @@ from pipeline.defs.nyc_taxi.duckdb_engine import read_layer_sql
 from pipeline.defs.nyc_taxi.layout import csv_key, fare_by_zone_folder, is_trip_line, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLake, DataLakeResource
+from pipeline.lib.text_lines import iter_lines
 from pipeline.lib.warehouse.duckdb import lake_connection
 
 
 def csv_data_lines(lake: DataLake, key: str) -> int:
     """Lines of the file that are trips, counted in Python apart from the engine: not a header, and not blank
-    or only separators (no field at all)."""
+    or only separators (no field at all). A line ends where every reader ends it (lib/text_lines.py)."""
     with lake.open(key) as stream:
-        return sum(1 for line in stream if is_trip_line(line))
+        return sum(1 for line in iter_lines(stream) if is_trip_line(line))
 
 
 def _parquet_one(lake: DataLake, sql: str, extension_dir: str):
