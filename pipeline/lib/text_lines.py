@@ -13,10 +13,18 @@ def iter_lines(stream: BinaryIO) -> Iterator[bytes]:
         yield from piece.splitlines() or [b""]
 
 
-def line_ends(text: str, start: int = 0, end: int | None = None) -> int:
+def line_ends(text: str | bytes, start: int = 0, end: int | None = None) -> int:
     """The line ends in text[start:end], a `\\r\\n` counted once."""
     end = len(text) if end is None else end
-    return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    lf, cr, crlf = ("\n", "\r", "\r\n") if isinstance(text, str) else (b"\n", b"\r", b"\r\n")
+    return text.count(lf, start, end) + text.count(cr, start, end) - text.count(crlf, start, end)
+
+
+def line_start(text: str | bytes, before: int) -> int:
+    """Where the line holding text[before] starts in text, or -1 if it starts before it."""
+    lf, cr = ("\n", "\r") if isinstance(text, str) else (b"\n", b"\r")
+    found = max(text.rfind(lf, 0, before), text.rfind(cr, 0, before))
+    return found + 1 if found >= 0 else -1
 
 
 def utf8_problem(line: bytes) -> str | None:
