@@ -1,8 +1,9 @@
 """The local engine's fast path for staging a month: Arrow's CSV reader types every column as it parses (all
 cores), each trip gets its line number from its position, and the typed table is written as parquet.
 
-It takes only a clean file: every value parses as its type, every line has the header's columns, no header
-repeats. Anything else raises NotClean, and duckdb_engine.py stages the month its careful way instead, which
+It takes only a clean file: every value parses as its type (a finite number, text without a NUL, UTF-8 in every
+column), every line has the header's columns, no header repeats. Anything else raises NotClean, and
+duckdb_engine.py stages the month its careful way instead, which
 names the file, line and column of the first problem. Blank lines are kept while reading, so a trip's
 position is its line in the file, then dropped (a line whose fields are all empty is no trip either).
 

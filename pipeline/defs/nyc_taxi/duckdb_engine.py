@@ -5,8 +5,10 @@ DuckDB reads every column as text and types each value by a guarded cast, so a v
 does not parse fails the month naming the file, its line and the column; a row with the wrong number of
 columns fails with its line and the count (DuckDB's reader for most, a guard here for the trailing empty fields
 its reader drops); a header repeated inside the file (TLC files concatenated) is skipped and counted. Empty
-fields are NULL (the TLC writes nulls as empty strings). The first line must be the green-taxi header (a UTF-8
-byte-order mark before it is skipped). A month of no trip is refused unless the run clears it on purpose.
+fields are NULL (the TLC writes nulls as empty strings). A NUL in text and a NaN or infinity in a number fail the
+month naming the column; bytes that are not UTF-8, naming the line and byte (docs/guarantees.md: as Sparkify).
+The first line must be the green-taxi header (a UTF-8 byte-order mark before it is skipped). A month of no trip
+is refused unless the run clears it on purpose.
 Nothing is written unless the whole month converts: a temporary file becomes the month's one parquet file in
 one put; files another engine left in the month's folder are then removed.
 """

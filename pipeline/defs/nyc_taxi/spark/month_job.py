@@ -4,8 +4,9 @@ launched through Dagster Pipes (../spark_engine.py). It does what ../duckdb_engi
 
 - stage: a month's CSV -> typed parquet, each trip with its source file and line; a line with the wrong number
   of columns (a trailing comma included) or a value that does not parse rejects the month, naming file, line and
-  column; a UTF-8 byte-order mark before the header is skipped; a month of no trip is rejected unless the run
-  clears it on purpose (`clear_empty`);
+  column; so does a NUL in text, a NaN or infinity in a number, or bytes that are not UTF-8 (naming the byte);
+  a UTF-8 byte-order mark before the header is skipped; a line ends at LF, CRLF or a lone CR (Hadoop's reader);
+  a month of no trip is rejected unless the run clears it on purpose (`clear_empty`);
 - aggregate: a month's trips -> sum of fare and count of trips by pickup zone, trip type and payment type.
 
 What to do comes in the Pipes context's extras (step, months and their URIs, the CSV's columns and their types,
