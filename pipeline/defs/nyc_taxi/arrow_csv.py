@@ -3,9 +3,9 @@ cores), each trip gets its line number from its position, and the typed table is
 
 It takes only a clean file: every value parses as its type (a finite number, text without a NUL, UTF-8 in every
 column), every line has the header's columns, no header repeats. Anything else raises NotClean, and
-duckdb_engine.py stages the month its careful way instead, which
-names the file, line and column of the first problem. Blank lines are kept while reading, so a trip's
-position is its line in the file, then dropped (a line whose fields are all empty is no trip either).
+duckdb_engine.py stages the month its careful way instead, which names the file, line and column of the first
+problem. Blank lines are kept while reading, so a trip's position is its line in the file, then dropped (a line
+whose fields are all empty is no trip either).
 
 The month is held typed in memory while it is written: about 150 bytes a trip (150 MB for a million).
 """
