@@ -49,6 +49,18 @@ def test_invalid_utf8_names_its_line_and_column_whatever_the_chunking(monkeypatc
     assert str(error.value) == "f, line 5: not UTF-8 text: byte(s) ff at column 5"
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20])
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "lone-CR"])
+def test_a_line_ends_at_lf_crlf_or_a_lone_cr_whatever_the_chunking(monkeypatch, chunk, end):
+    # As every CSV reader of the platform ends a line (pipeline/lib/text_lines.py): line numbers agree.
+    monkeypatch.setattr(json_records, "_CHUNK", chunk)
+    data = end.join([b'{"a": 1}', b"", b'{"a":', b" 2}", b'{"a": 3}', b'{"a": "x\xff"}'])
+    assert list(iter_objects(io.BytesIO(data.rsplit(end, 1)[0]), "f")) == [(1, {"a": 1}), (3, {"a": 2}), (5, {"a": 3})]
+    with pytest.raises(RawDataError) as error:
+        list(iter_objects(io.BytesIO(data), "f"))
+    assert str(error.value) == "f, line 6: not UTF-8 text: byte(s) ff at column 9"
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 1 << 20])
 def test_a_byte_order_mark_at_the_start_is_skipped(monkeypatch, chunk):
     monkeypatch.setattr(json_records, "_CHUNK", chunk)

@@ -5,12 +5,14 @@ every thread of a run, so concurrency fills the allowance and never exceeds it);
 `Retry-After` says, else back off exponentially with jitter, within a budget of attempts and seconds. Each
 request has a total deadline (connect, headers and the whole body), and its headers (an API key among them)
 go only to the origin asked: a redirect is followed within that origin only. A response that is not 2xx, or
-not JSON, is never returned as data: it raises ApiError naming what was asked, the status and an excerpt of the body.
+not JSON, is never returned as data: it raises ApiError naming what was asked, the status and an excerpt of the body;
+nor is JSON that no warehouse stores (parse_json: the one reading of a JSON answer, as of a JSON file).
 """
 
 from __future__ import annotations
 
 import email.utils
+import io
 import json
 import threading
 import time
@@ -22,6 +24,9 @@ import anyio
 import anyio.from_thread
 import httpx
 import tenacity
+
+from pipeline.lib.json_records import NotJson, first_unstorable
+from pipeline.lib.text_lines import find_invalid_utf8
 
 # Connect quickly or give up (the retry will try again). These bound each socket operation only: a body
 # trickling a byte at a time resets the read timeout with every byte, so DEADLINE_SECONDS bounds the whole.
@@ -70,6 +75,25 @@ class RateLimiter:
 def _excerpt(body: bytes) -> str:
     text = body.decode("utf-8", errors="replace").strip().replace("\n", " ")
     return repr(text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""))
+
+
+def parse_json(body: bytes) -> object:
+    """The body's JSON, as every reader of the platform reads a JSON file (docs/guarantees.md): a UTF-8 byte-order
+    mark skipped; ValueError naming what is not data: bytes that are not UTF-8 (line and column), text that is not
+    JSON, or a value no warehouse stores (a NaN, an infinity, a NUL in text), by its path in the document."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        line, problem = find_invalid_utf8(io.BytesIO(body))
+        raise ValueError(f"the body, line {line}: {problem}") from None
+    try:
+        payload = json.loads(text.removeprefix("\ufeff"), parse_constant=NotJson)
+    except ValueError as exc:
+        raise ValueError(f"the body is not JSON ({exc}): {_excerpt(body)}") from None
+    found = first_unstorable(payload)
+    if found:
+        raise ValueError(f"the body, field {found[0] or 'the document'!r}: {found[1]}")
+    return payload
 
 
 def origin(url: httpx.URL) -> str:
@@ -202,9 +226,9 @@ class ApiClient:
                 raise _Retryable(error, retry_after_seconds(response))
             raise error
         try:
-            return body, json.loads(body)
-        except ValueError as exc:  # a 200 whose body is not JSON (a proxy's HTML page, a cut-off answer)
-            raise ApiError(what, response.status_code, f"the body is not JSON ({exc}): {_excerpt(body)}") from None
+            return body, parse_json(body)
+        except ValueError as exc:  # a 200 that is not data: a proxy's HTML page, a cut-off answer, a NaN
+            raise ApiError(what, response.status_code, str(exc)) from None
 
     async def _get_within(self, request: httpx.Request, what: str, seconds: float) -> httpx.Response:
         """The answer to the request, read in full, or _DeadlinePassed once `seconds` have passed."""

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from pipeline.lib.tables import TableSpec
+from pipeline.lib.text_lines import line_ends, line_start
 
 _CHUNK = 1 << 20
 # An object larger than this is taken as malformed rather than read on (DuckDB's own default limit).
@@ -57,9 +58,11 @@ def iter_objects(stream: BinaryIO, uri: str) -> Iterator[tuple[int, dict]]:
     while not buffer and not exhausted:
         buffer, exhausted = reader.read(), reader.done
     buffer = buffer.removeprefix(_BOM)  # a byte-order mark says "UTF-8", nothing more; DuckDB skips it too
+    after_cr = False  # the whitespace read last ended in \r: a \n starting the next read ends the same line
     while True:
         stripped = buffer.lstrip(_WHITESPACE)
-        line += buffer.count("\n", 0, len(buffer) - len(stripped))
+        line += line_ends(buffer, 0, len(buffer) - len(stripped)) - (after_cr and buffer.startswith("\n"))
+        after_cr = not stripped and buffer.endswith("\r")
         buffer = stripped
         if not buffer:
             if exhausted:
@@ -80,15 +83,15 @@ def iter_objects(stream: BinaryIO, uri: str) -> Iterator[tuple[int, dict]]:
         if not isinstance(obj, dict):
             raise RawDataError(uri, line, f"expected a JSON object, found {type(obj).__name__}")
         yield line, obj
-        line += buffer.count("\n", 0, end)
+        line += line_ends(buffer, 0, end)
         buffer = buffer[end:]
 
 
 class _Utf8Chunks:
     def __init__(self, stream: BinaryIO, uri: str):
         self._stream, self._uri, self._pending, self.done = stream, uri, b"", False
-        # Newlines returned so far, and bytes since the last one: where an undecodable byte is, in lines.
-        self._lines_read, self._line_bytes = 0, 0
+        # Line ends returned so far, and bytes since the last one: where an undecodable byte is, in lines.
+        self._lines_read, self._line_bytes, self._after_cr = 0, 0, False
 
     def read(self) -> str:
         chunk = self._stream.read(_CHUNK)
@@ -101,15 +104,20 @@ class _Utf8Chunks:
         try:
             text = data[:cut].decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = self._lines_read + data.count(b"\n", 0, exc.start) + 1
-            newline = data.rfind(b"\n", 0, exc.start)
-            column = exc.start - newline if newline >= 0 else self._line_bytes + exc.start + 1
+            line = self._lines_read + self._ends(data, exc.start) + 1
+            start = line_start(data, exc.start)
+            column = exc.start - start + 1 if start >= 0 else self._line_bytes + exc.start + 1
             bad = data[exc.start : exc.end].hex(" ")
             raise RawDataError(self._uri, line, f"not UTF-8 text: byte(s) {bad} at column {column}") from None
-        self._lines_read += text.count("\n")
-        newline = data.rfind(b"\n", 0, cut)
-        self._line_bytes = cut - newline - 1 if newline >= 0 else self._line_bytes + cut
+        self._lines_read += self._ends(data, cut)
+        self._after_cr = data[:cut].endswith(b"\r") or (self._after_cr and cut == 0)
+        start = line_start(data, cut)
+        self._line_bytes = cut - start if start >= 0 else self._line_bytes + cut
         return text
+
+    def _ends(self, data: bytes, end: int) -> int:
+        """Line ends in data[:end], less a \n that ends the \r the previous chunk ended with."""
+        return line_ends(data, 0, end) - (self._after_cr and data.startswith(b"\n"))
 
 
 def _utf8_boundary(data: bytes) -> int:
@@ -154,6 +162,30 @@ def _type_problem(value, logical_type: str) -> str | None:
         return f"expected a whole number, found {json.dumps(value)}"
     if logical_type == "integer" and not -(2**31) <= number < 2**31:
         return f"{json.dumps(value)} is out of range for an integer"
+    return None
+
+
+def first_unstorable(value, where: str = "") -> tuple[str, str] | None:
+    """(where, problem) of the first value of a parsed JSON document that no warehouse stores as it is, or None:
+    a bare NaN or Infinity (parsed with NotJson), a number too large for a double, or a NUL in text. `where` is
+    its path: `current.temp_c`, `drinks[2].strDrink`."""
+    if isinstance(value, dict):
+        children = ((f"{where}.{key}" if where else str(key), child) for key, child in value.items())
+    elif isinstance(value, list):
+        children = ((f"{where}[{n}]", child) for n, child in enumerate(value))
+    else:
+        children = ()
+    for path, child in children:
+        found = first_unstorable(child, path)
+        if found:
+            return found
+    if isinstance(value, NotJson):
+        return where, _type_problem(value, "double")
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, f"{value} is out of range for a double"
+    if isinstance(value, str):
+        problem = _type_problem(value, "text")
+        return (where, problem) if problem else None
     return None
 
 

@@ -259,3 +259,28 @@ def test_a_stray_copy_beside_a_day_file_is_not_loaded(platform):
 
     assert outcome.ok, outcome.errors
     assert platform.tables() == before  # each event once, not twice
+
+
+def test_crlf_lone_cr_and_blank_lines_are_read_alike_and_an_error_names_the_line_they_make(platform):
+    before = platform.tables()
+    original = platform.day_file.read_bytes()
+    ends = (b"\r\n", b"\r", b"\n")  # line after line, as a file passed between systems may end them
+
+    def mixed(content: bytes) -> bytes:
+        lines = content.split(b"\n")
+        # A blank line after line 3 (ended by LF: after a lone CR, its LF would make one CRLF).
+        return b"".join(line + ends[n % 3] for n, line in enumerate([*lines[:3], b"", *lines[3:]]))
+
+    platform.day_file.write_bytes(mixed(field_value("ts", b'"soon"')(original)))
+    outcome = materialize_days([DAY])
+
+    assert not outcome.ok
+    # Line 5 of the file before, one blank line later: a lone CR ends a line as LF and CRLF do.
+    assert f"{platform.day_file}, line {LINE + 1}, field 'ts': expected a bigint" in outcome.errors[0], outcome.errors
+
+    platform.day_file.write_bytes(mixed(original))
+    outcome = materialize_days([DAY])
+
+    assert outcome.ok, outcome.errors
+    assert any(c.name.endswith(CHECK_NAME) and c.passed for c in outcome.checks), outcome.checks
+    assert platform.tables() == before

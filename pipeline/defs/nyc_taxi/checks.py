@@ -9,17 +9,19 @@ from pipeline.defs.nyc_taxi.lake_files import month_file, open_month_file
 from pipeline.defs.nyc_taxi.layout import fare_by_zone_folder, is_parquet_month, is_trip_line, trips_folder
 from pipeline.defs.nyc_taxi.partitions import months_of
 from pipeline.lib.lake import DataLake, DataLakeResource
+from pipeline.lib.text_lines import iter_lines
 from pipeline.lib.warehouse.duckdb import lake_connection, literal
 
 
 def month_file_trips(lake: DataLake, key: str, extension_dir: str) -> int:
     """The trips in the month file, counted apart from the engine: a CSV's lines that are not a header, and not
-    blank or only separators (no field at all), counted in Python; a Parquet file's rows, from its footer."""
+    blank or only separators (no field at all), counted in Python, a line ending where every reader ends it
+    (lib/text_lines.py); a Parquet file's rows, from its footer."""
     if is_parquet_month(key):
         [rows] = _parquet_one(lake, f"select count(*) from read_parquet({literal(lake.uri(key))})", extension_dir)
         return rows
     with open_month_file(lake, key) as stream:
-        return sum(1 for line in stream if is_trip_line(line))
+        return sum(1 for line in iter_lines(stream) if is_trip_line(line))
 
 
 def _parquet_one(lake: DataLake, sql: str, extension_dir: str):

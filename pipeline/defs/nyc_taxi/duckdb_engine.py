@@ -6,8 +6,10 @@ DuckDB reads every column as text and types each value by a guarded cast, so a v
 does not parse fails the month naming the file, its line and the column; a row with the wrong number of
 columns fails with its line and the count (DuckDB's reader for most, a guard here for the trailing empty fields
 its reader drops); a header repeated inside the file (TLC files concatenated) is skipped and counted. Empty
-fields are NULL (the TLC writes nulls as empty strings). The first line must be the green-taxi header (a UTF-8
-byte-order mark before it is skipped). A month of no trip is refused unless the run clears it on purpose.
+fields are NULL (the TLC writes nulls as empty strings). A NUL in text and a NaN or infinity in a number fail the
+month naming the column; bytes that are not UTF-8, naming the line and byte (docs/guarantees.md: as Sparkify).
+The first line must be the green-taxi header (a UTF-8 byte-order mark before it is skipped). A month of no trip
+is refused unless the run clears it on purpose.
 Nothing is written unless the whole month converts: a temporary file becomes the month's one parquet file in
 one put; files another engine left in the month's folder are then removed.
 """
@@ -26,6 +28,8 @@ from pipeline.defs.nyc_taxi.layout import (
     FARE_GROUPS,
     HEADER,
     MONTH_FILES,
+    NOT_FINITE,
+    NUL_IN_TEXT,
     STAGED_FROM_CSV,
     TRIP_COLUMNS,
     fare_by_zone_folder,
@@ -34,6 +38,7 @@ from pipeline.defs.nyc_taxi.layout import (
     trips_folder,
 )
 from pipeline.lib.lake import DataLake
+from pipeline.lib.text_lines import find_invalid_utf8
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection, literal
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -53,17 +58,21 @@ def read_layer_sql(lake: DataLake, folder: str) -> str:
 def _typed(csv_column: str, logical: str, uri: str) -> str:
     """The column's value typed, NULL when empty, or an error naming file, line and column."""
     value = f'"{csv_column}"'
+
+    def problem(text: str, found: str = "") -> str:
+        where = f"{literal(uri + ', line ')} || source_row || {literal(f', column {csv_column}: {text}')}"
+        return f"error({where}{found})"
+
     if logical == "text":
-        return value
+        return f"case when contains({value}, chr(0)) then {problem(NUL_IN_TEXT)} else {value} end"
     if logical == "timestamp":
         parsed = f"try_strptime({value}, '{TIMESTAMP_FORMAT}')"
     else:
         parsed = f"try_cast({value} as {DUCKDB_TYPES[logical]})"
-    problem = (
-        f"{literal(uri + ', line ')} || source_row || "
-        f"{literal(f', column {csv_column}: cannot read ')} || {value} || {literal(f' as {logical}')}"
-    )
-    return f"coalesce({parsed}, case when {value} is null then null else error({problem}) end)"
+    if logical == "double":  # NaN and Infinity parse as doubles, but are no amount (as Sparkify refuses them)
+        parsed = f"case when isfinite({parsed}) is false then {problem(NOT_FINITE, f' || {value}')} else {parsed} end"
+    unreadable = problem("cannot read ", f" || {value} || {literal(f' as {logical}')}")
+    return f"coalesce({parsed}, case when {value} is null then null else {unreadable} end)"
 
 
 def stage_sql(uri: str, month: dt.date, parquet: Path) -> str:
@@ -156,7 +165,7 @@ def _stage(lake: DataLake, key: str, month: dt.date, parquet: Path, extension_di
     try:
         return {"rows": stage_clean_month(lake, key, month, parquet), "repeated_headers_skipped": 0}
     except NotClean:
-        return _stage_carefully(lake, lake.uri(key), month, parquet, extension_dir)
+        return _stage_carefully(lake, key, month, parquet, extension_dir)
 
 
 def _no_trips(parquet: Path) -> dict[str, int]:
@@ -170,18 +179,20 @@ def _no_trips(parquet: Path) -> dict[str, int]:
 def _check_header(lake: DataLake, key: str, month: dt.date) -> None:
     """Columns are read by position: a file whose first line is not the green-taxi header is refused. A UTF-8
     byte-order mark before it is skipped (both CSV readers skip it too)."""
-    with open_month_file(lake, key) as stream:
-        first = stream.readline(len(HEADER) + 6).decode("utf-8", "replace").removeprefix(BOM).rstrip("\r\n")
+    with open_month_file(lake, key) as stream:  # the line ends at \n, \r\n or a lone \r (lib/text_lines.py)
+        start = stream.readline(len(HEADER) + 6).splitlines() or [b""]
+    first = start[0].decode("utf-8", "replace").removeprefix(BOM)
     if first != HEADER:
         raise MonthRejected(f"{month:%Y-%m}: {lake.uri(key)}, line 1: {first[:200]!r} is not the header {HEADER!r}")
 
 
-def _stage_carefully(lake: DataLake, uri: str, month: dt.date, parquet: Path, extension_dir: str) -> dict[str, int]:
+def _stage_carefully(lake: DataLake, key: str, month: dt.date, parquet: Path, extension_dir: str) -> dict[str, int]:
+    uri = lake.uri(key)
     with lake_connection(lake, extension_dir) as connection:
         try:
             [rows] = connection.execute(stage_sql(uri, month, parquet)).fetchone()
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-            raise MonthRejected(f"{month:%Y-%m}: {_reader_message(exc, uri)}") from exc
+            raise MonthRejected(f"{month:%Y-%m}: {_reader_message(exc, lake, key)}") from exc
         [headers] = connection.execute(
             f"select count(*) from read_csv({literal(uri)}, header = true, auto_detect = false, delim = ',', "
             "columns = {" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in CSV_COLUMNS) + "}) "
@@ -190,9 +201,16 @@ def _stage_carefully(lake: DataLake, uri: str, month: dt.date, parquet: Path, ex
     return {"rows": rows, "repeated_headers_skipped": headers}
 
 
-def _reader_message(exc: Exception, uri: str) -> str:
-    """The failure as one sentence naming file and line: ours (a value) as raised, or DuckDB's reader's (a row of
-    the wrong shape) with its line number and the line itself."""
+def _reader_message(exc: Exception, lake: DataLake, key: str) -> str:
+    """The failure as one sentence naming file and line: ours (a value) as raised; bytes that are not UTF-8 found
+    again in Python, with their line and column (DuckDB's reader names a line near them, and shows them as "?"); or
+    DuckDB's reader's (a row of the wrong shape) with its line number and the line itself."""
+    uri = lake.uri(key)
+    if "Invalid unicode" in str(exc):
+        with open_month_file(lake, key) as stream:
+            found = find_invalid_utf8(stream)
+        if found:
+            return f"{uri}, line {found[0]}: {found[1]}"
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     first = lines[0].removeprefix("Invalid Input Error: ").removeprefix("Conversion Error: ")
     if first.startswith(uri):

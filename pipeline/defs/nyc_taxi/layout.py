@@ -137,6 +137,9 @@ def is_parquet_part(key: str) -> bool:
 
 # A UTF-8 byte-order mark that an editor or an export may put before the header: skipped, as every reader does.
 BOM = "\ufeff"
+# Why a value is refused whatever its engine (spark/month_job.py words them alike), as Sparkify's reader refuses them.
+NUL_IN_TEXT = "text contains a NUL character (\\u0000), which no warehouse's text type can hold"
+NOT_FINITE = "expected a finite number, found "
 HEADER = ",".join(CSV_COLUMNS)
 _BOM_BYTES, _HEADER_BYTES = BOM.encode(), HEADER.encode()
 

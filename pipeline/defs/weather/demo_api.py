@@ -4,8 +4,8 @@ It serves the documented formats: a JSON list of city names (the original's API 
 `current.json?q=<city>` and TheCocktailDB's `latest.php` (`{"drinks": [...]}`), with realistic values drawn
 from a seed and the current UTC hour. Like a paid plan each API allows `rate` requests per second (a token bucket) and
 answers 429 with `Retry-After` beyond that. Tests inject faults through `POST /_faults` (a status, a slow answer,
-malformed JSON, a 200 carrying an error object, a redirect, a body trickled a byte at a time) and read what was
-asked at `GET /_requests`.
+malformed JSON, a 200 carrying an error object, a redirect, a body trickled a byte at a time, the body's bytes
+edited) and read what was asked at `GET /_requests`.
 
 Run it alone: `python -m pipeline.defs.weather.demo_api --port 8765 [--rate 5] [--cities 200]`.
 """
@@ -311,6 +311,9 @@ class DemoApi:
                         body = body[: len(body) // 2]
                     elif kind == "error_200":
                         body = b'{"message": "You have exceeded the rate limit per second for your plan"}'
+                    elif kind == "edit":  # the answer's bytes changed: a prefix, one replacement (hex, any bytes)
+                        old, new = bytes.fromhex(fault.get("old_hex", "")), bytes.fromhex(fault.get("new_hex", ""))
+                        body = bytes.fromhex(fault.get("prefix_hex", "")) + (body.replace(old, new, 1) if old else body)
                     elif kind == "redirect":  # to `location`, absolute (another origin) or a path on this one
                         status, body = fault.get("status", 302), b"{}"
                     elif kind == "trickle":

@@ -8,7 +8,6 @@ A non-2xx answer, or a 2xx that is not the expected JSON, is never written.
 """
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from pipeline.defs.weather.partitions import KEY_FORMAT, hours_of
 from pipeline.defs.weather.resources import WeatherApis
 from pipeline.defs.weather.responses import InvalidResponse, check_cities, check_cocktails, check_weather
 from pipeline.defs.weather.settings import WeatherSettings
-from pipeline.lib.http_api import ApiClient, ApiError
+from pipeline.lib.http_api import ApiClient, ApiError, parse_json
 from pipeline.lib.lake import DataLake, DataLakeResource, open_lake
 from pipeline.lib.metadata import URI
 from pipeline.lib.pipelines import NoData
@@ -57,7 +56,7 @@ def _stored(lake: DataLake, key: str, check: Callable) -> tuple[object | None, s
     except FileNotFoundError:
         return None, None
     try:
-        return check(json.loads(data)), None
+        return check(parse_json(data)), None
     except (ValueError, InvalidResponse) as exc:  # not JSON (the original stored Python reprs), or not the format
         return None, f"{lake.uri(key)} is not a valid answer ({exc})"
 

@@ -51,7 +51,7 @@ def _added_value(column: Column, value: int | str) -> str:
     return literal(value) if column.type == "text" else f"cast({int(value)} as {DUCKDB_TYPES[column.type]})"
 
 
-def select_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
+def select_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch, json_format: str = "auto") -> str:
     """The batch's rows as the table's typed columns, from read_json; rows outside its window raise in the query."""
     added = {column.source: value for column, value in batch.added_columns(table)}
     read = [c for c in table.columns if c.source not in added]
@@ -65,13 +65,30 @@ def select_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> 
             expr = f"case when {in_window} then {expr} else error({message}) end"
         select.append(f"{expr} as {quote(c.name)}")
     files = "[" + ", ".join(literal(u) for u in uris) + "]"
-    return f"select {', '.join(select)} from read_json({files}, format = 'auto', columns = {{{json_columns}}})"
+    read = f"read_json({files}, format = {literal(json_format)}, columns = {{{json_columns}}})"
+    return f"select {', '.join(select)} from {read}"
 
 
-def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch) -> str:
+def insert_json_sql(table: TableSpec, uris: Sequence[str], batch: JsonBatch, json_format: str = "auto") -> str:
     """One INSERT ... SELECT of select_json_sql."""
     columns = ", ".join(quote(c.name) for c in table.columns)
-    return f"insert into {quote(table.schema)}.{quote(table.name)} ({columns}) {select_json_sql(table, uris, batch)}"
+    select = select_json_sql(table, uris, batch, json_format)
+    return f"insert into {quote(table.schema)}.{quote(table.name)} ({columns}) {select}"
+
+
+def _read_again(load):
+    """load(json_format), read again as documents apart (format 'unstructured') if DuckDB found the JSON malformed.
+
+    DuckDB's reader takes files for newline-delimited JSON from their first lines (the fast reading), and then
+    refuses a lone CR between objects, which the contract accepts as a line end (docs/guarantees.md). Reading the
+    documents apart takes about three times as long, so only a file the fast reading refused is read so.
+    """
+    try:
+        return load("auto")
+    except LoadError as exc:
+        if "Malformed JSON" not in str(exc):
+            raise
+    return load("unstructured")
 
 
 def s3_secret_sql(access: S3Access) -> str:
@@ -141,6 +158,16 @@ class DuckDBWarehouse(Warehouse):
     def replace_from_json(
         self, lake: DataLake, table: TableSpec, batches: Sequence[JsonBatch], ledger: FileLedger | None = None
     ) -> list[int]:
+        return _read_again(lambda json_format: self._replace_from_json(lake, table, batches, ledger, json_format))
+
+    def _replace_from_json(
+        self,
+        lake: DataLake,
+        table: TableSpec,
+        batches: Sequence[JsonBatch],
+        ledger: FileLedger | None,
+        json_format: str,
+    ) -> list[int]:
         counts = []
         with self.connect() as connection:
             for spec in (table, ledger.table) if ledger else (table,):
@@ -154,7 +181,8 @@ class DuckDBWarehouse(Warehouse):
                         connection.execute(delete_sql(table, batch.window_column, batch.low, batch.high))
                     if batch.keys:
                         uris = _read_settings(connection, lake, batch, remote)
-                        counts.append(connection.execute(insert_json_sql(table, uris, batch)).fetchone()[0])
+                        insert = insert_json_sql(table, uris, batch, json_format)
+                        counts.append(connection.execute(insert).fetchone()[0])
                     else:
                         counts.append(0)
                 except DATA_ERRORS as exc:
@@ -199,10 +227,13 @@ class DuckDBWarehouse(Warehouse):
 
         Nothing is stored in the database: with path ":memory:" the conversion uses no database file.
         """
+        return _read_again(lambda json_format: self._write_parquet(lake, table, batch, path, json_format))
+
+    def _write_parquet(self, lake: DataLake, table: TableSpec, batch: JsonBatch, path: Path, json_format: str) -> int:
         with self.connect() as connection:
             uris = _read_settings(connection, lake, batch, reach_lake(connection, lake))
             try:
-                select = select_json_sql(table, uris, batch)
+                select = select_json_sql(table, uris, batch, json_format)
                 return connection.execute(f"copy ({select}) to {literal(str(path))} (format parquet)").fetchone()[0]
             except DATA_ERRORS as exc:
                 raise LoadError(batch, f"{batch.label}: {exc}") from exc

@@ -4,9 +4,11 @@ launched through Dagster Pipes (../spark_engine.py). It does what ../duckdb_engi
 
 - stage: a month's CSV (a .csv.gz decompressed by Spark's reader) -> typed parquet, each trip with its source
   file and line; a line with the wrong number of columns (a trailing comma included) or a value that does not
-  parse rejects the month, naming file, line and column; a UTF-8 byte-order mark before the header is skipped; a
-  month of no trip is rejected unless the run clears it on purpose (`clear_empty`). A Parquet month (TLC's) is
-  read by column name and type, as ../parquet_month.py reads it, its rows numbered from 1;
+  parse rejects the month, naming file, line and column; so does a NUL in text, a NaN or infinity in a number, or
+  bytes that are not UTF-8 (naming the byte); a UTF-8 byte-order mark before the header is skipped; a line ends at
+  LF, CRLF or a lone CR (Hadoop's reader); a month of no trip is rejected unless the run clears it on purpose
+  (`clear_empty`). A Parquet month (TLC's) is read by column name and type, as ../parquet_month.py reads it, its
+  rows numbered from 1;
 - aggregate: a month's trips -> sum of fare and count of trips by pickup zone, trip type and payment type.
 
 What to do comes in the Pipes context's extras (step, months and their URIs, the CSV's columns and their types,
@@ -31,6 +33,10 @@ TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss"
 # A quoted CSV field, doubled quotes inside: removed before counting a line's separators.
 QUOTED_FIELD = '"(?:[^"]|"")*"'
 BOM = "\ufeff"  # a UTF-8 byte-order mark, skipped before the header
+# Why a value is refused, worded as ../layout.py words them for the DuckDB engine.
+NUL_IN_TEXT = "text contains a NUL character (\\u0000), which no warehouse's text type can hold"
+NOT_FINITE = "expected a finite number, found "
+NOT_UTF8 = "not UTF-8 text"
 
 
 def pipes_io() -> dict:
@@ -114,8 +120,14 @@ def stage_csv(spark, month: dict, extras: dict) -> dict:
     headers = lines.where(F.col("value") == header).count()
     fields = F.size(F.split(F.regexp_replace("value", QUOTED_FIELD, ""), ",", -1))
     schema = ", ".join(f"`{name}` string" for name in csv_columns)
+    # Spark's text reader keeps a line's bytes as they are; decoding them again shows any that are not UTF-8
+    # (as U+FFFD), which the CSV parser would load as that character.
+    not_utf8 = F.decode(F.col("value").cast("binary"), "UTF-8") != F.col("value")
     parsed = lines.where(F.col("value") != header).select(
-        "source_row", fields.alias("fields"), F.from_csv("value", schema, {"escape": '"'}).alias("csv")
+        "source_row",
+        fields.alias("fields"),
+        not_utf8.alias("not_utf8"),
+        F.from_csv("value", schema, {"escape": '"'}).alias("csv"),
     )
 
     def at_line(text, separator=", "):
@@ -123,12 +135,13 @@ def stage_csv(spark, month: dict, extras: dict) -> dict:
         return F.concat(F.lit(f"{source}, line "), F.col("source_row").cast("string"), F.lit(separator), text)
 
     problems = [
+        F.when(F.col("not_utf8"), at_line(F.lit(NOT_UTF8), ": ")),
         F.when(
             F.col("fields") != len(csv_columns),
             at_line(
                 F.concat(F.lit(f"expected {len(csv_columns)} columns, found "), F.col("fields").cast("string")), ": "
             ),
-        )
+        ),
     ]
     typed = []
     for csv_column, name, logical in columns:
@@ -143,6 +156,11 @@ def stage_csv(spark, month: dict, extras: dict) -> dict:
                 at_line(F.concat(F.lit(f"column {csv_column}: cannot read "), raw, F.lit(f" as {logical}"))),
             )
         )
+        if logical == "text":
+            problems.append(F.when(raw.contains("\x00"), at_line(F.lit(f"column {csv_column}: {NUL_IN_TEXT}"))))
+        if logical == "double":  # NaN and Infinity parse as doubles, but are no amount
+            infinite = F.isnan(value) | value.isin(float("inf"), float("-inf"))
+            problems.append(F.when(infinite, at_line(F.concat(F.lit(f"column {csv_column}: {NOT_FINITE}"), raw))))
         typed.append(value.alias(name))
     # A line whose fields are all empty is no trip (as the DuckDB engine drops it).
     parsed = parsed.where(
@@ -151,7 +169,10 @@ def stage_csv(spark, month: dict, extras: dict) -> dict:
     first_problem = parsed.select(F.coalesce(*problems).alias("problem"), "source_row").where("problem is not null")
     rejected = first_problem.orderBy("source_row").first()
     if rejected:
-        return {"rejected": f"{month['month'][:7]}: {rejected['problem']}"}
+        problem = rejected["problem"]
+        if problem.endswith(f": {NOT_UTF8}"):
+            problem += _utf8_detail(numbered, rejected["source_row"])
+        return {"rejected": f"{month['month'][:7]}: {problem}"}
     return write_trips(spark, parsed.select(*typed, "source_row"), month, extras, headers)
 
 
@@ -229,6 +250,18 @@ def write_trips(spark, typed, month: dict, extras: dict, headers: int) -> dict:
         }
     trips.write.mode("overwrite").parquet(month["target"])
     return {"rows": spark.read.parquet(month["target"]).count(), "repeated_headers_skipped": headers}
+
+
+def _utf8_detail(numbered, source_row: int) -> str:
+    """Where on the line the bytes that are not UTF-8 are: ": byte(s) f6 at column 44", as the DuckDB engine says."""
+    from pyspark.sql import functions as F
+
+    line = bytes(numbered.where(F.col("source_row") == source_row).select(F.col("value").cast("binary")).first()[0])
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f": byte(s) {line[exc.start : exc.end].hex(' ')} at column {exc.start + 1}"
+    return ""
 
 
 def aggregate(spark, month: dict, extras: dict) -> dict:
