@@ -26,18 +26,6 @@ def pytest_configure(config):
     prepare_manifest(settings.dbt_variables(), settings.warehouse)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the xdist_group marks (--dist loadgroup)
-def pytest_collection_modifyitems(config, items):
-    """Under `-n N --dist loadgroup`, the tests of a module that share a module-scoped fixture (a production
-    deployment, the demo, a loaded warehouse) go to one worker, so the fixture is built once, not once per worker."""
-    for item in items:
-        fixtures = getattr(item, "_fixtureinfo", None)
-        if fixtures is None:
-            continue
-        if any(defs[-1].scope in ("module", "class") for defs in fixtures.name2fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 @pytest.hookimpl(trylast=True)  # after the session's fixtures (a Postgres server in the root) are torn down
 def pytest_sessionfinish(session, exitstatus):
     session_tmp.decide(session, exitstatus)
