@@ -56,10 +56,18 @@ lint: install $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --quiet -d deploy/cloudformation
 	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck -pyflakes '' .github/workflows/*.yml
 
+# The suite in TEST_WORKERS pytest-xdist workers (processes): its slow tests mostly wait on servers, Spark and dbt.
+# --dist loadfile keeps a module's tests on one worker, so a module-scoped fixture (a production deployment, the
+# demo) is built once; each worker has its own session servers, folder (<root>/popen-gwN) and ports. The modules go
+# out in collection order (--no-loadscope-reorder): xdist's default hands out the modules with the most tests first,
+# which leaves the one- and two-test modules that take minutes (deploy_smoke, the backfill, the demo) for the end,
+# one worker busy and the other idle. (Not --dist loadgroup: with pytest 9.2's node ids xdist 3.8 ignores its
+# xdist_group marks, pytest-xdist issue 1386.) TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 test: lint prepare $(AWSCLI_VENV)/.installed
 	bash tests/install_servers.sh
 	bash tests/install_browser.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ui: prepare
 	$(BIN)/python -m pipeline ui

@@ -20,6 +20,8 @@ def pytest_configure(config):
     """The session's own temporary root (tests/session_tmp.py); dbt's manifest is current before any test builds
     the definitions (dagster-dbt reads it then)."""
     session_tmp.give_own_root(config)
+    if hasattr(config, "workerinput"):  # an xdist worker: its controller prepared the manifest before starting it
+        return
     settings = Settings.from_env()
     prepare_manifest(settings.dbt_variables(), settings.warehouse)
 
