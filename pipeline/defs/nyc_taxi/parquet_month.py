@@ -6,8 +6,9 @@ cbd_congestion_fee of later years) are left out, never shifted into another's pl
 missing, or of a type that cannot hold the contract's (text where a number is expected), fails the month naming
 the file and the column. TLC's files type integer columns as doubles (passenger_count, RatecodeID, payment_type,
 trip_type) or bigints, and ehail_fee as all-null: a number is read as an integer when it is integral and fits,
-else the month fails naming the file, the row (its 1-based position in the file) and the column. A timestamp with
-a time zone is read at UTC, as Spark's session reads it.
+else the month fails naming the file, the row (its 1-based position in the file) and the column; so does a NaN or
+an infinity in a number, or a NUL in a text, as in a CSV month. A timestamp with a time zone is read at UTC, as
+Spark's session reads it.
 """
 
 import datetime as dt
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.defs.nyc_taxi.layout import STAGED_FROM_CSV
+from pipeline.defs.nyc_taxi.layout import NOT_FINITE, NUL_IN_TEXT, STAGED_FROM_CSV
 from pipeline.lib.lake import DataLake
 from pipeline.lib.warehouse.duckdb import DUCKDB_TYPES, lake_connection, literal
 
@@ -67,12 +68,16 @@ def _typed(column: str, logical: str, types: dict[str, str], uri: str, month: dt
     if kind.split("(")[0] not in ACCEPTED[logical]:
         raise MonthRejected(f"{month:%Y-%m}: {uri}, column {column}: a {kind.lower()} column is not read as {logical}")
     value = f'"{column}"'
-    if logical == "text":
-        return value
+    at_row = f"{literal(uri + ', row ')} || (file_row_number + 1) || {literal(f', column {column}: ')}"
+    if logical == "text":  # as a CSV's text: no warehouse's text type holds a NUL
+        return f"case when contains({value}, chr(0)) then error({at_row} || {literal(NUL_IN_TEXT)}) else {value} end"
     if logical == "timestamp":
         return f"timezone('UTC', {value})" if kind == "TIMESTAMP WITH TIME ZONE" else f"cast({value} as timestamp)"
-    if logical == "double":
-        return f"cast({value} as double)"
+    if logical == "double":  # as a CSV's number: a NaN or an infinity is no amount (named as Spark names them)
+        number = f"cast({value} as double)"
+        named = f"case when isnan({number}) then 'NaN' when {number} > 0 then 'Infinity' else '-Infinity' end"
+        problem = f"error({at_row} || {literal(NOT_FINITE)} || {named})"
+        return f"case when isfinite({number}) is false then {problem} else {number} end"
     problem = (
         f"{literal(uri + ', row ')} || (file_row_number + 1) || {literal(f', column {column}: cannot read ')} || "
         f"cast({value} as varchar) || {literal(' as integer')}"

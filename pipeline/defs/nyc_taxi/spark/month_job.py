@@ -178,8 +178,9 @@ def stage_csv(spark, month: dict, extras: dict) -> dict:
 
 def stage_parquet(spark, month: dict, extras: dict) -> dict:
     """The month's Parquet file typed: its columns taken by name (others left out), each checked against the
-    contract's type; a number read as an integer only when integral and in range; its trips, or why the month is
-    rejected (worded as the DuckDB engine words it, the file's types as Spark names them)."""
+    contract's type; a number read as an integer only when integral and in range, a NaN or an infinity in a number
+    and a NUL in a text refused as in a CSV; its trips, or why the month is rejected (worded as the DuckDB engine
+    words it, the file's types as Spark names them)."""
     from pyspark.sql import functions as F
 
     source, label = month["source"], month["month"][:7]
@@ -219,6 +220,12 @@ def stage_parquet(spark, month: dict, extras: dict) -> dict:
             )
         else:
             value = raw.cast(SPARK_TYPES[logical])
+        at_row = [F.lit(f"{source}, row "), position.cast("string"), F.lit(f", column {column}: ")]
+        if logical == "text":  # as a CSV's text
+            problems.append(F.when(raw.contains("\x00"), F.concat(*at_row, F.lit(NUL_IN_TEXT))))
+        if logical == "double":  # as a CSV's number: Spark names them NaN, Infinity, -Infinity
+            infinite = F.isnan(value) | value.isin(float("inf"), float("-inf"))
+            problems.append(F.when(infinite, F.concat(*at_row, F.lit(NOT_FINITE), value.cast("string"))))
         typed.append(value.alias(name))
     if problems:
         first = frame.select(F.coalesce(*problems).alias("problem"), position.alias("source_row")).where(
